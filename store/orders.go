@@ -1,0 +1,168 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	oi "orderintake"
+)
+
+// NewOrder is the raw request as the workflow records it.
+type NewOrder struct {
+	ID, CustomerID, PrinterID, WorkflowID, IdempotencyKey, OrderReferenceID string
+	ReceivedAt                                                              time.Time
+	ContentType                                                             string
+	Headers                                                                 map[string][]string
+	Body                                                                    []byte
+}
+
+// InsertOrderRequest records the original request. It is idempotent: the
+// workflow's retries and replays insert once.
+func (s *Store) InsertOrderRequest(ctx context.Context, o NewOrder) error {
+	if o.Headers == nil {
+		o.Headers = map[string][]string{}
+	}
+	_, err := s.pool.Exec(ctx, `insert into order_requests (id, customer_id, printer_id, workflow_id, idempotency_key,
+		order_reference_id, status, received_at, request_content_type, request_headers, request_body)
+		values ($1, $2, nullif($3, ''), $4, $5, $6, 'accepted', $7, $8, $9, $10) on conflict (id) do nothing`,
+		o.ID, o.CustomerID, o.PrinterID, o.WorkflowID, o.IdempotencyKey, o.OrderReferenceID, o.ReceivedAt, o.ContentType,
+		o.Headers, o.Body)
+	return mapErr(err, "order")
+}
+
+// SetTemplateProcessing records the intake template's output or error.
+func (s *Store) SetTemplateProcessing(ctx context.Context, orderID, templateID string, version int, output []byte, renderErr json.RawMessage) error {
+	_, err := s.pool.Exec(ctx, `update order_requests set template_id = nullif($2, ''), template_version = $3, processed_body = $4,
+		template_error = $5, processed_at = now(), updated_at = now() where id = $1`, orderID, templateID, version, output, renderErr)
+	return mapErr(err, "order")
+}
+
+// SetFinalRequest records what goes to the printer (before it is sent).
+func (s *Store) SetFinalRequest(ctx context.Context, orderID string, f *oi.FinalRequest) error {
+	_, err := s.pool.Exec(ctx, `update order_requests set final_method = $2, final_url = $3, final_headers = $4, final_body = $5,
+		updated_at = now() where id = $1`, orderID, f.Method, f.URL, f.Headers, f.Body)
+	return mapErr(err, "order")
+}
+
+// SetSystemResponse records the printer's answer to one attempt.
+func (s *Store) SetSystemResponse(ctx context.Context, orderID string, attempt int, r *oi.SystemResponse) error {
+	_, err := s.pool.Exec(ctx, `update order_requests set printer_attempts = greatest(printer_attempts, $2), sent_at = $3,
+		response_status = $4, response_headers = $5, response_body = $6, response_latency_ms = $7, response_error = $8,
+		updated_at = now() where id = $1`, orderID, attempt, r.SentAt, nullInt(r.Status), r.Headers, r.Body, r.LatencyMs, r.Error)
+	return mapErr(err, "order")
+}
+
+// SetOrderStatus moves an order to status (with an optional reason).
+func (s *Store) SetOrderStatus(ctx context.Context, orderID, status, reason string) error {
+	_, err := s.pool.Exec(ctx, `update order_requests set status = $2, status_reason = $3, updated_at = now() where id = $1`,
+		orderID, status, reason)
+	return mapErr(err, "order")
+}
+
+func nullInt(v int) *int {
+	if v == 0 {
+		return nil
+	}
+	return &v
+}
+
+const orderCols = `id, customer_id, coalesce(printer_id, ''), workflow_id, idempotency_key, order_reference_id, status,
+	status_reason, received_at, updated_at, request_content_type, request_headers, request_body, coalesce(template_id, ''),
+	coalesce(template_version, 0), processed_body, template_error, processed_at, final_method, final_url, final_headers,
+	final_body, printer_attempts, sent_at, response_status, response_headers, response_body, response_latency_ms, response_error`
+
+func scanOrder(row pgx.Row) (*oi.OrderRequest, error) {
+	var o oi.OrderRequest
+	var finalMethod, finalURL *string
+	var finalHeaders map[string]string
+	var finalBody []byte
+	var status, latency *int
+	var respErr *string
+	var r oi.SystemResponse
+	err := row.Scan(&o.ID, &o.CustomerID, &o.PrinterID, &o.WorkflowID, &o.IdempotencyKey, &o.OrderReferenceID, &o.Status,
+		&o.StatusReason, &o.ReceivedAt, &o.UpdatedAt, &o.Original.ContentType, &o.Original.Headers, &o.Original.Body,
+		&o.Processing.TemplateID, &o.Processing.TemplateVersion, &o.Processing.Output, &o.Processing.Error,
+		&o.Processing.ProcessedAt, &finalMethod, &finalURL, &finalHeaders, &finalBody, &r.Attempts, &r.SentAt, &status,
+		&r.Headers, &r.Body, &latency, &respErr)
+	if err != nil {
+		return nil, err
+	}
+	if finalURL != nil {
+		o.Final = &oi.FinalRequest{Method: deref(finalMethod), URL: *finalURL, Headers: finalHeaders, Body: finalBody}
+	}
+	if r.Attempts > 0 {
+		if status != nil {
+			r.Status = *status
+		}
+		if latency != nil {
+			r.LatencyMs = *latency
+		}
+		r.Error = deref(respErr)
+		o.Response = &r
+	}
+	return &o, nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+// GetOrderRequest reads one order with its four stages.
+func (s *Store) GetOrderRequest(ctx context.Context, id string) (*oi.OrderRequest, error) {
+	o, err := scanOrder(s.pool.QueryRow(ctx, `select `+orderCols+` from order_requests where id = $1`, id))
+	return o, mapErr(err, "order")
+}
+
+// OrderRoute is what the printer-events route needs to know of an order.
+type OrderRoute struct {
+	ID, CustomerID, PrinterID, WorkflowID, Status string
+}
+
+// GetOrderRoute reads the routing fields of an order.
+func (s *Store) GetOrderRoute(ctx context.Context, id string) (*OrderRoute, error) {
+	var r OrderRoute
+	err := s.pool.QueryRow(ctx, `select id, customer_id, coalesce(printer_id, ''), workflow_id, status from order_requests where id = $1`, id).
+		Scan(&r.ID, &r.CustomerID, &r.PrinterID, &r.WorkflowID, &r.Status)
+	return &r, mapErr(err, "order")
+}
+
+// ---- events
+
+// InsertOrderEvent records an event; a repeat of (order, event id) is not
+// inserted again and the first record is returned with inserted=false.
+func (s *Store) InsertOrderEvent(ctx context.Context, e *oi.OrderEvent) (out *oi.OrderEvent, inserted bool, err error) {
+	row := s.pool.QueryRow(ctx, `insert into order_events (order_id, event_id, status, source, occurred_at, message,
+		tracking_code, tracking_url, carrier_name, accepted, reject_reason) values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+		on conflict (order_id, event_id) do nothing returning `+eventCols, e.OrderID, e.EventID, e.Status, e.Source,
+		e.OccurredAt, e.Message, e.TrackingCode, e.TrackingURL, e.CarrierName, e.Accepted, e.RejectReason)
+	out, err = scanEvent(row)
+	if err == pgx.ErrNoRows {
+		out, err = scanEvent(s.pool.QueryRow(ctx, `select `+eventCols+` from order_events where order_id = $1 and event_id = $2`,
+			e.OrderID, e.EventID))
+		return out, false, mapErr(err, "event")
+	}
+	return out, err == nil, mapErr(err, "event")
+}
+
+const eventCols = `id, order_id, event_id, status, source, occurred_at, recorded_at, message, tracking_code, tracking_url,
+	carrier_name, accepted, reject_reason`
+
+func scanEvent(row pgx.Row) (*oi.OrderEvent, error) {
+	var e oi.OrderEvent
+	err := row.Scan(&e.ID, &e.OrderID, &e.EventID, &e.Status, &e.Source, &e.OccurredAt, &e.RecordedAt, &e.Message,
+		&e.TrackingCode, &e.TrackingURL, &e.CarrierName, &e.Accepted, &e.RejectReason)
+	return &e, err
+}
+
+// ListOrderEvents lists an order's events in the order they were recorded.
+func (s *Store) ListOrderEvents(ctx context.Context, orderID string) ([]*oi.OrderEvent, error) {
+	rows, _ := s.pool.Query(ctx, `select `+eventCols+` from order_events where order_id = $1 order by id`, orderID)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*oi.OrderEvent, error) { return scanEvent(r) })
+	return out, mapErr(err, "events")
+}

@@ -1,0 +1,240 @@
+package orderintake
+
+import (
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// Printer is a print service provider's endpoint that receives final requests.
+type Printer struct {
+	ID        string            `json:"id"`
+	Name      string            `json:"name"`
+	URL       string            `json:"url"`
+	Format    string            `json:"format"`
+	Headers   map[string]string `json:"headers"`
+	TimeoutMs int               `json:"timeoutMs"`
+	CreatedAt time.Time         `json:"createdAt"`
+	UpdatedAt time.Time         `json:"updatedAt"`
+}
+
+// Template is a versioned template; Body and Subject are those of Version.
+type Template struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Kind      string    `json:"kind"`
+	Format    string    `json:"format"`
+	Version   int       `json:"version"`
+	Body      string    `json:"body"`
+	Subject   string    `json:"subject,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// TemplateVersion is one saved version of a template.
+type TemplateVersion struct {
+	TemplateID string    `json:"templateId"`
+	Version    int       `json:"version"`
+	Format     string    `json:"format"`
+	Body       string    `json:"body"`
+	Subject    string    `json:"subject,omitempty"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// Customer is a merchant whose system sends orders.
+type Customer struct {
+	ID                  string    `json:"id"`
+	Name                string    `json:"name"`
+	ReferenceID         string    `json:"referenceId"`
+	PrinterID           string    `json:"printerId"`
+	IntakeTemplateID    string    `json:"intakeTemplateId"`
+	CancelTemplateID    string    `json:"cancelTemplateId"`
+	ReferenceExpression string    `json:"referenceExpression"`
+	CreatedAt           time.Time `json:"createdAt"`
+	UpdatedAt           time.Time `json:"updatedAt"`
+}
+
+// APIKey is a customer's or printer's key; the plain key exists only at creation.
+type APIKey struct {
+	ID        string     `json:"id"`
+	OwnerKind string     `json:"ownerKind"`
+	OwnerID   string     `json:"ownerId"`
+	Prefix    string     `json:"prefix"`
+	Key       string     `json:"key,omitempty"`
+	CreatedAt time.Time  `json:"createdAt"`
+	RevokedAt *time.Time `json:"revokedAt,omitempty"`
+}
+
+// Key owners.
+const (
+	OwnerCustomer = "customer"
+	OwnerPrinter  = "printer"
+)
+
+// Trigger fires a postback for one customer and event.
+type Trigger struct {
+	ID             string    `json:"id"`
+	CustomerID     string    `json:"customerId"`
+	Name           string    `json:"name"`
+	Event          string    `json:"event"`
+	Method         string    `json:"method"`
+	TemplateID     string    `json:"templateId"`
+	Format         string    `json:"format"`
+	URL            string    `json:"url,omitempty"`
+	Emails         []string  `json:"emails,omitempty"`
+	RetryOnFailure bool      `json:"retryOnFailure"`
+	Status         string    `json:"status"`
+	DisabledReason string    `json:"disabledReason,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	UpdatedAt      time.Time `json:"updatedAt"`
+	// Secret is returned once, at creation and rotation.
+	Secret string `json:"secret,omitempty"`
+}
+
+// Destination names where a trigger delivers: its URL or its addresses.
+func (t *Trigger) Destination() string {
+	if t.Method == MethodEmail {
+		return "mailto:" + strings.Join(t.Emails, ",")
+	}
+	return t.URL
+}
+
+// OrderRequest is one order and the four stages of its journey.
+type OrderRequest struct {
+	ID               string    `json:"id"`
+	CustomerID       string    `json:"customerId"`
+	PrinterID        string    `json:"printerId,omitempty"`
+	WorkflowID       string    `json:"workflowId"`
+	IdempotencyKey   string    `json:"idempotencyKey"`
+	OrderReferenceID string    `json:"orderReferenceId"`
+	Status           string    `json:"status"`
+	StatusReason     string    `json:"statusReason,omitempty"`
+	ReceivedAt       time.Time `json:"receivedAt"`
+	UpdatedAt        time.Time `json:"updatedAt"`
+
+	Original   OriginalRequest    `json:"originalRequest"`
+	Processing TemplateProcessing `json:"templateProcessing"`
+	Final      *FinalRequest      `json:"finalRequest"`
+	Response   *SystemResponse    `json:"systemResponse"`
+}
+
+// OriginalRequest is what the customer's system sent, as received.
+type OriginalRequest struct {
+	ContentType string              `json:"contentType"`
+	Headers     map[string][]string `json:"headers"`
+	Body        []byte              `json:"-"`
+}
+
+// TemplateProcessing is the intake template's output (or its error).
+type TemplateProcessing struct {
+	TemplateID      string          `json:"templateId,omitempty"`
+	TemplateVersion int             `json:"templateVersion,omitempty"`
+	Output          []byte          `json:"-"`
+	Error           json.RawMessage `json:"error,omitempty"`
+	ProcessedAt     *time.Time      `json:"processedAt,omitempty"`
+}
+
+// FinalRequest is what went to the printer.
+type FinalRequest struct {
+	Method  string            `json:"method"`
+	URL     string            `json:"url"`
+	Headers map[string]string `json:"headers"`
+	Body    []byte            `json:"-"`
+}
+
+// SystemResponse is the printer's answer to the last attempt.
+type SystemResponse struct {
+	Attempts  int                 `json:"attempts"`
+	SentAt    *time.Time          `json:"sentAt,omitempty"`
+	Status    int                 `json:"status,omitempty"`
+	Headers   map[string][]string `json:"headers,omitempty"`
+	Body      []byte              `json:"-"`
+	LatencyMs int                 `json:"latencyMs"`
+	Error     string              `json:"error,omitempty"`
+}
+
+// OrderEvent is one status report on an order, accepted or rejected.
+type OrderEvent struct {
+	ID           int64     `json:"id"`
+	OrderID      string    `json:"orderId"`
+	EventID      string    `json:"eventId"`
+	Status       string    `json:"status"`
+	Source       string    `json:"source"`
+	OccurredAt   time.Time `json:"occurredAt"`
+	RecordedAt   time.Time `json:"recordedAt"`
+	Message      string    `json:"message,omitempty"`
+	TrackingCode string    `json:"trackingCode,omitempty"`
+	TrackingURL  string    `json:"trackingUrl,omitempty"`
+	CarrierName  string    `json:"carrierName,omitempty"`
+	Accepted     bool      `json:"accepted"`
+	RejectReason string    `json:"rejectReason,omitempty"`
+}
+
+// Postback is one delivery of one event through one trigger.
+type Postback struct {
+	ID              string          `json:"id"`
+	OrderID         string          `json:"orderId"`
+	Event           string          `json:"event"`
+	EventID         string          `json:"eventId"`
+	TriggerID       string          `json:"triggerId"`
+	CustomerID      string          `json:"customerId"`
+	Method          string          `json:"method"`
+	Destination     string          `json:"destination"`
+	Format          string          `json:"format"`
+	TemplateVersion int             `json:"templateVersion,omitempty"`
+	Subject         string          `json:"subject,omitempty"`
+	Body            []byte          `json:"-"`
+	RenderError     json.RawMessage `json:"renderError,omitempty"`
+	RetryOnFailure  bool            `json:"retryOnFailure"`
+	IsTest          bool            `json:"isTest"`
+	Status          string          `json:"status"`
+	StatusReason    string          `json:"statusReason,omitempty"`
+	Attempts        int             `json:"attempts"`
+	CreatedAt       time.Time       `json:"createdAt"`
+	UpdatedAt       time.Time       `json:"updatedAt"`
+	NextAttemptAt   *time.Time      `json:"nextAttemptAt,omitempty"`
+}
+
+// PostbackAttempt is one try of a postback.
+type PostbackAttempt struct {
+	ID              int64             `json:"id"`
+	PostbackID      string            `json:"postbackId"`
+	Attempt         int               `json:"attempt"`
+	Trigger         string            `json:"trigger"` // scheduled | manual
+	StartedAt       time.Time         `json:"startedAt"`
+	DurationMs      int               `json:"durationMs"`
+	ResolvedIP      string            `json:"resolvedIp,omitempty"`
+	RequestHeaders  map[string]string `json:"requestHeaders"`
+	RequestBody     []byte            `json:"-"`
+	ResponseStatus  int               `json:"responseStatus,omitempty"`
+	ResponseHeaders map[string]string `json:"responseHeaders,omitempty"`
+	ResponseBody    []byte            `json:"-"`
+	Outcome         string            `json:"outcome"`
+	ErrorKind       string            `json:"errorKind,omitempty"`
+	Error           string            `json:"error,omitempty"`
+	NextAttemptAt   *time.Time        `json:"nextAttemptAt,omitempty"`
+}
+
+// LookupTable is a customer's value mapping used by lookups() in templates.
+type LookupTable struct {
+	ID         string            `json:"id"`
+	CustomerID string            `json:"customerId"`
+	Name       string            `json:"name"`
+	Default    string            `json:"default"`
+	Rows       map[string]string `json:"rows"`
+	CreatedAt  time.Time         `json:"createdAt"`
+	UpdatedAt  time.Time         `json:"updatedAt"`
+}
+
+// SMTPSettings are the work settings' outgoing mail server.
+type SMTPSettings struct {
+	FromAddress string    `json:"fromAddress"`
+	FromName    string    `json:"fromName"`
+	Host        string    `json:"host"`
+	Port        int       `json:"port"`
+	Username    string    `json:"username"`
+	Password    string    `json:"-"`
+	HasPassword bool      `json:"hasPassword"`
+	TLS         bool      `json:"tls"`
+	UpdatedAt   time.Time `json:"updatedAt"`
+}
