@@ -1,0 +1,215 @@
+package activities
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+
+	oi "orderintake"
+	"orderintake/mapper"
+	"orderintake/store"
+	"orderintake/workflows"
+)
+
+// RecordRequest stores the original request (idempotent).
+func (a *Activities) RecordRequest(ctx context.Context, in workflows.OrderInput) error {
+	printerID := ""
+	if c, err := a.Store.GetCustomer(ctx, in.CustomerID); err == nil {
+		printerID = c.PrinterID
+	} else if oi.ErrorCode(err) != oi.ENOTFOUND {
+		return fmt.Errorf("record request %s: %w", in.OrderID, err)
+	}
+	err := a.Store.InsertOrderRequest(ctx, store.NewOrder{
+		ID: in.OrderID, CustomerID: in.CustomerID, PrinterID: printerID, WorkflowID: activity.GetInfo(ctx).WorkflowExecution.ID,
+		IdempotencyKey: in.Key, OrderReferenceID: in.OrderReferenceID, ReceivedAt: in.ReceivedAt,
+		ContentType: in.ContentType, Headers: in.Headers, Body: in.Body,
+	})
+	if err != nil {
+		return fmt.Errorf("record request %s: %w", in.OrderID, err)
+	}
+	return nil
+}
+
+// ProcessTemplate renders the customer's intake template over the original
+// request and stores the output ("template processing").
+func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workflows.TemplateResult, error) {
+	var res workflows.TemplateResult
+	o, err := a.Store.GetOrderRequest(ctx, orderID)
+	if err != nil {
+		return res, fmt.Errorf("load order %s: %w", orderID, err)
+	}
+	c, err := a.Store.GetCustomer(ctx, o.CustomerID)
+	if err != nil {
+		return res, configError(err, "customer")
+	}
+	if c.IntakeTemplateID == "" {
+		return res, nonRetryable(workflows.ErrOrderConfig, "customer "+c.ReferenceID+" has no intake template", nil)
+	}
+	t, err := a.Store.GetTemplate(ctx, c.IntakeTemplateID)
+	if err != nil {
+		return res, configError(err, "intake template")
+	}
+	res = workflows.TemplateResult{TemplateID: t.ID, TemplateVersion: t.Version}
+	lookups, err := a.lookupsFor(ctx, c.ID)
+	if err != nil {
+		return res, fmt.Errorf("load lookups of %s: %w", c.ID, err)
+	}
+	body, _, err := mapper.ParseInput(o.Original.ContentType, o.Original.Body)
+	if err == nil {
+		data := mapper.IntakeContext(body, o.Original.Headers, mapper.CustomerInfo{ID: c.ID, Name: c.Name, ReferenceID: c.ReferenceID}, o.ReceivedAt)
+		var out []byte
+		out, err = a.Mapper.Render(ctx, mapperTemplate(t, ""), data, lookups)
+		if err == nil {
+			if err := a.Store.SetTemplateProcessing(ctx, orderID, t.ID, t.Version, out, nil); err != nil {
+				return res, fmt.Errorf("store template output of %s: %w", orderID, err)
+			}
+			return res, nil
+		}
+	}
+	if serr := a.Store.SetTemplateProcessing(ctx, orderID, t.ID, t.Version, nil, templateErrorJSON(err)); serr != nil {
+		return res, fmt.Errorf("store template error of %s: %w", orderID, serr)
+	}
+	return res, nonRetryable(workflows.ErrTemplate, err.Error(), nil)
+}
+
+// maxResponseBody caps what we keep of a printer's answer.
+const maxResponseBody = 64 << 10
+
+// sensitiveHeader reports headers whose values are never stored or shown.
+func sensitiveHeader(name string) bool {
+	n := strings.ToLower(name)
+	return n == "authorization" || n == "x-api-key" || n == "cookie" || n == "proxy-authorization" ||
+		strings.Contains(n, "token") || strings.Contains(n, "secret") || strings.Contains(n, "password")
+}
+
+// SendToPrinter sends the final request to the customer's printer and keeps
+// the answer. 2xx: done. 4xx (but 408, 425, 429): the printer refused the
+// order, no retry. Anything else is retried by Temporal.
+func (a *Activities) SendToPrinter(ctx context.Context, orderID string) (workflows.PrinterResult, error) {
+	var res workflows.PrinterResult
+	o, err := a.Store.GetOrderRequest(ctx, orderID)
+	if err != nil {
+		return res, fmt.Errorf("load order %s: %w", orderID, err)
+	}
+	printerID := o.PrinterID
+	if printerID == "" {
+		c, err := a.Store.GetCustomer(ctx, o.CustomerID)
+		if err != nil {
+			return res, configError(err, "customer")
+		}
+		printerID = c.PrinterID
+	}
+	if printerID == "" {
+		return res, nonRetryable(workflows.ErrOrderConfig, "customer has no printer", nil)
+	}
+	p, err := a.Store.GetPrinter(ctx, printerID)
+	if err != nil {
+		return res, configError(err, "printer")
+	}
+	contentType := "application/json"
+	if p.Format == oi.FormatXML {
+		contentType = "application/xml"
+	}
+	headers := map[string]string{"Content-Type": contentType, "Idempotency-Key": orderID, "X-Order-Id": orderID,
+		"User-Agent": "orderintake/1"}
+	for k, v := range p.Headers {
+		headers[k] = v
+	}
+	shown := make(map[string]string, len(headers))
+	for k, v := range headers {
+		if sensitiveHeader(k) {
+			v = "[redacted]"
+		}
+		shown[k] = v
+	}
+	final := &oi.FinalRequest{Method: http.MethodPost, URL: p.URL, Headers: shown, Body: o.Processing.Output}
+	if err := a.Store.SetFinalRequest(ctx, orderID, final); err != nil {
+		return res, fmt.Errorf("store final request of %s: %w", orderID, err)
+	}
+
+	attempt := int(activity.GetInfo(ctx).Attempt)
+	timeout := time.Duration(p.TimeoutMs) * time.Millisecond
+	rctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(rctx, http.MethodPost, p.URL, bytes.NewReader(o.Processing.Output))
+	if err != nil {
+		return res, nonRetryable(workflows.ErrOrderConfig, "printer URL is invalid", nil)
+	}
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	start := time.Now()
+	resp, err := a.Printers.Do(req)
+	sent := start.UTC()
+	sr := &oi.SystemResponse{Attempts: attempt, SentAt: &sent}
+	if err != nil {
+		sr.LatencyMs = int(time.Since(start).Milliseconds())
+		sr.Error = fmt.Sprintf("send to printer %s: %v", p.Name, err)
+		if serr := a.Store.SetSystemResponse(ctx, orderID, attempt, sr); serr != nil {
+			return res, fmt.Errorf("store printer response of %s: %w", orderID, serr)
+		}
+		return res, fmt.Errorf("send to printer %s: %w", p.Name, err)
+	}
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
+	resp.Body.Close()
+	sr.LatencyMs = int(time.Since(start).Milliseconds())
+	sr.Status, sr.Headers, sr.Body = resp.StatusCode, resp.Header, body
+	if resp.StatusCode >= 300 {
+		sr.Error = fmt.Sprintf("printer answered %d", resp.StatusCode)
+	}
+	if err := a.Store.SetSystemResponse(ctx, orderID, attempt, sr); err != nil {
+		return res, fmt.Errorf("store printer response of %s: %w", orderID, err)
+	}
+	res = workflows.PrinterResult{Status: resp.StatusCode, Attempts: attempt, LatencyMs: sr.LatencyMs}
+	switch s := resp.StatusCode; {
+	case s >= 200 && s < 300:
+		return res, nil
+	case s >= 400 && s < 500 && s != 408 && s != 425 && s != 429:
+		return res, nonRetryable(workflows.ErrPrinterRejected, fmt.Sprintf("printer %s answered %d: %s", p.Name, s, excerpt(body)), nil)
+	default:
+		return res, fmt.Errorf("send to printer %s: answered %d", p.Name, s)
+	}
+}
+
+func excerpt(b []byte) string {
+	s := strings.TrimSpace(string(b))
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+// SetOrderStatus records an order's status.
+func (a *Activities) SetOrderStatus(ctx context.Context, in workflows.StatusInput) error {
+	if err := a.Store.SetOrderStatus(ctx, in.OrderID, in.Status, in.Reason); err != nil {
+		return fmt.Errorf("set status of %s: %w", in.OrderID, err)
+	}
+	return nil
+}
+
+// RecordEvent stores an event (a repeat is stored once) and, when accepted
+// from the printer, moves the order's status.
+func (a *Activities) RecordEvent(ctx context.Context, in workflows.RecordEventInput) (workflows.RecordEventResult, error) {
+	ev := &oi.OrderEvent{OrderID: in.OrderID, EventID: in.Event.EventID, Status: in.Event.Status, Source: in.Source,
+		OccurredAt: in.Event.Timestamp, Message: in.Event.Message, TrackingCode: in.Event.TrackingCode,
+		TrackingURL: in.Event.TrackingURL, CarrierName: in.Event.CarrierName, Accepted: in.Accepted, RejectReason: in.RejectReason}
+	if ev.OccurredAt.IsZero() {
+		ev.OccurredAt = time.Now().UTC()
+	}
+	out, inserted, err := a.Store.InsertOrderEvent(ctx, ev)
+	if err != nil {
+		return workflows.RecordEventResult{}, fmt.Errorf("record event %s of %s: %w", in.Event.EventID, in.OrderID, err)
+	}
+	if in.Accepted && in.Source == "printer" {
+		if err := a.Store.SetOrderStatus(ctx, in.OrderID, in.Event.Status, ""); err != nil {
+			return workflows.RecordEventResult{}, fmt.Errorf("set status of %s: %w", in.OrderID, err)
+		}
+	}
+	return workflows.RecordEventResult{OrderEventID: out.ID, Inserted: inserted}, nil
+}

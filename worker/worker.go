@@ -1,0 +1,69 @@
+// Package worker builds the Temporal worker that runs order workflows and
+// their activities, with every dependency wired from one Config.
+package worker
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"orderintake/activities"
+	"orderintake/delivery"
+	"orderintake/internal/seal"
+	"orderintake/mapper"
+	"orderintake/store"
+	"orderintake/workflows"
+)
+
+// Config is what a worker needs.
+type Config struct {
+	Store  *store.Store
+	Mapper *mapper.Engine
+	Sealer *seal.Sealer
+	// Guard decides which postback destinations may be dialled.
+	Guard  *delivery.Guard
+	Logger *slog.Logger
+	// MaxConcurrentActivities bounds parallel deliveries and printer calls (0: SDK default).
+	MaxConcurrentActivities int
+}
+
+// Activities wires the activities from cfg.
+func Activities(cfg Config) *activities.Activities {
+	return &activities.Activities{
+		Store:    cfg.Store,
+		Mapper:   cfg.Mapper,
+		Webhooks: delivery.NewWebhookSender(cfg.Guard, 0),
+		Mailer:   delivery.NewMailer(cfg.Guard, 0),
+		Sealer:   cfg.Sealer,
+		Printers: &http.Client{Timeout: 2 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		Logger:   cfg.Logger,
+	}
+}
+
+// New builds a worker on the order task queue with everything registered.
+func New(c client.Client, cfg Config) (sdkworker.Worker, error) {
+	if cfg.Store == nil || cfg.Mapper == nil || cfg.Sealer == nil || cfg.Guard == nil {
+		return nil, fmt.Errorf("worker: store, mapper, sealer and guard are required")
+	}
+	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
+		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
+	})
+	Register(w, Activities(cfg))
+	return w, nil
+}
+
+// Registry is what Register needs: a worker, or a test environment.
+type Registry interface {
+	RegisterWorkflow(w any)
+	RegisterActivity(a any)
+}
+
+// Register registers the workflows and activities.
+func Register(r Registry, a *activities.Activities) {
+	r.RegisterWorkflow(workflows.OrderWorkflow)
+	r.RegisterActivity(a)
+}

@@ -1,0 +1,220 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	oi "orderintake"
+)
+
+// Activity options. Short database writes are local activities (no extra
+// history events, no task queue round trip) that retry through a Postgres
+// outage; the printer call and deliveries are regular activities so their
+// retries show in the Web UI and survive worker restarts.
+var (
+	localOpts = workflow.LocalActivityOptions{
+		StartToCloseTimeout:    10 * time.Second,
+		ScheduleToCloseTimeout: 2 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        200 * time.Millisecond,
+			BackoffCoefficient:     2,
+			MaximumInterval:        10 * time.Second,
+			NonRetryableErrorTypes: []string{ErrTemplate, ErrOrderConfig},
+		},
+	}
+	printerOpts = workflow.ActivityOptions{
+		StartToCloseTimeout:    3 * time.Minute,
+		ScheduleToCloseTimeout: 72 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:        time.Second,
+			BackoffCoefficient:     2,
+			MaximumInterval:        2 * time.Minute,
+			NonRetryableErrorTypes: []string{ErrPrinterRejected, ErrOrderConfig},
+		},
+	}
+	// The delivery activity follows the postback schedule itself (through
+	// NextRetryDelay) and returns success once a postback reaches a final
+	// state, so the policy only bounds each try.
+	deliverOpts = workflow.ActivityOptions{
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval:    5 * time.Second,
+			BackoffCoefficient: 2,
+			MaximumInterval:    24 * time.Hour,
+		},
+	}
+)
+
+// historyLimit is where the workflow continues as new (orders see a handful
+// of events; this guards against a printer that reports in a loop).
+const historyLimit = 10000
+
+type orderRun struct {
+	in       OrderInput
+	status   string
+	seen     map[string]bool
+	queues   map[string][]PostbackRef // pending deliveries per destination
+	inflight int                      // destinations being drained
+}
+
+// OrderWorkflow carries one order: record the request, render the intake
+// template, send to the printer, then take printer events until the order is
+// terminal and its postbacks are delivered.
+func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
+	r := &orderRun{in: in, status: oi.StatusAccepted, seen: map[string]bool{}, queues: map[string][]PostbackRef{}}
+	logger := workflow.GetLogger(ctx)
+	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (string, error) { return r.status, nil }); err != nil {
+		return err
+	}
+	lctx := workflow.WithLocalActivityOptions(ctx, localOpts)
+
+	if in.State != nil {
+		r.status = in.State.Status
+		for _, id := range in.State.SeenEvents {
+			r.seen[id] = true
+		}
+	} else {
+		rec := in
+		if err := workflow.ExecuteLocalActivity(lctx, ActRecordRequest, rec).Get(ctx, nil); err != nil {
+			return fmt.Errorf("record request: %w", err)
+		}
+		if reason := r.submit(ctx, lctx); reason != "" {
+			logger.Info("order failed", "orderId", in.OrderID, "reason", reason)
+			r.setStatus(ctx, lctx, oi.EventFailed, reason)
+			r.handle(ctx, lctx, PrinterEvent{EventID: "system-failed", Status: oi.EventFailed,
+				Timestamp: workflow.Now(ctx).UTC(), Message: reason}, "system")
+		}
+	}
+
+	events := workflow.GetSignalChannel(ctx, SignalPrinterEvent)
+	for {
+		var ev PrinterEvent
+		for events.ReceiveAsync(&ev) {
+			r.handle(ctx, lctx, ev, "printer")
+			ev = PrinterEvent{}
+		}
+		if oi.IsTerminal(r.status) && r.inflight == 0 {
+			return nil
+		}
+		overLimit := func() bool { return workflow.GetInfo(ctx).GetCurrentHistoryLength() > historyLimit }
+		if r.inflight == 0 && overLimit() {
+			// Signals were drained just above, with no yield since: none is lost.
+			st := &OrderState{Status: r.status}
+			for id := range r.seen {
+				st.SeenEvents = append(st.SeenEvents, id)
+			}
+			sort.Strings(st.SeenEvents) // map order is random; the command must not be
+			next := in
+			next.Body, next.Headers, next.State = nil, nil, st
+			return workflow.NewContinueAsNewError(ctx, OrderWorkflow, next)
+		}
+		if err := workflow.Await(ctx, func() bool {
+			return events.Len() > 0 || (r.inflight == 0 && (oi.IsTerminal(r.status) || overLimit()))
+		}); err != nil {
+			return err
+		}
+	}
+}
+
+// submit renders the intake template and sends the order to the printer. It
+// returns why the order failed, or "" when the printer took it.
+func (r *orderRun) submit(ctx, lctx workflow.Context) string {
+	var tr TemplateResult
+	if err := workflow.ExecuteLocalActivity(lctx, ActProcessTemplate, r.in.OrderID).Get(ctx, &tr); err != nil {
+		return failureReason("template processing failed", err)
+	}
+	actx := workflow.WithActivityOptions(ctx, printerOpts)
+	var pr PrinterResult
+	if err := workflow.ExecuteActivity(actx, ActSendToPrinter, r.in.OrderID).Get(ctx, &pr); err != nil {
+		return failureReason("printer did not take the order", err)
+	}
+	r.setStatus(ctx, lctx, oi.StatusSubmitted, "")
+	return ""
+}
+
+func failureReason(prefix string, err error) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return prefix + ": " + appErr.Message()
+	}
+	return prefix + ": " + err.Error()
+}
+
+// setStatus records the order's status in Postgres and in the OrderStatus
+// search attribute.
+func (r *orderRun) setStatus(ctx, lctx workflow.Context, status, reason string) {
+	r.status = status
+	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrOrderStatus.ValueSet(status))
+	if err := workflow.ExecuteLocalActivity(lctx, ActSetOrderStatus, StatusInput{OrderID: r.in.OrderID, Status: status, Reason: reason}).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Error("set order status", "orderId", r.in.OrderID, "error", err)
+	}
+}
+
+// handle takes one event: a repeat has no effect; after a terminal status it
+// is recorded as rejected; otherwise it is recorded, moves the status and
+// fires the customer's triggers.
+func (r *orderRun) handle(ctx, lctx workflow.Context, ev PrinterEvent, source string) {
+	if ev.EventID == "" || r.seen[ev.EventID] {
+		return
+	}
+	r.seen[ev.EventID] = true
+	rec := RecordEventInput{OrderID: r.in.OrderID, Event: ev, Source: source, Accepted: true}
+	if oi.IsTerminal(r.status) && source == "printer" {
+		rec.Accepted = false
+		rec.RejectReason = fmt.Sprintf("order is already %s; %s ignored", r.status, ev.Status)
+	}
+	var res RecordEventResult
+	if err := workflow.ExecuteLocalActivity(lctx, ActRecordEvent, rec).Get(ctx, &res); err != nil {
+		workflow.GetLogger(ctx).Error("record event", "orderId", r.in.OrderID, "eventId", ev.EventID, "error", err)
+		return
+	}
+	if !rec.Accepted {
+		return
+	}
+	if source == "printer" {
+		r.status = ev.Status
+		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrOrderStatus.ValueSet(ev.Status))
+	}
+	var refs []PostbackRef
+	in := CreatePostbacksInput{OrderID: r.in.OrderID, OrderEventID: res.OrderEventID, Event: ev}
+	if err := workflow.ExecuteLocalActivity(lctx, ActCreatePostbacks, in).Get(ctx, &refs); err != nil {
+		workflow.GetLogger(ctx).Error("create postbacks", "orderId", r.in.OrderID, "eventId", ev.EventID, "error", err)
+		return
+	}
+	for _, p := range refs {
+		if p.Status == oi.PostbackPending {
+			r.enqueue(ctx, p)
+		}
+	}
+}
+
+// enqueue adds a postback to its destination's queue. One coroutine drains
+// each destination in event order, so a slow or failing destination delays
+// only its own later postbacks.
+func (r *orderRun) enqueue(ctx workflow.Context, p PostbackRef) {
+	q, running := r.queues[p.Destination]
+	r.queues[p.Destination] = append(q, p)
+	if running {
+		return
+	}
+	r.inflight++
+	dest := p.Destination
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		actx := workflow.WithActivityOptions(gctx, deliverOpts)
+		for len(r.queues[dest]) > 0 {
+			next := r.queues[dest][0]
+			var res DeliverResult
+			if err := workflow.ExecuteActivity(actx, ActDeliverPostback, DeliverInput{PostbackID: next.ID}).Get(gctx, &res); err != nil {
+				workflow.GetLogger(gctx).Error("deliver postback", "postbackId", next.ID, "error", err)
+			}
+			r.queues[dest] = r.queues[dest][1:]
+		}
+		delete(r.queues, dest)
+		r.inflight--
+	})
+}

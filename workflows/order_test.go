@@ -1,0 +1,174 @@
+package workflows_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/testsuite"
+
+	oi "orderintake"
+	"orderintake/delivery"
+	"orderintake/internal/pgtest"
+	"orderintake/internal/testenv"
+	"orderintake/mapper"
+	"orderintake/store"
+	"orderintake/worker"
+	"orderintake/workflows"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+type fixture struct {
+	env      *testsuite.TestWorkflowEnvironment
+	st       *store.Store
+	f        *testenv.Fixture
+	printer  *testenv.Server
+	receiver *testenv.Server
+}
+
+func newFixture(t *testing.T, printerScript []int, events ...string) *fixture {
+	st := testenv.Store(t)
+	sealer := testenv.Sealer(t)
+	x := &fixture{st: st, printer: testenv.NewServer(t, printerScript...), receiver: testenv.NewServer(t)}
+	x.printer.Default = http.StatusCreated
+	x.f = testenv.Seed(t, st, sealer, x.printer.URL, x.receiver.URL, events...)
+	var ts testsuite.WorkflowTestSuite
+	x.env = ts.NewTestWorkflowEnvironment()
+	x.env.SetTestTimeout(60 * time.Second)
+	worker.Register(x.env, worker.Activities(worker.Config{Store: st, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: sealer,
+		Guard: &delivery.Guard{AllowPrivate: true}}))
+	return x
+}
+
+func (x *fixture) input(ref string) workflows.OrderInput {
+	body := `{"orderReferenceId": "` + ref + `", "items": [{"sku": "POSTER", "quantity": 2}]}`
+	return workflows.OrderInput{OrderID: oi.OrderID(x.f.Customer.ID, ref), CustomerID: x.f.Customer.ID, Key: ref,
+		OrderReferenceID: ref, ReceivedAt: time.Now().UTC(), ContentType: "application/json",
+		Headers: map[string][]string{"content-type": {"application/json"}}, Body: []byte(body)}
+}
+
+// signalAt sends events after the workflow has had time to submit.
+func (x *fixture) signalAt(after time.Duration, evs ...workflows.PrinterEvent) {
+	x.env.RegisterDelayedCallback(func() {
+		for _, ev := range evs {
+			x.env.SignalWorkflow(workflows.SignalPrinterEvent, ev)
+		}
+	}, after)
+}
+
+func ev(id, status string) workflows.PrinterEvent {
+	return workflows.PrinterEvent{EventID: id, Status: status, Timestamp: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC), TrackingCode: "TC-" + id}
+}
+
+func (x *fixture) order(t *testing.T, id string) *oi.OrderRequest {
+	o, err := x.st.GetOrderRequest(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func TestPrinter5xxIsRetriedThenOrderCompletes(t *testing.T) {
+	x := newFixture(t, []int{503, 502}, oi.EventReceived, oi.EventShipped, oi.EventDelivered)
+	in := x.input("R-5XX")
+	x.signalAt(time.Hour, ev("e1", oi.EventReceived), ev("e2", oi.EventShipped), ev("e3", oi.EventDelivered))
+	x.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+	if !x.env.IsWorkflowCompleted() || x.env.GetWorkflowError() != nil {
+		t.Fatalf("workflow completed=%v err=%v", x.env.IsWorkflowCompleted(), x.env.GetWorkflowError())
+	}
+	if n := len(x.printer.Requests()); n != 3 {
+		t.Fatalf("printer got %d requests, want 3 (503, 502, then 201)", n)
+	}
+	if key := x.printer.Requests()[2].Header.Get("Idempotency-Key"); key != in.OrderID {
+		t.Fatalf("printer Idempotency-Key = %q, want the order id %q", key, in.OrderID)
+	}
+	var sent map[string]any
+	if err := json.Unmarshal(x.printer.Requests()[0].Body, &sent); err != nil || sent["externalId"] != "R-5XX" {
+		t.Fatalf("printer body = %s (%v), want the rendered template", x.printer.Requests()[0].Body, err)
+	}
+	o := x.order(t, in.OrderID)
+	if o.Status != oi.EventDelivered || o.Response == nil || o.Response.Status != 201 || o.Response.Attempts != 3 {
+		t.Fatalf("order status=%s response=%+v", o.Status, o.Response)
+	}
+	if got := x.receiver.Events(); len(got) != 3 || got[0] != "received" || got[1] != "shipped" || got[2] != "delivered" {
+		t.Fatalf("receiver got %v, want [received shipped delivered]", got)
+	}
+}
+
+func TestPrinter400FailsOrderWithoutRetryAndFiresFailed(t *testing.T) {
+	x := newFixture(t, []int{400}, oi.EventFailed, oi.EventReceived)
+	in := x.input("R-400")
+	x.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+	if !x.env.IsWorkflowCompleted() || x.env.GetWorkflowError() != nil {
+		t.Fatalf("workflow completed=%v err=%v", x.env.IsWorkflowCompleted(), x.env.GetWorkflowError())
+	}
+	if n := len(x.printer.Requests()); n != 1 {
+		t.Fatalf("printer got %d requests, want exactly 1 (400 is not retried)", n)
+	}
+	o := x.order(t, in.OrderID)
+	if o.Status != oi.EventFailed || o.StatusReason == "" {
+		t.Fatalf("order status=%q reason=%q, want failed with a reason", o.Status, o.StatusReason)
+	}
+	if got := x.receiver.Events(); len(got) != 1 || got[0] != "failed" {
+		t.Fatalf("receiver got %v, want [failed]", got)
+	}
+	pbs, _ := x.st.ListOrderPostbacks(context.Background(), in.OrderID)
+	if len(pbs) != 1 || pbs[0].Status != oi.PostbackDelivered || pbs[0].Attempts != 1 {
+		t.Fatalf("postbacks = %+v", pbs)
+	}
+}
+
+func TestTemplateErrorFailsOrder(t *testing.T) {
+	x := newFixture(t, nil, oi.EventFailed)
+	in := x.input("R-TPL")
+	in.Body = []byte(`{"orderReferenceId": "R-TPL", "items": 7}`) // items is not iterable as the template expects
+	_, err := x.st.UpdateTemplate(context.Background(), &oi.Template{ID: x.f.Customer.IntakeTemplateID, Name: "broken",
+		Format: oi.FormatJSON, Body: `{"n": {{ nosuchfunction(1) }}}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+	if !x.env.IsWorkflowCompleted() || x.env.GetWorkflowError() != nil {
+		t.Fatalf("workflow completed=%v err=%v", x.env.IsWorkflowCompleted(), x.env.GetWorkflowError())
+	}
+	o := x.order(t, in.OrderID)
+	if o.Status != oi.EventFailed || len(o.Processing.Error) == 0 || o.Processing.TemplateVersion != 2 {
+		t.Fatalf("order status=%s template error=%s version=%d", o.Status, o.Processing.Error, o.Processing.TemplateVersion)
+	}
+	if n := len(x.printer.Requests()); n != 0 {
+		t.Fatalf("printer got %d requests after a template error", n)
+	}
+	if got := x.receiver.Events(); len(got) != 1 || got[0] != "failed" {
+		t.Fatalf("receiver got %v, want [failed]", got)
+	}
+}
+
+func TestDuplicateEventFiresOnceAndEventAfterTerminalIsRejected(t *testing.T) {
+	x := newFixture(t, nil, oi.EventReceived, oi.EventDelivered, oi.EventShipped)
+	in := x.input("R-DUP")
+	x.signalAt(time.Hour, ev("e1", oi.EventReceived), ev("e1", oi.EventReceived), ev("e2", oi.EventDelivered), ev("e3", oi.EventShipped))
+	x.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+	if !x.env.IsWorkflowCompleted() || x.env.GetWorkflowError() != nil {
+		t.Fatalf("workflow completed=%v err=%v", x.env.IsWorkflowCompleted(), x.env.GetWorkflowError())
+	}
+	if got := x.receiver.Events(); len(got) != 2 || got[0] != "received" || got[1] != "delivered" {
+		t.Fatalf("receiver got %v, want [received delivered]", got)
+	}
+	events, err := x.st.ListOrderEvents(context.Background(), in.OrderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != 3 {
+		t.Fatalf("recorded %d events, want 3 (the repeat is not recorded twice)", len(events))
+	}
+	last := events[2]
+	if last.EventID != "e3" || last.Accepted || last.RejectReason == "" {
+		t.Fatalf("event after delivered = %+v, want rejected with a reason", last)
+	}
+	if o := x.order(t, in.OrderID); o.Status != oi.EventDelivered {
+		t.Fatalf("status = %s, want delivered (a late shipped must not move it)", o.Status)
+	}
+}
