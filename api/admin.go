@@ -1,0 +1,658 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	oi "orderintake"
+	"orderintake/delivery"
+	"orderintake/mapper"
+	"orderintake/store"
+)
+
+func (s *Server) adminRoutes(g *gin.RouterGroup) {
+	g.POST("/customers", s.createCustomer)
+	g.GET("/customers", s.listCustomers)
+	g.GET("/customers/:id", s.getCustomer)
+	g.PATCH("/customers/:id", s.patchCustomer)
+	g.POST("/customers/:id/keys", s.createKey(oi.OwnerCustomer))
+	g.DELETE("/customers/:id/keys/:keyId", s.revokeKey(oi.OwnerCustomer))
+
+	g.POST("/printers", s.createPrinter)
+	g.GET("/printers", s.listPrinters)
+	g.GET("/printers/:id", s.getPrinter)
+	g.PATCH("/printers/:id", s.patchPrinter)
+	g.POST("/printers/:id/keys", s.createKey(oi.OwnerPrinter))
+	g.DELETE("/printers/:id/keys/:keyId", s.revokeKey(oi.OwnerPrinter))
+
+	g.POST("/templates", s.createTemplate)
+	g.GET("/templates", s.listTemplates)
+	g.GET("/templates/:id", s.getTemplate)
+	g.PUT("/templates/:id", s.putTemplate)
+	g.GET("/templates/:id/versions", s.templateVersions)
+
+	g.POST("/triggers", s.createTrigger)
+	g.GET("/triggers", s.listTriggers)
+	g.GET("/triggers/:id", s.getTrigger)
+	g.PATCH("/triggers/:id", s.patchTrigger)
+	g.POST("/triggers/:id/rotate-secret", s.rotateSecret)
+
+	g.GET("/requests", s.listRequests)
+	g.GET("/requests/:id", s.getRequest)
+	g.GET("/postbacks", s.listPostbacks)
+	g.GET("/postbacks/:id", s.getPostback)
+}
+
+// bind decodes a strict JSON body (unknown fields refused) of at most 1 MiB.
+func (s *Server) bind(c *gin.Context, v any) bool {
+	body, err := readBody(c, 1<<20)
+	if err == nil {
+		err = decodeStrict(body, v)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return false
+	}
+	return true
+}
+
+// reply writes v as JSON, or the error as a problem.
+func (s *Server) reply(c *gin.Context, status int, v any, err error) {
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(status, v)
+}
+
+func items[T any](list []T) gin.H {
+	if list == nil {
+		list = []T{}
+	}
+	return gin.H{"items": list, "nextCursor": nil}
+}
+
+func required(field, v string) error {
+	if strings.TrimSpace(v) == "" {
+		return oi.FieldError(field, "%s is required", field)
+	}
+	return nil
+}
+
+func oneOf(field, v string, allowed ...string) error {
+	for _, a := range allowed {
+		if v == a {
+			return nil
+		}
+	}
+	return oi.FieldError(field, "%s must be one of %s", field, strings.Join(allowed, ", "))
+}
+
+func firstErr(errs ...error) error {
+	for _, e := range errs {
+		if e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+func validURL(field, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return oi.FieldError(field, "%s must be an absolute http(s) URL", field)
+	}
+	return nil
+}
+
+// ---- customers
+
+type customerBody struct {
+	Name                *string `json:"name"`
+	ReferenceID         *string `json:"referenceId"`
+	PrinterID           *string `json:"printerId"`
+	IntakeTemplateID    *string `json:"intakeTemplateId"`
+	CancelTemplateID    *string `json:"cancelTemplateId"`
+	ReferenceExpression *string `json:"referenceExpression"`
+}
+
+func (b *customerBody) apply(cu *oi.Customer) {
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	set(&cu.Name, b.Name)
+	set(&cu.ReferenceID, b.ReferenceID)
+	set(&cu.PrinterID, b.PrinterID)
+	set(&cu.IntakeTemplateID, b.IntakeTemplateID)
+	set(&cu.CancelTemplateID, b.CancelTemplateID)
+	set(&cu.ReferenceExpression, b.ReferenceExpression)
+}
+
+func validateCustomer(cu *oi.Customer) error {
+	return firstErr(required("name", cu.Name), required("referenceId", cu.ReferenceID))
+}
+
+func (s *Server) createCustomer(c *gin.Context) {
+	var b customerBody
+	if !s.bind(c, &b) {
+		return
+	}
+	cu := &oi.Customer{ID: oi.NewID("cus")}
+	b.apply(cu)
+	if err := validateCustomer(cu); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Store.CreateCustomer(c.Request.Context(), cu)
+	s.reply(c, http.StatusCreated, out, err)
+}
+
+func (s *Server) listCustomers(c *gin.Context) {
+	out, err := s.Store.ListCustomers(c.Request.Context())
+	s.reply(c, http.StatusOK, items(out), err)
+}
+
+func (s *Server) getCustomer(c *gin.Context) {
+	out, err := s.Store.GetCustomer(c.Request.Context(), c.Param("id"))
+	s.reply(c, http.StatusOK, out, err)
+}
+
+func (s *Server) patchCustomer(c *gin.Context) {
+	cu, err := s.Store.GetCustomer(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var b customerBody
+	if !s.bind(c, &b) {
+		return
+	}
+	b.apply(cu)
+	if err := validateCustomer(cu); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Store.UpdateCustomer(c.Request.Context(), cu)
+	s.keys.forget()
+	s.reply(c, http.StatusOK, out, err)
+}
+
+func (s *Server) createKey(kind string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		var err error
+		if kind == oi.OwnerCustomer {
+			_, err = s.Store.GetCustomer(ctx, c.Param("id"))
+		} else {
+			_, err = s.Store.GetPrinter(ctx, c.Param("id"))
+		}
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		k, err := s.Store.CreateKey(ctx, kind, c.Param("id"))
+		s.reply(c, http.StatusCreated, k, err)
+	}
+}
+
+func (s *Server) revokeKey(kind string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		err := s.Store.RevokeKey(c.Request.Context(), kind, c.Param("id"), c.Param("keyId"))
+		s.keys.forget()
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		c.Status(http.StatusNoContent)
+	}
+}
+
+// ---- printers
+
+type printerBody struct {
+	Name      *string            `json:"name"`
+	URL       *string            `json:"url"`
+	Format    *string            `json:"format"`
+	Headers   *map[string]string `json:"headers"`
+	TimeoutMs *int               `json:"timeoutMs"`
+}
+
+func (b *printerBody) apply(p *oi.Printer) error {
+	if b.Name != nil {
+		p.Name = *b.Name
+	}
+	if b.URL != nil {
+		p.URL = *b.URL
+	}
+	if b.Format != nil {
+		p.Format = *b.Format
+	}
+	if b.Headers != nil {
+		p.Headers = *b.Headers
+	}
+	if b.TimeoutMs != nil {
+		p.TimeoutMs = *b.TimeoutMs
+	}
+	err := firstErr(required("name", p.Name), validURL("url", p.URL), oneOf("format", p.Format, oi.FormatJSON, oi.FormatXML))
+	if err == nil && (p.TimeoutMs < 100 || p.TimeoutMs > 120000) {
+		err = oi.FieldError("timeoutMs", "timeoutMs must be between 100 and 120000")
+	}
+	return err
+}
+
+func (s *Server) createPrinter(c *gin.Context) {
+	var b printerBody
+	if !s.bind(c, &b) {
+		return
+	}
+	p := &oi.Printer{ID: oi.NewID("prn"), Format: oi.FormatJSON, TimeoutMs: 15000, Headers: map[string]string{}}
+	if err := b.apply(p); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Store.CreatePrinter(c.Request.Context(), p)
+	s.reply(c, http.StatusCreated, out, err)
+}
+
+func (s *Server) listPrinters(c *gin.Context) {
+	out, err := s.Store.ListPrinters(c.Request.Context())
+	s.reply(c, http.StatusOK, items(out), err)
+}
+
+func (s *Server) getPrinter(c *gin.Context) {
+	out, err := s.Store.GetPrinter(c.Request.Context(), c.Param("id"))
+	s.reply(c, http.StatusOK, out, err)
+}
+
+func (s *Server) patchPrinter(c *gin.Context) {
+	p, err := s.Store.GetPrinter(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var b printerBody
+	if !s.bind(c, &b) {
+		return
+	}
+	if err := b.apply(p); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Store.UpdatePrinter(c.Request.Context(), p)
+	s.reply(c, http.StatusOK, out, err)
+}
+
+// ---- templates
+
+type templateBody struct {
+	Name    string `json:"name"`
+	Kind    string `json:"kind"`
+	Format  string `json:"format"`
+	Body    string `json:"body"`
+	Subject string `json:"subject"`
+}
+
+// check validates a template body and compiles it, so a syntax error is
+// refused at save time with its line and column.
+func (s *Server) check(t *oi.Template) error {
+	if err := firstErr(required("name", t.Name), oneOf("kind", t.Kind, oi.KindIntake, oi.KindCancel, oi.KindWebhook, oi.KindEmail),
+		oneOf("format", t.Format, oi.FormatJSON, oi.FormatXML, oi.FormatText), required("body", t.Body)); err != nil {
+		return err
+	}
+	if err := s.Mapper.Check(mapper.Template{Format: mapper.Format(t.Format), Body: t.Body}); err != nil {
+		return templateProblem(err)
+	}
+	if t.Subject != "" {
+		if err := s.Mapper.Check(mapper.Template{Format: mapper.FormatText, Body: t.Subject}); err != nil {
+			e := templateProblem(err)
+			e.Field = "subject"
+			return e
+		}
+	}
+	return nil
+}
+
+// templateProblem turns a render error into a problem with its position.
+func templateProblem(err error) *oi.Error {
+	e := &oi.Error{Code: oi.ETEMPLATE, Field: "body", Message: err.Error()}
+	if me, ok := err.(*mapper.Error); ok {
+		e.Message = me.Message
+		e.Detail = map[string]any{"kind": me.Kind, "where": me.Where, "line": me.Line, "column": me.Column, "excerpt": me.Excerpt}
+	}
+	return e
+}
+
+func (s *Server) createTemplate(c *gin.Context) {
+	var b templateBody
+	if !s.bind(c, &b) {
+		return
+	}
+	t := &oi.Template{ID: oi.NewID("tpl"), Name: b.Name, Kind: b.Kind, Format: b.Format, Body: b.Body, Subject: b.Subject}
+	if err := s.check(t); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Store.CreateTemplate(c.Request.Context(), t)
+	s.reply(c, http.StatusCreated, out, err)
+}
+
+func (s *Server) listTemplates(c *gin.Context) {
+	out, err := s.Store.ListTemplates(c.Request.Context())
+	s.reply(c, http.StatusOK, items(out), err)
+}
+
+func (s *Server) getTemplate(c *gin.Context) {
+	out, err := s.Store.GetTemplate(c.Request.Context(), c.Param("id"))
+	s.reply(c, http.StatusOK, out, err)
+}
+
+func (s *Server) putTemplate(c *gin.Context) {
+	cur, err := s.Store.GetTemplate(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var b templateBody
+	if !s.bind(c, &b) {
+		return
+	}
+	if b.Kind == "" {
+		b.Kind = cur.Kind
+	}
+	if b.Kind != cur.Kind {
+		s.fail(c, oi.FieldError("kind", "a template's kind cannot change (it is %s)", cur.Kind))
+		return
+	}
+	t := &oi.Template{ID: cur.ID, Name: b.Name, Kind: cur.Kind, Format: b.Format, Body: b.Body, Subject: b.Subject}
+	if err := s.check(t); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Store.UpdateTemplate(c.Request.Context(), t)
+	s.reply(c, http.StatusOK, out, err)
+}
+
+func (s *Server) templateVersions(c *gin.Context) {
+	out, err := s.Store.ListTemplateVersions(c.Request.Context(), c.Param("id"))
+	s.reply(c, http.StatusOK, items(out), err)
+}
+
+// ---- triggers
+
+type triggerBody struct {
+	CustomerID     *string   `json:"customerId"`
+	Name           *string   `json:"name"`
+	Event          *string   `json:"event"`
+	Method         *string   `json:"method"`
+	TemplateID     *string   `json:"templateId"`
+	Format         *string   `json:"format"`
+	URL            *string   `json:"url"`
+	Emails         *[]string `json:"emails"`
+	RetryOnFailure *bool     `json:"retryOnFailure"`
+	Status         *string   `json:"status"`
+}
+
+func (b *triggerBody) apply(t *oi.Trigger) error {
+	for dst, v := range map[*string]*string{&t.CustomerID: b.CustomerID, &t.Name: b.Name, &t.Event: b.Event,
+		&t.Method: b.Method, &t.TemplateID: b.TemplateID, &t.Format: b.Format, &t.URL: b.URL, &t.Status: b.Status} {
+		if v != nil {
+			*dst = strings.TrimSpace(*v)
+		}
+	}
+	if b.Emails != nil {
+		t.Emails = *b.Emails
+	}
+	if b.RetryOnFailure != nil {
+		t.RetryOnFailure = *b.RetryOnFailure
+	}
+	err := firstErr(required("customerId", t.CustomerID), required("name", t.Name),
+		oneOf("event", t.Event, oi.Events...), oneOf("method", t.Method, oi.MethodURL, oi.MethodEmail),
+		required("templateId", t.TemplateID), oneOf("status", t.Status, oi.TriggerTest, oi.TriggerActive, oi.TriggerDisabled))
+	if err != nil {
+		return err
+	}
+	if t.Method == oi.MethodURL {
+		return firstErr(oneOf("format", t.Format, oi.FormatJSON, oi.FormatXML), validURL("url", t.URL))
+	}
+	if len(t.Emails) == 0 {
+		return oi.FieldError("emails", "an e-mail trigger needs at least one address in emails")
+	}
+	for i, e := range t.Emails {
+		if !strings.Contains(e, "@") || strings.ContainsAny(e, " \r\n<>,") {
+			return oi.FieldError("emails["+strconv.Itoa(i)+"]", "%q is not an e-mail address", e)
+		}
+	}
+	return nil
+}
+
+func (s *Server) createTrigger(c *gin.Context) {
+	var b triggerBody
+	if !s.bind(c, &b) {
+		return
+	}
+	t := &oi.Trigger{ID: oi.NewID("trg"), Format: oi.FormatJSON, RetryOnFailure: true, Status: oi.TriggerActive}
+	if err := b.apply(t); err != nil {
+		s.fail(c, err)
+		return
+	}
+	secret, err := delivery.NewSecret()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Store.CreateTrigger(c.Request.Context(), t, s.Sealer.Seal(secret))
+	if err == nil {
+		out.Secret = secret
+	}
+	s.reply(c, http.StatusCreated, out, err)
+}
+
+func (s *Server) listTriggers(c *gin.Context) {
+	out, err := s.Store.ListTriggers(c.Request.Context(), c.Query("customerId"))
+	s.reply(c, http.StatusOK, items(out), err)
+}
+
+func (s *Server) getTrigger(c *gin.Context) {
+	out, err := s.Store.GetTrigger(c.Request.Context(), c.Param("id"))
+	s.reply(c, http.StatusOK, out, err)
+}
+
+func (s *Server) patchTrigger(c *gin.Context) {
+	t, err := s.Store.GetTrigger(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var b triggerBody
+	if !s.bind(c, &b) {
+		return
+	}
+	if err := b.apply(t); err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Store.UpdateTrigger(c.Request.Context(), t)
+	s.reply(c, http.StatusOK, out, err)
+}
+
+// secretGrace is how long a rotated-out secret keeps signing.
+const secretGrace = 24 * time.Hour
+
+func (s *Server) rotateSecret(c *gin.Context) {
+	secret, err := delivery.NewSecret()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if err := s.Store.RotateTriggerSecret(c.Request.Context(), c.Param("id"), s.Sealer.Seal(secret), secretGrace); err != nil {
+		s.fail(c, err)
+		return
+	}
+	t, err := s.Store.GetTrigger(c.Request.Context(), c.Param("id"))
+	if err == nil {
+		t.Secret = secret
+	}
+	s.reply(c, http.StatusOK, t, err)
+}
+
+// ---- requests and postbacks
+
+// listFilter reads the shared list query parameters.
+func listFilter(c *gin.Context) (store.ListFilter, error) {
+	f := store.ListFilter{CustomerID: c.Query("customerId"), Status: c.Query("status"), Event: c.Query("event"),
+		TriggerID: c.Query("triggerId"), OrderID: c.Query("orderId"), Reference: c.Query("reference"), Cursor: c.Query("cursor")}
+	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
+		if v := c.Query(name); v != "" {
+			t, err := time.Parse(time.RFC3339Nano, v)
+			if err != nil {
+				return f, oi.FieldError(name, "%s must be an RFC 3339 time, like 2026-11-22T00:00:00Z", name)
+			}
+			*dst = t
+		}
+	}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			return f, oi.FieldError("limit", "limit must be a number from 1 to 500")
+		}
+		f.Limit = n
+	}
+	return f, nil
+}
+
+func (s *Server) listRequests(c *gin.Context) {
+	f, err := listFilter(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	list, next, err := s.Store.ListOrderRequests(c.Request.Context(), f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := make([]gin.H, 0, len(list))
+	for _, o := range list {
+		out = append(out, gin.H{"id": o.ID, "customerId": o.CustomerID, "orderReferenceId": o.OrderReferenceID,
+			"status": o.Status, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt, "workflowId": o.WorkflowID})
+	}
+	c.JSON(http.StatusOK, gin.H{"items": out, "nextCursor": nullable(next)})
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// getRequest is the Requests view of one order: the four stages, the event
+// timeline and the postbacks it fired.
+func (s *Server) getRequest(c *gin.Context) {
+	ctx := c.Request.Context()
+	o, err := s.Store.GetOrderRequest(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	events, err := s.Store.ListOrderEvents(ctx, o.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	pbs, err := s.Store.ListOrderPostbacks(ctx, o.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if events == nil {
+		events = []*oi.OrderEvent{}
+	}
+	orig := gin.H{"contentType": o.Original.ContentType, "headers": o.Original.Headers, "body": string(o.Original.Body),
+		"receivedAt": o.ReceivedAt}
+	proc := gin.H{"templateId": o.Processing.TemplateID, "templateVersion": o.Processing.TemplateVersion,
+		"output": nullableBytes(o.Processing.Output), "error": o.Processing.Error, "processedAt": o.Processing.ProcessedAt}
+	var final, resp any
+	if f := o.Final; f != nil {
+		final = gin.H{"method": f.Method, "url": f.URL, "headers": f.Headers, "body": string(f.Body)}
+	}
+	if r := o.Response; r != nil {
+		resp = gin.H{"attempts": r.Attempts, "sentAt": r.SentAt, "status": r.Status, "headers": r.Headers,
+			"body": string(r.Body), "latencyMs": r.LatencyMs, "error": r.Error}
+	}
+	out := gin.H{"id": o.ID, "customerId": o.CustomerID, "printerId": o.PrinterID, "workflowId": o.WorkflowID,
+		"idempotencyKey": o.IdempotencyKey, "orderReferenceId": o.OrderReferenceID, "status": o.Status,
+		"statusReason": o.StatusReason, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt,
+		"originalRequest": orig, "templateProcessing": proc, "finalRequest": final, "systemResponse": resp,
+		"events": events, "postbacks": postbackViews(pbs), "links": gin.H{"workflow": s.workflowURL(o.WorkflowID)}}
+	c.JSON(http.StatusOK, out)
+}
+
+func nullableBytes(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return string(b)
+}
+
+func postbackView(p *oi.Postback) gin.H {
+	return gin.H{"id": p.ID, "orderId": p.OrderID, "event": p.Event, "eventId": p.EventID, "triggerId": p.TriggerID,
+		"customerId": p.CustomerID, "method": p.Method, "destination": p.Destination, "format": p.Format,
+		"templateVersion": p.TemplateVersion, "subject": p.Subject, "body": nullableBytes(p.Body), "renderError": p.RenderError,
+		"retryOnFailure": p.RetryOnFailure, "isTest": p.IsTest, "status": p.Status, "statusReason": p.StatusReason,
+		"attempts": p.Attempts, "createdAt": p.CreatedAt, "updatedAt": p.UpdatedAt, "nextAttemptAt": p.NextAttemptAt}
+}
+
+func postbackViews(list []*oi.Postback) []gin.H {
+	out := make([]gin.H, 0, len(list))
+	for _, p := range list {
+		out = append(out, postbackView(p))
+	}
+	return out
+}
+
+func (s *Server) listPostbacks(c *gin.Context) {
+	f, err := listFilter(c)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	list, next, err := s.Store.ListPostbacks(c.Request.Context(), f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": postbackViews(list), "nextCursor": nullable(next)})
+}
+
+func (s *Server) getPostback(c *gin.Context) {
+	ctx := c.Request.Context()
+	p, err := s.Store.GetPostback(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	atts, err := s.Store.ListAttempts(ctx, p.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := postbackView(p)
+	out["attemptCount"] = p.Attempts
+	list := make([]gin.H, 0, len(atts))
+	for _, a := range atts {
+		list = append(list, gin.H{"attempt": a.Attempt, "trigger": a.Trigger, "startedAt": a.StartedAt, "durationMs": a.DurationMs,
+			"resolvedIp": a.ResolvedIP, "requestHeaders": a.RequestHeaders, "requestBody": nullableBytes(a.RequestBody),
+			"responseStatus": a.ResponseStatus, "responseHeaders": a.ResponseHeaders, "responseBody": nullableBytes(a.ResponseBody),
+			"outcome": a.Outcome, "errorKind": a.ErrorKind, "error": a.Error, "nextAttemptAt": a.NextAttemptAt})
+	}
+	out["attempts"] = list
+	c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,282 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
+
+	oi "orderintake"
+	"orderintake/mapper"
+	"orderintake/workflows"
+)
+
+// readBody reads at most limit bytes; more is ETOOLARGE.
+func readBody(c *gin.Context, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return nil, oi.Errorf(oi.ETOOLARGE, "body is larger than %d bytes", limit)
+	} else if err != nil {
+		return nil, &oi.Error{Code: oi.EMALFORMED, Message: "could not read the request body"}
+	}
+	return body, nil
+}
+
+// orderContentType accepts JSON and XML media types ("" = sniff).
+func orderContentType(h string) (string, error) {
+	if h == "" {
+		return "", nil
+	}
+	mt, _, err := mime.ParseMediaType(h)
+	if err != nil {
+		return "", &oi.Error{Code: oi.EUNSUPPORTED, Field: "Content-Type", Message: "Content-Type is not a valid media type"}
+	}
+	switch {
+	case mt == "application/json", mt == "application/xml", mt == "text/xml",
+		strings.HasSuffix(mt, "+json"), strings.HasSuffix(mt, "+xml"):
+		return mt, nil
+	}
+	return "", &oi.Error{Code: oi.EUNSUPPORTED, Field: "Content-Type", Message: "orders are JSON (application/json) or XML (application/xml); got " + mt}
+}
+
+// parseOrderBody parses an order body into the template input.
+func parseOrderBody(contentType string, body []byte) (any, error) {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil, &oi.Error{Code: oi.EMALFORMED, Field: "body", Message: "the order body is empty"}
+	}
+	v, _, err := mapper.ParseInput(contentType, body)
+	if err != nil {
+		e := &oi.Error{Code: oi.EMALFORMED, Field: "body", Message: "the order body does not parse: " + err.Error()}
+		var ie *mapper.InputError
+		if errors.As(err, &ie) {
+			e.Message = "the order body does not parse: " + ie.Message
+			e.Detail = map[string]any{"line": ie.Line, "column": ie.Column}
+		}
+		return nil, e
+	}
+	return v, nil
+}
+
+// orderKey decides the idempotency key: the Idempotency-Key header, else the
+// reference the customer's expression pulls out, else a fresh ULID.
+func orderKey(header, reference string) (string, error) {
+	if header != "" {
+		if len(header) > 255 || !utf8.ValidString(header) || strings.ContainsFunc(header, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+			return "", &oi.Error{Code: oi.EINVALID, Field: "Idempotency-Key", Message: "Idempotency-Key must be 1 to 255 printable characters"}
+		}
+		return header, nil
+	}
+	if reference != "" {
+		return reference, nil
+	}
+	return oi.NewOrderKey(), nil
+}
+
+// referenceFields are looked for, in order, when the customer has no
+// reference expression: at the top of a JSON body, or under an XML root.
+var referenceFields = []string{"orderReferenceId", "orderReference", "referenceId", "reference"}
+
+// defaultReference finds the merchant's order reference in a parsed body.
+func defaultReference(body any) string {
+	m, ok := body.(map[string]any)
+	if !ok {
+		return ""
+	}
+	for _, scope := range []map[string]any{m, soleChild(m)} {
+		for _, f := range referenceFields {
+			switch v := scope[f].(type) {
+			case string:
+				return strings.TrimSpace(v)
+			case int64, float64:
+				return fmt.Sprint(v)
+			}
+		}
+	}
+	return ""
+}
+
+// soleChild is the object under a single root key (an XML document element).
+func soleChild(m map[string]any) map[string]any {
+	if len(m) != 1 {
+		return nil
+	}
+	for _, v := range m {
+		c, _ := v.(map[string]any)
+		return c
+	}
+	return nil
+}
+
+func (s *Server) submitOrder(c *gin.Context) {
+	ctx := c.Request.Context()
+	cust := who(c).customer
+	ct, err := orderContentType(c.GetHeader("Content-Type"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	body, err := readBody(c, MaxOrderBody)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	parsed, err := parseOrderBody(ct, body)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	now := time.Now().UTC()
+	headers := keptHeaders(c.Request.Header)
+	reference := defaultReference(parsed)
+	if expr := cust.ReferenceExpression; expr != "" {
+		data := mapper.IntakeContext(parsed, headers, mapper.CustomerInfo{ID: cust.ID, Name: cust.Name, ReferenceID: cust.ReferenceID}, now)
+		if reference, err = s.Mapper.EvalString(ctx, expr, data); err != nil {
+			// A broken expression must not refuse orders: the key falls back to a ULID.
+			s.log.Warn("reference expression failed", "customerId", cust.ID, "error", err)
+			reference = ""
+		}
+	}
+	if len(reference) > 255 {
+		reference = reference[:255]
+	}
+	key, err := orderKey(c.GetHeader("Idempotency-Key"), reference)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	sum := sha256.Sum256(body)
+	bodyHash := hex.EncodeToString(sum[:])
+	in := workflows.OrderInput{
+		OrderID: oi.OrderID(cust.ID, key), CustomerID: cust.ID, Key: key, OrderReferenceID: reference,
+		ReceivedAt: now, ContentType: ct, Headers: headers, Body: body,
+	}
+	if ct == "" {
+		in.ContentType = sniffContentType(body)
+	}
+	wfID := oi.WorkflowID(cust.ID, key)
+	opts := client.StartWorkflowOptions{
+		ID:                                       wfID,
+		TaskQueue:                                workflows.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		Memo:                                     map[string]any{workflows.MemoBodyHash: bodyHash, workflows.MemoOrderID: in.OrderID},
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.AttrCustomerID.ValueSet(cust.ID),
+			workflows.AttrOrderReferenceID.ValueSet(reference),
+			workflows.AttrOrderStatus.ValueSet(oi.StatusAccepted),
+		),
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = s.Temporal.ExecuteWorkflow(sctx, opts, workflows.OrderWorkflow, in)
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case err == nil:
+		s.log.Info("order accepted", "orderId", in.OrderID, "workflowId", wfID, "customerId", cust.ID)
+		c.JSON(http.StatusAccepted, s.orderAccepted(in.OrderID, reference, oi.StatusAccepted, wfID))
+	case errors.As(err, &started):
+		s.repeatedOrder(c, in.OrderID, reference, wfID, bodyHash)
+	default:
+		s.log.Error("start order workflow", "orderId", in.OrderID, "workflowId", wfID, "error", err)
+		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "orders cannot be accepted right now; nothing was recorded, try again"})
+	}
+}
+
+// repeatedOrder answers a request whose key already has an order: the same
+// body gets the existing order (200), another body is a conflict (409).
+func (s *Server) repeatedOrder(c *gin.Context, orderID, reference, wfID, bodyHash string) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
+	defer cancel()
+	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, wfID, "")
+	if err != nil {
+		s.log.Error("describe order workflow", "workflowId", wfID, "error", err)
+		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "cannot look up the existing order right now; try again"})
+		return
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	var prevHash string
+	if p, ok := info.GetMemo().GetFields()[workflows.MemoBodyHash]; ok {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &prevHash)
+	}
+	if prevHash != bodyHash {
+		s.fail(c, &oi.Error{Code: oi.ECONFLICT, Field: "Idempotency-Key",
+			Message: "an order with this key already exists with a different body", Detail: map[string]any{"orderId": orderID}})
+		return
+	}
+	status := oi.StatusAccepted
+	if o, err := s.Store.GetOrderRequest(ctx, orderID); err == nil {
+		status, reference = o.Status, o.OrderReferenceID
+	}
+	c.JSON(http.StatusOK, s.orderAccepted(orderID, reference, status, wfID))
+}
+
+func (s *Server) orderAccepted(id, reference, status, wfID string) gin.H {
+	links := gin.H{"self": "/v1/orders/" + id, "hq": "/hq/requests/" + id}
+	if u := s.workflowURL(wfID); u != "" {
+		links["workflow"] = u
+	}
+	return gin.H{"id": id, "orderReferenceId": reference, "status": status, "links": links}
+}
+
+// keptHeaders keeps the request headers worth recording, minus credentials.
+func keptHeaders(h http.Header) map[string][]string {
+	out := make(map[string][]string, len(h))
+	for k, v := range h {
+		lk := strings.ToLower(k)
+		if lk == "x-api-key" || lk == "authorization" || lk == "cookie" {
+			continue
+		}
+		out[lk] = v
+	}
+	return out
+}
+
+func sniffContentType(body []byte) string {
+	if t := strings.TrimSpace(string(body)); strings.HasPrefix(t, "<") {
+		return "application/xml"
+	}
+	return "application/json"
+}
+
+func (s *Server) getOrder(c *gin.Context) {
+	cust := who(c).customer
+	o, err := s.Store.GetOrderRequest(c.Request.Context(), c.Param("id"))
+	if err == nil && o.CustomerID != cust.ID {
+		err = oi.Errorf(oi.ENOTFOUND, "order not found") // another customer's order does not exist for this key
+	}
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	events, err := s.Store.ListOrderEvents(c.Request.Context(), o.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	timeline := make([]gin.H, 0, len(events))
+	for _, e := range events {
+		if !e.Accepted {
+			continue
+		}
+		timeline = append(timeline, gin.H{"eventId": e.EventID, "status": e.Status, "timestamp": e.OccurredAt,
+			"message": e.Message, "trackingCode": e.TrackingCode, "trackingUrl": e.TrackingURL, "carrierName": e.CarrierName})
+	}
+	c.JSON(http.StatusOK, gin.H{"id": o.ID, "orderReferenceId": o.OrderReferenceID, "status": o.Status,
+		"statusReason": o.StatusReason, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt, "events": timeline})
+}

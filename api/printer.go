@@ -1,0 +1,144 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/api/serviceerror"
+
+	oi "orderintake"
+	"orderintake/workflows"
+)
+
+// decodeStrict decodes one JSON object and refuses unknown fields, so a
+// misspelt field ("tracking_code") is an error rather than silently lost.
+func decodeStrict(body []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil && dec.More() {
+		err = errors.New("unexpected data after the JSON object")
+	}
+	if err == nil {
+		return nil
+	}
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return &oi.Error{Code: oi.EMALFORMED, Field: "body", Message: "body is not valid JSON: " + syn.Error(),
+			Detail: map[string]any{"offset": syn.Offset}}
+	case errors.As(err, &typ):
+		return &oi.Error{Code: oi.EINVALID, Field: typ.Field, Message: "field " + typ.Field + " must be a " + typ.Type.String()}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &oi.Error{Code: oi.EINVALID, Field: f, Message: "unknown field " + f}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &oi.Error{Code: oi.EMALFORMED, Field: "body", Message: "body is empty or truncated JSON"}
+	}
+	return &oi.Error{Code: oi.EMALFORMED, Field: "body", Message: "body is not valid JSON: " + err.Error()}
+}
+
+// eventBody is the events route body; Timestamp is a string so that a bad
+// one gets a precise error.
+type eventBody struct {
+	EventID      string `json:"eventId"`
+	Status       string `json:"status"`
+	Timestamp    string `json:"timestamp"`
+	Message      string `json:"message"`
+	TrackingCode string `json:"trackingCode"`
+	TrackingURL  string `json:"trackingUrl"`
+	CarrierName  string `json:"carrierName"`
+}
+
+func (b *eventBody) validate() (workflows.PrinterEvent, error) {
+	ev := workflows.PrinterEvent{EventID: strings.TrimSpace(b.EventID), Status: b.Status, Message: b.Message,
+		TrackingCode: b.TrackingCode, TrackingURL: b.TrackingURL, CarrierName: b.CarrierName}
+	switch {
+	case ev.EventID == "":
+		return ev, oi.FieldError("eventId", "eventId is required: the printer's id of this event, used to ignore repeats")
+	case len(ev.EventID) > 200:
+		return ev, oi.FieldError("eventId", "eventId is longer than 200 characters")
+	case !oi.IsEvent(ev.Status):
+		return ev, oi.FieldError("status", "status %q is not one of %s", b.Status, strings.Join(oi.Events, ", "))
+	case len(ev.Message) > 4000:
+		return ev, oi.FieldError("message", "message is longer than 4000 characters")
+	}
+	ev.Timestamp = time.Now().UTC()
+	if b.Timestamp != "" {
+		t, err := time.Parse(time.RFC3339Nano, b.Timestamp)
+		if err != nil {
+			return ev, oi.FieldError("timestamp", "timestamp must be RFC 3339, like 2026-11-22T10:00:00Z")
+		}
+		ev.Timestamp = t.UTC()
+	}
+	return ev, nil
+}
+
+func (s *Server) printerEvent(c *gin.Context) {
+	ctx := c.Request.Context()
+	printer := who(c).key.OwnerID
+	body, err := readBody(c, 64<<10)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var b eventBody
+	if err := decodeStrict(body, &b); err != nil {
+		s.fail(c, err)
+		return
+	}
+	ev, err := b.validate()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	route, err := s.Store.GetOrderRoute(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if route.PrinterID != printer {
+		s.fail(c, oi.Errorf(oi.EFORBIDDEN, "order %s is not routed to this printer", route.ID))
+		return
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err = s.Temporal.SignalWorkflow(sctx, route.WorkflowID, "", workflows.SignalPrinterEvent, ev)
+	var notFound *serviceerror.NotFound
+	switch {
+	case err == nil:
+		c.JSON(http.StatusAccepted, gin.H{"orderId": route.ID, "eventId": ev.EventID, "status": ev.Status, "result": "queued"})
+	case errors.As(err, &notFound):
+		s.closedOrderEvent(c, route.ID, route.Status, ev)
+	default:
+		s.log.Error("signal order workflow", "orderId", route.ID, "workflowId", route.WorkflowID, "error", err)
+		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "the event cannot be taken right now; try again"})
+	}
+}
+
+// closedOrderEvent records an event that arrives after the order's workflow
+// ended: a repeat of a known event is answered as such, anything else is
+// recorded as rejected.
+func (s *Server) closedOrderEvent(c *gin.Context, orderID, status string, ev workflows.PrinterEvent) {
+	rec := &oi.OrderEvent{OrderID: orderID, EventID: ev.EventID, Status: ev.Status, Source: "printer", OccurredAt: ev.Timestamp,
+		Message: ev.Message, TrackingCode: ev.TrackingCode, TrackingURL: ev.TrackingURL, CarrierName: ev.CarrierName,
+		RejectReason: "order is already " + status + "; " + ev.Status + " ignored"}
+	stored, inserted, err := s.Store.InsertOrderEvent(c.Request.Context(), rec)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !inserted {
+		c.JSON(http.StatusOK, gin.H{"orderId": orderID, "eventId": ev.EventID, "status": stored.Status, "result": "duplicate"})
+		return
+	}
+	s.fail(c, &oi.Error{Code: oi.ECONFLICT, Field: "status", Message: rec.RejectReason, Detail: map[string]any{"orderStatus": status}})
+}

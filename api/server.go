@@ -1,0 +1,127 @@
+// Package api is the HTTP face of orderintake: order intake for customers,
+// status events for printers, the admin JSON API and operations endpoints.
+// Errors become application/problem+json in one place (errors.go).
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+
+	oi "orderintake"
+	"orderintake/internal/seal"
+	"orderintake/mapper"
+	"orderintake/store"
+)
+
+// Config is what the API needs.
+type Config struct {
+	Store      *store.Store
+	Temporal   client.Client
+	Mapper     *mapper.Engine
+	Sealer     *seal.Sealer
+	AdminToken string
+	Namespace  string
+	// TemporalUIURL links orders to their workflow in the Web UI ("" = no link).
+	TemporalUIURL string
+	Logger        *slog.Logger
+}
+
+// Server serves the routes.
+type Server struct {
+	Config
+	log  *slog.Logger
+	keys *keyCache
+}
+
+// MaxOrderBody is the largest order body accepted.
+const MaxOrderBody = 1 << 20
+
+// New builds a server.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = "default"
+	}
+	return &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, 30*time.Second)}
+}
+
+// Handler returns the router.
+func (s *Server) Handler() http.Handler {
+	gin.SetMode(gin.ReleaseMode)
+	r := gin.New()
+	r.Use(gin.Recovery())
+	r.HandleMethodNotAllowed = true
+	r.NoRoute(func(c *gin.Context) {
+		s.fail(c, oi.Errorf(oi.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		c.Header("Content-Type", "application/problem+json")
+		c.AbortWithStatusJSON(http.StatusMethodNotAllowed, gin.H{"type": "https://orderintake.dev/problems/method-not-allowed",
+			"title": "Method Not Allowed", "status": 405, "code": "method_not_allowed", "detail": "method not allowed on " + c.Request.URL.Path})
+	})
+
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/readyz", s.readyz)
+
+	v1 := r.Group("/v1")
+	cust := v1.Group("", s.requireKey(oi.OwnerCustomer))
+	cust.POST("/orders", s.submitOrder)
+	cust.GET("/orders/:id", s.getOrder)
+
+	prn := v1.Group("/printer", s.requireKey(oi.OwnerPrinter))
+	prn.POST("/orders/:id/events", s.printerEvent)
+
+	adm := v1.Group("/admin", s.requireAdmin)
+	s.adminRoutes(adm)
+	return r
+}
+
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	checks := gin.H{"postgres": "ok", "temporal": "ok"}
+	ready := true
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["postgres"], ready = "unreachable", false
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], ready = "unreachable", false
+	}
+	if !ready {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unready", "checks": checks})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
+}
+
+// requireAdmin checks the admin bearer token in constant time.
+func (s *Server) requireAdmin(c *gin.Context) {
+	tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	if !ok || s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) != 1 {
+		s.fail(c, oi.Errorf(oi.EUNAUTHORIZED, "admin routes need Authorization: Bearer <admin token>"))
+		return
+	}
+	c.Next()
+}
+
+// workflowURL links an order's workflow in the Temporal Web UI.
+func (s *Server) workflowURL(workflowID string) string {
+	if s.TemporalUIURL == "" {
+		return ""
+	}
+	return strings.TrimRight(s.TemporalUIURL, "/") + "/namespaces/" + s.Namespace + "/workflows/" + pathEscape(workflowID)
+}
+
+func pathEscape(s string) string {
+	r := strings.NewReplacer("%", "%25", "/", "%2F", "?", "%3F", "#", "%23", " ", "%20")
+	return r.Replace(s)
+}
