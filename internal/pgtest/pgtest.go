@@ -1,0 +1,187 @@
+// Package pgtest gives every test its own empty database on a real
+// PostgreSQL: TEST_DATABASE_URL's server when set, else one private cluster
+// per test binary, started on first use from the machine's initdb/pg_ctl.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"orderintake/internal/pgcluster"
+)
+
+// EnvURL names the variable with the URL of an existing server to use
+// instead of a private cluster; its database part is only used to connect
+// for CREATE/DROP DATABASE.
+const EnvURL = "TEST_DATABASE_URL"
+
+const (
+	dirPrefix = "orderintake-pgtest-"
+	ownerFile = "owner.pid" // next to the data dir: the test binary's pid
+)
+
+var (
+	mu       sync.Mutex
+	adminURL string // where CREATE/DROP DATABASE run; "" until first use
+	cluster  *pgcluster.Cluster
+	baseDir  string
+	startErr error
+)
+
+// URL returns the URL of a fresh, empty database for this test, dropped
+// when the test ends.
+func URL(t testing.TB) string {
+	t.Helper()
+	admin, err := server()
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	name := "t_" + randomHex(8)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := pgcluster.CreateDatabase(ctx, admin, name); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := dropDatabase(ctx, admin, name); err != nil {
+			t.Errorf("pgtest: %v", err)
+		}
+	})
+	u, err := withDatabase(admin, name)
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return u
+}
+
+// Main runs the tests, then stops the private cluster if one was started.
+// Use as: func TestMain(m *testing.M) { pgtest.Main(m) }
+func Main(m *testing.M) {
+	code := m.Run()
+	if err := shutdown(); err != nil {
+		fmt.Fprintln(os.Stderr, "pgtest:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+func server() (string, error) {
+	mu.Lock()
+	defer mu.Unlock()
+	if adminURL != "" || startErr != nil {
+		return adminURL, startErr
+	}
+	if u := os.Getenv(EnvURL); u != "" {
+		adminURL = u
+		return adminURL, nil
+	}
+	sweepLeftovers()
+	dir, err := os.MkdirTemp("", dirPrefix)
+	if err != nil {
+		startErr = fmt.Errorf("create cluster dir: %w", err)
+		return "", startErr
+	}
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		startErr = fmt.Errorf("write owner file: %w", err)
+		return "", startErr
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(dir, "data"), Fast: true})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		startErr = fmt.Errorf("start private cluster (or set %s): %w", EnvURL, err)
+		return "", startErr
+	}
+	cluster, baseDir, adminURL = c, dir, c.URL("postgres")
+	return adminURL, nil
+}
+
+func shutdown() error {
+	mu.Lock()
+	defer mu.Unlock()
+	if cluster == nil {
+		return nil
+	}
+	err := cluster.Stop()
+	if err == nil {
+		err = os.RemoveAll(baseDir)
+	}
+	cluster, adminURL = nil, ""
+	return err
+}
+
+// sweepLeftovers stops and removes clusters of test binaries that died
+// without running Main's clean-up (a timeout panic, a kill): pg_ctl
+// daemonises postgres, so they would otherwise run forever.
+func sweepLeftovers() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*"))
+	for _, dir := range dirs {
+		b, err := os.ReadFile(filepath.Join(dir, ownerFile))
+		if err != nil {
+			continue // being set up right now, or not ours
+		}
+		pid, err := strconv.Atoi(string(b))
+		if err != nil || processAlive(pid) {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		// Start on the old dir stops a still-running server it finds there.
+		if c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: filepath.Join(dir, "data"), Fast: true}); err == nil {
+			_ = c.Stop()
+		}
+		cancel()
+		_ = os.RemoveAll(dir)
+	}
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+func dropDatabase(ctx context.Context, admin, name string) error {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("connect to drop database %q: %w", name, err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	// FORCE ends sessions a test left open (a pool not closed yet).
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return fmt.Errorf("drop database %q: %w", name, err)
+	}
+	return nil
+}
+
+func withDatabase(admin, name string) (string, error) {
+	u, err := url.Parse(admin)
+	if err != nil {
+		return "", fmt.Errorf("parse %s: %w", EnvURL, err)
+	}
+	u.Path = "/" + name
+	u.RawPath = ""
+	return u.String(), nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
