@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"orderintake/api"
+	"orderintake/delivery"
+	"orderintake/internal/seal"
+	"orderintake/mapper"
+	"orderintake/store"
+	"orderintake/worker"
+)
+
+// config is the environment, with the defaults of README.md.
+type config struct {
+	HTTPAddr       string
+	AdminToken     string
+	DataDir        string
+	DatabaseURL    string
+	TemporalAddr   string
+	Namespace      string
+	TemporalUIAddr string
+	SecretKey      string
+	AllowPrivate   bool
+	AllowList      []netip.Prefix
+	Demo           bool
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+func envBool(name string, def bool) (bool, error) {
+	switch strings.ToLower(env(name, "")) {
+	case "":
+		return def, nil
+	case "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, fmt.Errorf("%s must be true or false", name)
+}
+
+// loadConfig reads the environment; dev picks the dev defaults.
+func loadConfig(dev bool) (*config, error) {
+	c := &config{
+		HTTPAddr:       env("ORDERINTAKE_HTTP_ADDR", "127.0.0.1:8080"),
+		AdminToken:     env("ORDERINTAKE_ADMIN_TOKEN", ""),
+		DataDir:        env("ORDERINTAKE_DATA_DIR", ".orderintake"),
+		DatabaseURL:    env("DATABASE_URL", ""),
+		TemporalAddr:   env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		Namespace:      env("TEMPORAL_NAMESPACE", "default"),
+		TemporalUIAddr: env("ORDERINTAKE_TEMPORAL_UI_ADDR", "127.0.0.1:8233"),
+		SecretKey:      env("ORDERINTAKE_SECRET_KEY", ""),
+	}
+	var err error
+	if c.AllowPrivate, err = envBool("ORDERINTAKE_ALLOW_PRIVATE_DESTINATIONS", dev); err != nil {
+		return nil, err
+	}
+	if c.Demo, err = envBool("ORDERINTAKE_DEMO", dev); err != nil {
+		return nil, err
+	}
+	for _, s := range strings.FieldsFunc(env("ORDERINTAKE_ALLOWED_DESTINATIONS", ""), func(r rune) bool { return r == ',' || r == ' ' }) {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("ORDERINTAKE_ALLOWED_DESTINATIONS: %q is not an IP or CIDR prefix", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.AllowList = append(c.AllowList, p)
+	}
+	return c, nil
+}
+
+// requireProd checks what the api and worker commands cannot default.
+func (c *config) requireProd(needAdmin bool) error {
+	var missing []string
+	if c.DatabaseURL == "" {
+		missing = append(missing, "DATABASE_URL")
+	}
+	if c.SecretKey == "" {
+		missing = append(missing, "ORDERINTAKE_SECRET_KEY")
+	}
+	if needAdmin && c.AdminToken == "" {
+		missing = append(missing, "ORDERINTAKE_ADMIN_TOKEN")
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("set %s (see README.md, Configuration)", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// dialTemporal connects to the frontend, with our logger (the SDK's default
+// prints every activity at DEBUG).
+func dialTemporal(ctx context.Context, c *config, log *slog.Logger) (client.Client, error) {
+	tl := slog.New(levelFloor{log.Handler(), slog.LevelWarn})
+	cl, err := client.DialContext(ctx, client.Options{HostPort: c.TemporalAddr, Namespace: c.Namespace, Logger: sdklog.NewStructuredLogger(tl)})
+	if err != nil {
+		return nil, fmt.Errorf("connect to temporal at %s: %w", c.TemporalAddr, err)
+	}
+	return cl, nil
+}
+
+// levelFloor drops records below min.
+type levelFloor struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+// parts are the shared pieces of api and worker.
+type parts struct {
+	store  *store.Store
+	mapper *mapper.Engine
+	sealer *seal.Sealer
+	guard  *delivery.Guard
+}
+
+func openParts(ctx context.Context, c *config) (*parts, error) {
+	sealer, err := seal.New(c.SecretKey)
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(ctx, c.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	return &parts{store: st, mapper: mapper.NewEngine(mapper.Options{}), sealer: sealer,
+		guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}}, nil
+}
+
+func (p *parts) workerConfig(log *slog.Logger) worker.Config {
+	return worker.Config{Store: p.store, Mapper: p.mapper, Sealer: p.sealer, Guard: p.guard, Logger: log}
+}
+
+func (p *parts) apiServer(c *config, tc client.Client, log *slog.Logger, uiURL string) *api.Server {
+	return api.New(api.Config{Store: p.store, Temporal: tc, Mapper: p.mapper, Sealer: p.sealer, AdminToken: c.AdminToken,
+		Namespace: c.Namespace, TemporalUIURL: uiURL, Logger: log})
+}
+
+// serveHTTP serves h on addr until ctx ends, then drains in-flight requests.
+// Slow clients are cut by the read timeouts.
+func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return serveListener(ctx, ln, h, log)
+}
+
+func serveListener(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("http shutdown", "error", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"orderintake/store"
+	"orderintake/worker"
+)
+
+func runMigrate(ctx context.Context, log *slog.Logger) error {
+	c, err := loadConfig(false)
+	if err != nil {
+		return err
+	}
+	if c.DatabaseURL == "" {
+		return errMissing("DATABASE_URL")
+	}
+	if err := store.Migrate(ctx, c.DatabaseURL); err != nil {
+		return err
+	}
+	log.Info("migrations applied")
+	return nil
+}
+
+func runAPI(ctx context.Context, log *slog.Logger) error {
+	c, err := loadConfig(false)
+	if err != nil {
+		return err
+	}
+	if err := c.requireProd(true); err != nil {
+		return err
+	}
+	p, err := openParts(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer p.store.Close()
+	tc, err := dialTemporal(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	srv := p.apiServer(c, tc, log, env("ORDERINTAKE_TEMPORAL_UI_URL", ""))
+	log.Info("api listening", "addr", c.HTTPAddr)
+	return serveHTTP(ctx, c.HTTPAddr, srv.Handler(), log)
+}
+
+func runWorker(ctx context.Context, log *slog.Logger) error {
+	c, err := loadConfig(false)
+	if err != nil {
+		return err
+	}
+	if err := c.requireProd(false); err != nil {
+		return err
+	}
+	p, err := openParts(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer p.store.Close()
+	tc, err := dialTemporal(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+	if err := worker.EnsureSearchAttributes(ctx, tc, c.Namespace); err != nil {
+		return err
+	}
+	w, err := worker.New(tc, p.workerConfig(log))
+	if err != nil {
+		return err
+	}
+	if err := w.Start(); err != nil {
+		return err
+	}
+	log.Info("worker started", "temporal", c.TemporalAddr, "namespace", c.Namespace)
+	<-ctx.Done()
+	w.Stop() // waits for running activities to finish (graceful)
+	return nil
+}

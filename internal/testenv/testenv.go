@@ -1,0 +1,153 @@
+// Package testenv builds what tests of several packages share: a migrated
+// store on a fresh real database, and a customer wired to a printer and a
+// webhook receiver that tests run on loopback.
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	oi "orderintake"
+	"orderintake/delivery"
+	"orderintake/internal/pgtest"
+	"orderintake/internal/seal"
+	"orderintake/store"
+)
+
+// Store returns a store on a fresh, migrated database.
+func Store(t testing.TB) *store.Store {
+	t.Helper()
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	if err := store.Migrate(ctx, url); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	return st
+}
+
+// Sealer returns a sealer with a random key.
+func Sealer(t testing.TB) *seal.Sealer {
+	s, err := seal.New(seal.NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Request is one request a loopback server got.
+type Request struct {
+	Header http.Header
+	Body   []byte
+	At     time.Time
+}
+
+// Server is a loopback HTTP server that records requests and answers with
+// the statuses of Script in turn (then Default).
+type Server struct {
+	*httptest.Server
+	mu      sync.Mutex
+	got     []Request
+	Script  []int
+	Default int
+}
+
+// NewServer starts a recording server.
+func NewServer(t testing.TB, script ...int) *Server {
+	s := &Server{Script: script, Default: http.StatusOK}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		s.mu.Lock()
+		s.got = append(s.got, Request{Header: r.Header.Clone(), Body: body, At: time.Now()})
+		status := s.Default
+		if n := len(s.got); n <= len(s.Script) {
+			status = s.Script[n-1]
+		}
+		s.mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		if status >= 400 {
+			io.WriteString(w, `{"error": "refused by the test server"}`)
+		} else {
+			io.WriteString(w, `{"printerOrderId": "P-1"}`)
+		}
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Requests returns what the server got so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.got...)
+}
+
+// Events returns the "event" field of each JSON body received.
+func (s *Server) Events() []string {
+	var out []string
+	for _, r := range s.Requests() {
+		var v struct{ Event string }
+		_ = json.Unmarshal(r.Body, &v)
+		out = append(out, v.Event)
+	}
+	return out
+}
+
+// IntakeJSON maps {orderReferenceId, items[{sku, quantity}]} to the printer.
+const IntakeJSON = `{"externalId": "{{ orderReferenceId }}", "lines": [{% for item in items %}{"sku": "{{ item.sku }}", "copies": {{ item.quantity }}}{% if not loop.last %}, {% endif %}{% endfor %}]}`
+
+// WebhookJSON is a postback template.
+const WebhookJSON = `{"event": "{{ event }}", "orderId": "{{ orderId }}", "orderReferenceId": "{{ orderReferenceId }}", "trackingCode": "{{ trackingCode }}"}`
+
+// Fixture is a configured customer.
+type Fixture struct {
+	Customer *oi.Customer
+	Printer  *oi.Printer
+	Triggers map[string]*oi.Trigger // by event
+	Secret   string                 // signing secret of every trigger
+}
+
+// Seed creates a printer at printerURL, an intake template, a customer and
+// one active webhook trigger per event in events, pointing at receiverURL.
+func Seed(t testing.TB, st *store.Store, sealer *seal.Sealer, printerURL, receiverURL string, events ...string) *Fixture {
+	t.Helper()
+	ctx := context.Background()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &Fixture{Triggers: map[string]*oi.Trigger{}}
+	var err error
+	f.Printer, err = st.CreatePrinter(ctx, &oi.Printer{ID: oi.NewID("prn"), Name: "Test printer", URL: printerURL, Format: oi.FormatJSON, TimeoutMs: 5000})
+	must(err)
+	intake, err := st.CreateTemplate(ctx, &oi.Template{ID: oi.NewID("tpl"), Name: "intake", Kind: oi.KindIntake, Format: oi.FormatJSON, Body: IntakeJSON})
+	must(err)
+	hook, err := st.CreateTemplate(ctx, &oi.Template{ID: oi.NewID("tpl"), Name: "hook", Kind: oi.KindWebhook, Format: oi.FormatJSON, Body: WebhookJSON})
+	must(err)
+	f.Customer, err = st.CreateCustomer(ctx, &oi.Customer{ID: oi.NewID("cus"), Name: "Shop", ReferenceID: "shop-" + oi.NewID("r"),
+		PrinterID: f.Printer.ID, IntakeTemplateID: intake.ID})
+	must(err)
+	f.Secret, err = delivery.NewSecret()
+	must(err)
+	for _, ev := range events {
+		tr, err := st.CreateTrigger(ctx, &oi.Trigger{ID: oi.NewID("trg"), CustomerID: f.Customer.ID, Name: ev, Event: ev,
+			Method: oi.MethodURL, TemplateID: hook.ID, Format: oi.FormatJSON, URL: receiverURL, RetryOnFailure: true,
+			Status: oi.TriggerActive}, sealer.Seal(f.Secret))
+		must(err)
+		f.Triggers[ev] = tr
+	}
+	return f
+}
