@@ -118,20 +118,21 @@ func runDev(ctx context.Context, log *slog.Logger) error {
 	apiURL := "http://" + apiLn.Addr().String()
 
 	var keys demo.Keys
+	demoURL := ""
 	if c.Demo {
-		keys, err = startDemo(ctx, c, p, dataDir, apiURL, log)
+		keys, demoURL, err = startDemo(ctx, p, dataDir, apiURL, log)
 		if err != nil {
 			return err
 		}
 	}
 	srv := p.apiServer(c, tc, log, stack.UIURL())
-	printBanner(c, apiURL, stack.UIURL(), keys, time.Since(started))
+	printBanner(c, apiURL, stack.UIURL(), demoURL, keys, time.Since(started))
 	return serveListener(ctx, apiLn, srv.Handler(), log)
 }
 
 // startDemo serves the demo printer and receiver on a loopback port and
 // points the demo customer at them.
-func startDemo(ctx context.Context, c *config, p *parts, dataDir, apiURL string, log *slog.Logger) (demo.Keys, error) {
+func startDemo(ctx context.Context, p *parts, dataDir, apiURL string, log *slog.Logger) (demo.Keys, string, error) {
 	var keys demo.Keys
 	raw, err := readOrCreate(filepath.Join(dataDir, "demo-keys.json"), func() string {
 		b, _ := json.Marshal(demo.NewKeys())
@@ -141,11 +142,11 @@ func startDemo(ctx context.Context, c *config, p *parts, dataDir, apiURL string,
 		err = json.Unmarshal([]byte(raw), &keys)
 	}
 	if err != nil {
-		return keys, fmt.Errorf("demo keys: %w", err)
+		return keys, "", fmt.Errorf("demo keys: %w", err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return keys, fmt.Errorf("demo listener: %w", err)
+		return keys, "", fmt.Errorf("demo listener: %w", err)
 	}
 	base := "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
@@ -153,12 +154,12 @@ func startDemo(ctx context.Context, c *config, p *parts, dataDir, apiURL string,
 	mux.Handle("/receiver/webhooks", &demo.Receiver{Logger: log})
 	go func() { _ = serveListener(ctx, ln, mux, log) }()
 	if err := demo.Seed(ctx, p.store, p.sealer, keys, base+"/printer/orders", base+"/receiver/webhooks"); err != nil {
-		return keys, err
+		return keys, "", err
 	}
-	return keys, nil
+	return keys, base, nil
 }
 
-func printBanner(c *config, apiURL, uiURL string, keys demo.Keys, took time.Duration) {
+func printBanner(c *config, apiURL, uiURL, demoURL string, keys demo.Keys, took time.Duration) {
 	fmt.Printf(`
 orderintake dev is running (started in %.1fs). Ctrl-C stops everything; data stays in %s.
 
@@ -173,6 +174,7 @@ orderintake dev is running (started in %.1fs). Ctrl-C stops everything; data sta
 	}
 	fmt.Printf(`  Demo keys      customer %s
                  printer  %s
+  Demo receiver  %s/receiver/webhooks   (the webhooks it got)
 
 Submit a sample order (the demo printer reports received, in production,
 shipped and delivered over the next seconds; each fires a webhook):
@@ -186,5 +188,5 @@ Then look at it:
   curl -sS %s/v1/admin/requests -H 'Authorization: Bearer %s'
   open %s and search: OrderReferenceId="demo-1001"
 
-`, keys.Customer, keys.Printer, apiURL, keys.Customer, demo.SampleOrder, apiURL, c.AdminToken, uiURL)
+`, keys.Customer, keys.Printer, demoURL, apiURL, keys.Customer, demo.SampleOrder, apiURL, c.AdminToken, uiURL)
 }
