@@ -1,0 +1,57 @@
+// Package mapper renders customer templates (Jinja syntax, via gonja) into the
+// JSON, XML or text payloads we send to printers and postback receivers, and
+// parses the JSON/XML request bodies those templates read.
+//
+// # Environment
+//
+// One gonja environment per Engine, built here: templates are compiled from
+// memory only; include, import, from and extends are syntax errors
+// ("templates cannot include, import or extend other templates", reported by
+// Check) and the loader could not serve them anyway, so a template never
+// reads the file system or another customer's template. No
+// state is shared between renders: each render gets its own context, output
+// buffer and limits.
+//
+// # Writing values
+//
+// "##{{ x }}" (as the help-centre pages write it) means "{{ x }}"; reported
+// columns still refer to the text as written. Lines and columns are 1-based
+// and count characters, not bytes.
+//
+// In a json template a {{ }} inside a JSON string literal ("name": "{{ name }}")
+// writes the value escaped for that string, without quotes; anywhere else
+// ("n": {{ count }}) it writes a JSON literal: strings quoted, numbers,
+// true/false, null for none/undefined, lists and maps as JSON. Whether a tag is
+// inside a string is decided from the template text alone, top to bottom,
+// counting the double quotes (and backslash escapes) of the literal text
+// between tags; loops and branches do not change a tag's mode. Safe values
+// (| safe, | tojson, macro results, {% set %} blocks) are written as they are.
+// So punctuation belongs in the text: {% if not loop.last %},{% endif %}
+// writes a comma, while {{ "," }} outside a string writes the JSON string ",".
+// In xml templates values are XML-escaped; in text templates written plainly.
+// Everywhere, booleans print true/false, integers never get ".0", floats print
+// in shortest form (2.0 prints 2) and none prints "" (null in JSON).
+//
+// JSON output must be one well-formed value without duplicate keys; XML output
+// one well-formed document with a single root. Failures are *Error with Kind
+// ErrOutput and the line/column in the output.
+//
+// # Functions and filters
+//
+// lookups({"<lookup name>": value, ...}, strict=False, default="") maps a value
+// through the customer's lookup tables (see lookupsFunc). Jinja filters work as
+// usual (tojson, default, upper, lower, replace, round, join, length, first,
+// last, ...) plus date (see filterDate). Arithmetic follows Python: integer
+// results stay integers, / always divides as floats, x/0 and x%0 are errors.
+//
+// # Sandbox
+//
+// A render stops with ErrLimit when it exceeds Options.Timeout, writes more
+// than MaxOutputBytes, builds a string over max(MaxOutputBytes, 1 MiB), builds
+// more than 16 times that in total, asks range() for more than 100 000 items,
+// runs more than 500 000 tags, loop iterations and range() items, or nests tags (macro
+// recursion) more than 200 deep. A panic inside gonja becomes an ErrRuntime.
+// None of these errors is worth retrying: the same template and input fail
+// the same way. The one exception is a render ended by the caller's context,
+// which wraps ctx.Err().
+package mapper

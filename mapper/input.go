@@ -1,0 +1,325 @@
+package mapper
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"io"
+	"math"
+	"mime"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+const maxInputDepth = 64
+
+// ParseInput parses a JSON or XML request body (decided by contentType: application/json, */*+json -> JSON; application/xml, text/xml, */*+xml -> XML; empty/unknown: sniff first non-space byte '{' '[' vs '<').
+// JSON: numbers that are integers become int64, others float64 (use json.Decoder.UseNumber); max nesting depth 64 -> InputError.
+// XML the common way: the root element is the one top-level key; child elements become keys; repeated elements become lists; attributes "@name"; text beside attributes or children "#text"; leaf element with only text -> string. DOCTYPE / ENTITY declarations refused (InputError); depth limit 64. Invalid UTF-8 refused.
+// Returns the parsed value (map[string]any for objects) and the detected Format.
+//
+// Details: integers beyond int64 become float64. XML text is trimmed of
+// surrounding white space; an empty element is ""; element and attribute names
+// are used without their namespace prefix and xmlns declarations are dropped.
+func ParseInput(contentType string, body []byte) (any, Format, error) {
+	body = bytes.TrimPrefix(body, []byte("\xEF\xBB\xBF")) // a UTF-8 BOM is harmless, drop it
+	if !utf8.Valid(body) {
+		off := invalidUTF8(body)
+		return nil, "", inputErrorAt(body, off, "the body is not valid UTF-8")
+	}
+	format := formatFromContentType(contentType)
+	if format == "" {
+		trimmed := bytes.TrimLeft(body, " \t\r\n")
+		switch {
+		case len(trimmed) == 0:
+			return nil, "", &InputError{Message: "the body is empty"}
+		case trimmed[0] == '{' || trimmed[0] == '[':
+			format = FormatJSON
+		case trimmed[0] == '<':
+			format = FormatXML
+		default:
+			return nil, "", inputErrorAt(body, len(body)-len(trimmed), "the body is neither JSON nor XML")
+		}
+	}
+	var v any
+	var err error
+	if format == FormatJSON {
+		v, err = parseJSON(body)
+	} else {
+		v, err = parseXML(body)
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	return v, format, nil
+}
+
+func formatFromContentType(ct string) Format {
+	if ct == "" {
+		return ""
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		mt = strings.ToLower(strings.TrimSpace(strings.SplitN(ct, ";", 2)[0]))
+	}
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+		return FormatJSON
+	case mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml"):
+		return FormatXML
+	}
+	return ""
+}
+
+func invalidUTF8(b []byte) int {
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size == 1 {
+			return i
+		}
+		i += size
+	}
+	return len(b)
+}
+
+func inputErrorAt(body []byte, off int, msg string) *InputError {
+	line, col := lineCol(string(body), off)
+	return &InputError{Message: msg, Line: line, Column: col, Offset: int64(off)}
+}
+
+func parseJSON(body []byte) (any, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, &InputError{Message: "the body is empty"}
+	}
+	if off := jsonTooDeep(body); off >= 0 {
+		return nil, inputErrorAt(body, off, "the JSON is nested more than 64 levels deep")
+	}
+	// Syntax first, with json.Unmarshal's precise offsets.
+	var raw json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			off := int(se.Offset) - 1
+			if strings.HasPrefix(se.Error(), "unexpected end") {
+				off = len(body)
+			}
+			return nil, inputErrorAt(body, off, jsonHint(se.Error()))
+		}
+		return nil, &InputError{Message: "the body is not valid JSON"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, &InputError{Message: "the body is not valid JSON"}
+	}
+	return convertNumbers(v), nil
+}
+
+// jsonTooDeep returns the offset where nesting exceeds maxInputDepth, or -1.
+func jsonTooDeep(b []byte) int {
+	depth := 0
+	in, esc := false, false
+	for i, c := range b {
+		switch {
+		case in:
+			if esc {
+				esc = false
+			} else if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				in = false
+			}
+		case c == '"':
+			in = true
+		case c == '{' || c == '[':
+			depth++
+			if depth > maxInputDepth {
+				return i
+			}
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return -1
+}
+
+func convertNumbers(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, e := range t {
+			t[k] = convertNumbers(e)
+		}
+		return t
+	case []any:
+		for i, e := range t {
+			t[i] = convertNumbers(e)
+		}
+		return t
+	case json.Number:
+		s := string(t)
+		if !strings.ContainsAny(s, ".eE") {
+			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+				return n
+			}
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.IsInf(f, 0) {
+			return s // out of float range: keep the digits rather than lose them
+		}
+		return f
+	}
+	return v
+}
+
+// xmlNode is an element being built.
+type xmlNode struct {
+	name     string
+	attrs    map[string]any
+	children map[string]any
+	text     strings.Builder
+}
+
+func (n *xmlNode) add(name string, v any) {
+	if n.children == nil {
+		n.children = map[string]any{}
+	}
+	if old, ok := n.children[name]; ok {
+		if l, isList := old.([]any); isList {
+			n.children[name] = append(l, v)
+		} else {
+			n.children[name] = []any{old, v}
+		}
+		return
+	}
+	n.children[name] = v
+}
+
+func (n *xmlNode) value() any {
+	text := strings.TrimSpace(n.text.String())
+	if n.attrs == nil && n.children == nil {
+		return text
+	}
+	m := make(map[string]any, len(n.attrs)+len(n.children)+1)
+	for k, v := range n.attrs {
+		m[k] = v
+	}
+	for k, v := range n.children {
+		m[k] = v
+	}
+	if text != "" {
+		m["#text"] = text
+	}
+	return m
+}
+
+func parseXML(body []byte) (any, error) {
+	d := xml.NewDecoder(bytes.NewReader(body))
+	d.Strict = true
+	var stack []*xmlNode
+	var root map[string]any
+	errAt := func(msg string) *InputError {
+		off := int(d.InputOffset())
+		return inputErrorAt(body, off, msg)
+	}
+	for {
+		tok, err := d.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var se *xml.SyntaxError
+			msg := "the body is not well-formed XML"
+			switch {
+			case errors.As(err, &se):
+				msg += ": " + se.Msg
+			case strings.Contains(err.Error(), "CharsetReader"):
+				msg = "only UTF-8 encoded XML is accepted"
+			}
+			return nil, errAt(msg)
+		}
+		switch t := tok.(type) {
+		case xml.Directive:
+			return nil, errAt("DOCTYPE and ENTITY declarations are not accepted")
+		case xml.StartElement:
+			if len(stack) == 0 && root != nil {
+				return nil, errAt("the XML has more than one root element")
+			}
+			if len(stack) >= maxInputDepth {
+				return nil, errAt("the XML is nested more than 64 levels deep")
+			}
+			n := &xmlNode{name: t.Name.Local}
+			for _, a := range t.Attr {
+				if a.Name.Space == "xmlns" || a.Name.Local == "xmlns" {
+					continue
+				}
+				if n.attrs == nil {
+					n.attrs = map[string]any{}
+				}
+				n.attrs["@"+a.Name.Local] = a.Value
+			}
+			stack = append(stack, n)
+		case xml.EndElement:
+			n := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if len(stack) == 0 {
+				root = map[string]any{n.name: n.value()}
+			} else {
+				stack[len(stack)-1].add(n.name, n.value())
+			}
+		case xml.CharData:
+			if len(stack) == 0 {
+				if len(bytes.TrimSpace(t)) > 0 {
+					return nil, errAt("text outside the root element")
+				}
+				continue
+			}
+			stack[len(stack)-1].text.Write(t)
+		}
+	}
+	if root == nil {
+		return nil, &InputError{Message: "the XML has no root element"}
+	}
+	return root, nil
+}
+
+type CustomerInfo struct{ ID, Name, ReferenceID string }
+
+// dropHeaders never reach a template: they carry credentials.
+var dropHeaders = map[string]bool{
+	"x-api-key": true, "authorization": true, "cookie": true, "proxy-authorization": true,
+}
+
+// IntakeContext builds the intake/cancel template context: the parsed body's top-level keys directly (when it is an object), the whole body as "body", "headers" (lower-case names; drop x-api-key, authorization, cookie), "customer" {id,name,referenceId}, "now" (RFC 3339 UTC string).
+//
+// Where a body key has the same name as one of ours (body, headers, customer,
+// now), ours wins; the body's value stays reachable as body.<key>. Repeated
+// headers are joined with ", ".
+func IntakeContext(body any, headers map[string][]string, c CustomerInfo, now time.Time) map[string]any {
+	ctx := map[string]any{}
+	if m, ok := body.(map[string]any); ok {
+		for k, v := range m {
+			ctx[k] = v
+		}
+	}
+	h := make(map[string]any, len(headers))
+	for name, vals := range headers {
+		l := strings.ToLower(name)
+		if dropHeaders[l] {
+			continue
+		}
+		joined := strings.Join(vals, ", ")
+		if prev, ok := h[l].(string); ok && prev != "" {
+			joined = prev + ", " + joined
+		}
+		h[l] = joined
+	}
+	ctx["body"] = body
+	ctx["headers"] = h
+	ctx["customer"] = map[string]any{"id": c.ID, "name": c.Name, "referenceId": c.ReferenceID}
+	ctx["now"] = now.UTC().Format(time.RFC3339)
+	return ctx
+}
