@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -33,6 +34,9 @@ type Activities struct {
 	// the operator (often on their own network), so it is not guarded.
 	Printers *http.Client
 	Logger   *slog.Logger
+	// Now is the clock of postback attempt records (nil: time.Now); tests of
+	// the retry schedule pass the Temporal test environment's clock.
+	Now func() time.Time
 }
 
 // nonRetryable wraps a cause in an error Temporal will not retry.

@@ -1,16 +1,20 @@
 package activities
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
+	"golang.org/x/net/html"
 
 	oi "orderintake"
 	"orderintake/delivery"
 	"orderintake/mapper"
+	"orderintake/store"
 	"orderintake/workflows"
 )
 
@@ -129,9 +133,16 @@ func (a *Activities) CreatePostbacks(ctx context.Context, in workflows.CreatePos
 // renderPostback renders a trigger's template (and subject, for e-mail)
 // into a new postback row. Errors returned are load errors (retried).
 func (a *Activities) renderPostback(ctx context.Context, t *oi.Trigger, data map[string]any, lookups mapper.Lookups) (*oi.Postback, error) {
+	return RenderTrigger(ctx, a.Store, a.Mapper, t, data, lookups)
+}
+
+// RenderTrigger renders a trigger's template (and subject, for e-mail) over
+// data into a new pending postback. A missing template or a render error
+// gives a failed postback carrying the error; errors returned are load errors.
+func RenderTrigger(ctx context.Context, st *store.Store, eng *mapper.Engine, t *oi.Trigger, data map[string]any, lookups mapper.Lookups) (*oi.Postback, error) {
 	p := &oi.Postback{ID: oi.NewID("pb"), TriggerID: t.ID, CustomerID: t.CustomerID, Method: t.Method,
 		Destination: t.Destination(), Format: t.Format, RetryOnFailure: t.RetryOnFailure, Status: oi.PostbackPending}
-	tpl, err := a.Store.GetTemplate(ctx, t.TemplateID)
+	tpl, err := st.GetTemplate(ctx, t.TemplateID)
 	if err != nil {
 		if oi.ErrorCode(err) == oi.ENOTFOUND {
 			p.Status, p.StatusReason = oi.PostbackFailed, "template not found"
@@ -145,11 +156,11 @@ func (a *Activities) renderPostback(ctx context.Context, t *oi.Trigger, data map
 		format = tpl.Format
 	}
 	p.Format = format
-	body, rerr := a.Mapper.Render(ctx, mapperTemplate(tpl, format), data, lookups)
+	body, rerr := eng.Render(ctx, mapperTemplate(tpl, format), data, lookups)
 	if rerr == nil && t.Method == oi.MethodEmail && tpl.Subject != "" {
 		var subj []byte
-		subj, rerr = a.Mapper.Render(ctx, mapper.Template{ID: tpl.ID + "#subject", Version: tpl.Version, Format: mapper.FormatText, Body: tpl.Subject}, data, lookups)
-		p.Subject = string(subj)
+		subj, rerr = eng.Render(ctx, mapper.Template{ID: tpl.ID + "#subject", Version: tpl.Version, Format: mapper.FormatText, Body: tpl.Subject}, data, lookups)
+		p.Subject = strings.TrimSpace(string(subj))
 	}
 	if rerr != nil {
 		p.Status, p.StatusReason, p.RenderError = oi.PostbackFailed, "template error: "+rerr.Error(), templateErrorJSON(rerr)
@@ -159,22 +170,59 @@ func (a *Activities) renderPostback(ctx context.Context, t *oi.Trigger, data map
 	return p, nil
 }
 
+// CustomerLookups loads a customer's lookup tables for the mapper.
+func CustomerLookups(ctx context.Context, st *store.Store, customerID string) (mapper.Lookups, error) {
+	return (&Activities{Store: st}).lookupsFor(ctx, customerID)
+}
+
+// RenderTestPostback renders a trigger against the documented sample of
+// event ("send test"). The postback belongs to no order, is marked as a test,
+// and is tried once: the operator sees the answer at once and can resend.
+func RenderTestPostback(ctx context.Context, st *store.Store, eng *mapper.Engine, t *oi.Trigger, event string) (*oi.Postback, error) {
+	data, ok := mapper.SamplePostbackContext(event)
+	if !ok {
+		return nil, oi.FieldError("event", "event must be one of %s", strings.Join(oi.Events, ", "))
+	}
+	eventID := oi.NewID("test")
+	// The receiver may route by customer; the rest stays the documented sample.
+	data["customerId"], data["eventId"] = t.CustomerID, eventID
+	lookups, err := CustomerLookups(ctx, st, t.CustomerID)
+	if err != nil {
+		return nil, fmt.Errorf("load lookups of %s: %w", t.CustomerID, err)
+	}
+	p, err := RenderTrigger(ctx, st, eng, t, data, lookups)
+	if err != nil {
+		return nil, err
+	}
+	p.Event, p.EventID, p.IsTest, p.RetryOnFailure = event, eventID, true, false
+	return p, nil
+}
+
 // DeliverPostback makes one attempt at a postback and records it. It returns
 // an error (with the schedule's next delay) only when another attempt is
 // due; a postback that reached a final state returns its status. A retry
-// after a crash finds a delivered postback and sends nothing again.
+// after a crash finds a delivered postback and sends nothing again. Each
+// series (the scheduled one, then one per resend) follows the schedule from
+// its start; attempts of a resend or a test are recorded as manual.
 func (a *Activities) DeliverPostback(ctx context.Context, in workflows.DeliverInput) (workflows.DeliverResult, error) {
 	p, err := a.Store.GetPostback(ctx, in.PostbackID)
 	if err != nil {
 		return workflows.DeliverResult{}, fmt.Errorf("load postback %s: %w", in.PostbackID, err)
 	}
-	if p.Status != oi.PostbackPending && !in.Manual {
+	if p.Status != oi.PostbackPending {
+		// A resend makes the postback pending before its series starts, so
+		// this is a retry after the final attempt was recorded.
 		return workflows.DeliverResult{Status: p.Status, Attempts: p.Attempts}, nil
+	}
+	series, base, err := a.Store.PostbackSeries(ctx, p.ID)
+	if err != nil {
+		return workflows.DeliverResult{}, fmt.Errorf("load attempt series of postback %s: %w", p.ID, err)
 	}
 	t, err := a.Store.GetTrigger(ctx, p.TriggerID)
 	if err != nil {
 		return workflows.DeliverResult{}, fmt.Errorf("load trigger %s: %w", p.TriggerID, err)
 	}
+	plan := attemptPlan{manual: in.Manual || series > 0, position: p.Attempts - base + 1, started: a.now()}
 	var res delivery.Result
 	if p.Method == oi.MethodEmail {
 		res, err = a.sendEmail(ctx, p, t)
@@ -184,7 +232,15 @@ func (a *Activities) DeliverPostback(ctx context.Context, in workflows.DeliverIn
 	if err != nil {
 		return workflows.DeliverResult{}, err
 	}
-	return a.recordAttempt(ctx, p, t, in.Manual, res)
+	return a.recordAttempt(ctx, p, t, plan, res)
+}
+
+// now reads the attempt records' clock.
+func (a *Activities) now() time.Time {
+	if a.Now != nil {
+		return a.Now().UTC()
+	}
+	return time.Now().UTC()
 }
 
 func (a *Activities) sendWebhook(ctx context.Context, p *oi.Postback) (delivery.Result, error) {
@@ -200,6 +256,9 @@ func (a *Activities) sendWebhook(ctx context.Context, p *oi.Postback) (delivery.
 		}
 		secrets = append(secrets, plain)
 	}
+	// webhook-id is the postback id: stable across retries and resends, so
+	// receivers can drop repeats. The timestamp is the real time of sending,
+	// which receivers check against their own clock.
 	return a.Webhooks.Send(ctx, delivery.WebhookRequest{MessageID: p.ID, URL: p.Destination, Body: p.Body,
 		Format: p.Format, Secrets: secrets, Timestamp: time.Now()}), nil
 }
@@ -215,18 +274,94 @@ func (a *Activities) sendEmail(ctx context.Context, p *oi.Postback, t *oi.Trigge
 	}
 	settings := delivery.SMTPSettings{FromAddress: st.FromAddress, FromName: st.FromName, Host: st.Host, Port: st.Port,
 		Username: st.Username, Password: password, TLS: st.TLS}
-	// The Message-ID derives from the event, so a resend is recognisable.
-	mail := delivery.Email{MessageID: "<" + p.EventID + "." + p.ID + "@orderintake>", To: t.Emails, Subject: p.Subject, Text: string(p.Body)}
+	mail := delivery.Email{MessageID: emailMessageID(p, st.FromAddress), To: t.Emails, Subject: p.Subject, Text: string(p.Body)}
+	if looksLikeHTML(p.Body) {
+		mail.HTML, mail.Text = string(p.Body), htmlToText(p.Body)
+	}
 	return a.Mailer.Send(ctx, settings, mail), nil
 }
 
+// emailMessageID derives the Message-ID from the event id (and the postback,
+// since one event can mail several triggers), so every attempt and resend of
+// one postback carries the same id and mail clients thread or drop repeats.
+func emailMessageID(p *oi.Postback, from string) string {
+	domain := "orderintake.local"
+	if _, d, ok := strings.Cut(from, "@"); ok && d != "" && !strings.ContainsAny(d, "<>[] \t\r\n") {
+		domain = d
+	}
+	// The printer's event id is free text; keep what a msg-id may carry.
+	ev := strings.Map(func(r rune) rune {
+		if r < 0x80 && (r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("!#$%&'*+-/=?^_`{|}~", r)) {
+			return r
+		}
+		return '-'
+	}, p.EventID)
+	if len(ev) > 64 {
+		ev = ev[:64]
+	}
+	return "<" + ev + "." + p.ID + "@" + domain + ">"
+}
+
+// looksLikeHTML reports a rendered e-mail body that is an HTML document: it
+// is sent as HTML with a plain-text alternative; other bodies as plain text.
+func looksLikeHTML(b []byte) bool {
+	head := strings.ToLower(strings.TrimSpace(string(b[:min(len(b), 256)])))
+	return strings.HasPrefix(head, "<!doctype html") || strings.HasPrefix(head, "<html")
+}
+
+// htmlToText is the plain-text part of an HTML e-mail: the document's text,
+// with block elements on their own lines and scripts and styles dropped.
+func htmlToText(b []byte) string {
+	var sb strings.Builder
+	z := html.NewTokenizer(bytes.NewReader(b))
+	skip := 0
+	for {
+		switch z.Next() {
+		case html.ErrorToken:
+			lines := strings.Split(sb.String(), "\n")
+			out := make([]string, 0, len(lines))
+			for _, l := range lines {
+				if l = strings.Join(strings.Fields(l), " "); l != "" || (len(out) > 0 && out[len(out)-1] != "") {
+					out = append(out, l)
+				}
+			}
+			return strings.TrimSpace(strings.Join(out, "\n"))
+		case html.TextToken:
+			if skip == 0 {
+				sb.Write(z.Text())
+			}
+		case html.StartTagToken, html.EndTagToken, html.SelfClosingTagToken:
+			name, _ := z.TagName()
+			switch string(name) {
+			case "script", "style", "head":
+				if z.Token().Type == html.StartTagToken {
+					skip++
+				} else if skip > 0 {
+					skip--
+				}
+			case "br", "p", "div", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol":
+				sb.WriteByte('\n')
+			case "td", "th":
+				sb.WriteByte(' ')
+			}
+		}
+	}
+}
+
+// attemptPlan is what DeliverPostback knows before an attempt.
+type attemptPlan struct {
+	manual   bool      // the attempt belongs to a resend or a test
+	position int       // 1-based place of this attempt in its series' schedule
+	started  time.Time // on a.now()'s clock
+}
+
 // recordAttempt stores the attempt and decides what happens next.
-func (a *Activities) recordAttempt(ctx context.Context, p *oi.Postback, t *oi.Trigger, manual bool, res delivery.Result) (workflows.DeliverResult, error) {
+func (a *Activities) recordAttempt(ctx context.Context, p *oi.Postback, t *oi.Trigger, plan attemptPlan, res delivery.Result) (workflows.DeliverResult, error) {
 	at := res.Attempt
-	att := &oi.PostbackAttempt{PostbackID: p.ID, Trigger: "scheduled", StartedAt: at.StartedAt, DurationMs: int(at.Duration.Milliseconds()),
+	att := &oi.PostbackAttempt{PostbackID: p.ID, Trigger: "scheduled", StartedAt: plan.started, DurationMs: int(at.Duration.Milliseconds()),
 		ResolvedIP: at.ResolvedIP, RequestHeaders: at.RequestHeaders, RequestBody: at.RequestBody, ResponseStatus: at.ResponseStatus,
 		ResponseHeaders: at.ResponseHeaders, ResponseBody: at.ResponseBody, Outcome: string(res.Outcome), ErrorKind: at.ErrorKind, Error: at.Error}
-	if manual {
+	if plan.manual {
 		att.Trigger = "manual"
 	}
 	status, reason := oi.PostbackPending, at.Error
@@ -236,6 +371,13 @@ func (a *Activities) recordAttempt(ctx context.Context, p *oi.Postback, t *oi.Tr
 		status, reason = oi.PostbackDelivered, ""
 	case delivery.Permanent:
 		status = oi.PostbackFailed
+		switch at.ErrorKind {
+		case delivery.KindConfig:
+			// Bad settings (SMTP credentials, a malformed address): a person must fix them.
+			reason = "configuration problem: " + at.Error
+		case delivery.KindBlocked:
+			reason = "destination refused by the private-address guard: " + at.Error
+		}
 	case delivery.Gone:
 		status, reason = oi.PostbackFailed, "receiver answered 410 Gone: trigger disabled"
 	case delivery.Aborted:
@@ -243,15 +385,15 @@ func (a *Activities) recordAttempt(ctx context.Context, p *oi.Postback, t *oi.Tr
 	case delivery.Retry:
 		ok := false
 		if p.RetryOnFailure {
-			next, ok = delivery.NextDelay(p.Attempts+2, rand.Float64(), res.RetryAfter)
+			next, ok = delivery.NextDelay(plan.position+1, rand.Float64(), res.RetryAfter)
 		}
 		if !ok {
 			status = oi.PostbackFailed
 			if p.RetryOnFailure {
-				status = oi.PostbackExhausted
+				status, reason = oi.PostbackExhausted, fmt.Sprintf("no answer after %d attempts: %s", plan.position, at.Error)
 			}
 		} else {
-			when := time.Now().Add(next).UTC()
+			when := a.now().Add(next)
 			att.NextAttemptAt = &when
 		}
 	}

@@ -9,7 +9,7 @@ import (
 	oi "orderintake"
 )
 
-const postbackCols = `id, order_id, event, event_id, trigger_id, customer_id, method, destination, format,
+const postbackCols = `id, coalesce(order_id, ''), event, event_id, trigger_id, customer_id, method, destination, format,
 	coalesce(template_version, 0), subject, body, render_error, retry_on_failure, is_test, status, status_reason, attempts,
 	created_at, updated_at, next_attempt_at`
 

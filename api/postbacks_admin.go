@@ -1,0 +1,338 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	netmail "net/mail"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	oi "orderintake"
+	"orderintake/activities"
+	"orderintake/store"
+	"orderintake/workflows"
+)
+
+// postbackRoutes are the operator's postback actions: send a test, resend
+// one postback or many, and the SMTP work settings e-mail postbacks use.
+func (s *Server) postbackRoutes(g *gin.RouterGroup) {
+	g.POST("/triggers/:id/test", s.sendTestPostback)
+	g.POST("/postbacks/resend", s.bulkResend)
+	g.POST("/postbacks/:id/resend", s.resendPostback)
+	g.GET("/settings/smtp", s.getSMTPSettings)
+	g.PUT("/settings/smtp", s.putSMTPSettings)
+}
+
+// maxBulkResend bounds one bulk resend call; the answer says when more
+// matched, and calling again queues the next ones (claimed rows are pending).
+const maxBulkResend = 1000
+
+// bindOptional decodes a strict JSON body that may be absent.
+func (s *Server) bindOptional(c *gin.Context, v any) bool {
+	body, err := readBody(c, 1<<20)
+	if err == nil && len(strings.TrimSpace(string(body))) > 0 {
+		err = decodeStrict(body, v)
+	}
+	if err != nil {
+		s.fail(c, err)
+		return false
+	}
+	return true
+}
+
+// startSeries starts the workflow that runs a claimed attempt series. The
+// claim is released when Temporal cannot take it, so the postback does not
+// stay pending with nothing delivering it.
+func (s *Server) startSeries(ctx context.Context, r *store.Resend) (string, error) {
+	wfID := workflows.PostbackDeliveryWorkflowID(r.PostbackID, r.Series)
+	opts := client.StartWorkflowOptions{
+		ID:                                       wfID,
+		TaskQueue:                                workflows.TaskQueue,
+		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
+		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.AttrCustomerID.ValueSet(r.CustomerID)),
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err := s.Temporal.ExecuteWorkflow(sctx, opts, workflows.PostbackDeliveryWorkflow,
+		workflows.PostbackDeliveryInput{PostbackID: r.PostbackID, Series: r.Series})
+	if err == nil {
+		return wfID, nil
+	}
+	s.log.Error("start postback delivery", "postbackId", r.PostbackID, "workflowId", wfID, "error", err)
+	if rerr := s.Store.ReleaseResend(context.WithoutCancel(ctx), r); rerr != nil {
+		s.log.Error("release postback claim", "postbackId", r.PostbackID, "error", rerr)
+	}
+	return "", &oi.Error{Code: oi.EUNAVAILABLE, Message: "the delivery could not be queued right now; nothing was sent, try again"}
+}
+
+func (s *Server) seriesAccepted(r *store.Resend, wfID string) gin.H {
+	return gin.H{"id": r.PostbackID, "status": oi.PostbackPending, "series": r.Series, "workflowId": wfID,
+		"links": gin.H{"self": "/v1/admin/postbacks/" + r.PostbackID, "workflow": s.workflowURL(wfID)}}
+}
+
+// sendTestPostback renders the trigger against the sample of an event (the
+// trigger's own by default) and delivers it asynchronously, once. Works for
+// triggers in any status: "test" triggers fire only from here.
+func (s *Server) sendTestPostback(c *gin.Context) {
+	ctx := c.Request.Context()
+	t, err := s.Store.GetTrigger(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var b struct {
+		Event string `json:"event"`
+	}
+	if !s.bindOptional(c, &b) {
+		return
+	}
+	event := strings.TrimSpace(b.Event)
+	if event == "" {
+		event = t.Event
+	}
+	if err := oneOf("event", event, oi.Events...); err != nil {
+		s.fail(c, err)
+		return
+	}
+	p, err := activities.RenderTestPostback(ctx, s.Store, s.Mapper, t, event)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if p.Status == oi.PostbackFailed {
+		// Nothing to send: show the operator what to fix, where.
+		e := &oi.Error{Code: oi.ETEMPLATE, Field: "templateId", Message: p.StatusReason}
+		if len(p.RenderError) > 0 {
+			_ = json.Unmarshal(p.RenderError, &e.Detail)
+			if msg, ok := e.Detail["message"].(string); ok {
+				e.Message = "the trigger's template failed on the " + event + " sample: " + msg
+			}
+		} else {
+			e.Code = oi.EINVALID
+		}
+		s.fail(c, e)
+		return
+	}
+	stored, err := s.Store.InsertTestPostback(ctx, p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	r := &store.Resend{PostbackID: stored.ID, CustomerID: stored.CustomerID, Series: 1, PrevStatus: oi.PostbackFailed,
+		PrevReason: "the test could not be queued"}
+	wfID, err := s.startSeries(ctx, r)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out := postbackView(stored)
+	out["series"], out["workflowId"] = r.Series, wfID
+	out["links"] = gin.H{"self": "/v1/admin/postbacks/" + stored.ID, "workflow": s.workflowURL(wfID)}
+	c.JSON(http.StatusAccepted, out)
+}
+
+// resendPostback starts a new attempt series of one postback (recorded as
+// manual; the schedule starts again if the trigger retries on failure).
+func (s *Server) resendPostback(c *gin.Context) {
+	ctx := c.Request.Context()
+	r, err := s.Store.ClaimResend(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	wfID, err := s.startSeries(ctx, r)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, s.seriesAccepted(r, wfID))
+}
+
+// resendableStatuses are the statuses a bulk resend may pick; without a
+// status it takes the undelivered ones the schedule gave up on.
+var (
+	resendableStatuses = []string{oi.PostbackFailed, oi.PostbackExhausted, oi.PostbackAborted, oi.PostbackDelivered}
+	defaultBulkStatus  = []string{oi.PostbackFailed, oi.PostbackExhausted}
+)
+
+// bulkResend resends the postbacks created in [from, to) with a status (and
+// of one trigger), oldest first, up to maxBulkResend per call.
+func (s *Server) bulkResend(c *gin.Context) {
+	var b struct {
+		From      string `json:"from"`
+		To        string `json:"to"`
+		Status    string `json:"status"`
+		TriggerID string `json:"triggerId"`
+	}
+	if !s.bind(c, &b) {
+		return
+	}
+	f := store.BulkResend{Statuses: defaultBulkStatus, TriggerID: strings.TrimSpace(b.TriggerID), Limit: maxBulkResend}
+	for _, v := range []struct {
+		name, raw string
+		dst       *time.Time
+	}{{"from", b.From, &f.From}, {"to", b.To, &f.To}} {
+		name := v.name
+		if strings.TrimSpace(v.raw) == "" {
+			s.fail(c, oi.FieldError(name, "%s is required: the time window is [from, to), RFC 3339", name))
+			return
+		}
+		t, err := time.Parse(time.RFC3339Nano, v.raw)
+		if err != nil {
+			s.fail(c, oi.FieldError(name, "%s must be an RFC 3339 time, like 2026-11-22T00:00:00Z", name))
+			return
+		}
+		*v.dst = t
+	}
+	if !f.To.After(f.From) {
+		s.fail(c, oi.FieldError("to", "to must be after from"))
+		return
+	}
+	if b.Status != "" {
+		if err := oneOf("status", b.Status, resendableStatuses...); err != nil {
+			s.fail(c, err)
+			return
+		}
+		f.Statuses = []string{b.Status}
+	}
+	ctx := c.Request.Context()
+	if f.TriggerID != "" {
+		if _, err := s.Store.GetTrigger(ctx, f.TriggerID); err != nil {
+			if oi.ErrorCode(err) == oi.ENOTFOUND {
+				err = oi.FieldError("triggerId", "trigger %s does not exist", f.TriggerID)
+			}
+			s.fail(c, err)
+			return
+		}
+	}
+	claims, more, err := s.Store.ClaimBulkResend(ctx, f)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	// Starts are independent round trips to Temporal; a few at a time.
+	var (
+		mu        sync.Mutex
+		queued    int
+		notQueued []string
+		wg        sync.WaitGroup
+		slots     = make(chan struct{}, 8)
+	)
+	for i := range claims {
+		wg.Add(1)
+		slots <- struct{}{}
+		go func(r *store.Resend) {
+			defer func() { <-slots; wg.Done() }()
+			_, err := s.startSeries(ctx, r)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				notQueued = append(notQueued, r.PostbackID)
+			} else {
+				queued++
+			}
+		}(&claims[i])
+	}
+	wg.Wait()
+	if queued == 0 && len(notQueued) > 0 {
+		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "the resends could not be queued right now; nothing was sent, try again"})
+		return
+	}
+	out := gin.H{"queued": queued, "more": more}
+	if len(notQueued) > 0 {
+		out["notQueued"] = notQueued
+	}
+	c.JSON(http.StatusAccepted, out)
+}
+
+// ---- SMTP work settings
+
+func (s *Server) getSMTPSettings(c *gin.Context) {
+	st, _, err := s.Store.GetSMTPSettings(c.Request.Context())
+	s.reply(c, http.StatusOK, st, err) // the password is never serialised (json:"-")
+}
+
+// smtpBody replaces the settings. The password is write-only: absent keeps
+// the stored one, "" removes it, anything else replaces it (sealed at rest).
+type smtpBody struct {
+	FromAddress string  `json:"fromAddress"`
+	FromName    string  `json:"fromName"`
+	Host        string  `json:"host"`
+	Port        *int    `json:"port"`
+	Username    string  `json:"username"`
+	Password    *string `json:"password"`
+	TLS         *bool   `json:"tls"`
+}
+
+func (b *smtpBody) settings() (*oi.SMTPSettings, error) {
+	st := &oi.SMTPSettings{FromAddress: strings.TrimSpace(b.FromAddress), FromName: strings.TrimSpace(b.FromName),
+		Host: strings.TrimSpace(b.Host), Port: 587, Username: b.Username, TLS: true}
+	if b.Port != nil {
+		st.Port = *b.Port
+	}
+	if b.TLS != nil {
+		st.TLS = *b.TLS
+	}
+	if err := required("fromAddress", st.FromAddress); err != nil {
+		return nil, err
+	}
+	if a, err := netmail.ParseAddress(st.FromAddress); err != nil || a.Address != st.FromAddress {
+		return nil, oi.FieldError("fromAddress", "fromAddress must be a bare e-mail address like notifications@psp.example (the name goes in fromName)")
+	}
+	for field, v := range map[string]string{"fromName": st.FromName, "username": st.Username} {
+		if strings.ContainsAny(v, "\r\n") {
+			return nil, oi.FieldError(field, "%s must be one line", field)
+		}
+	}
+	if err := required("host", st.Host); err != nil {
+		return nil, err
+	}
+	if strings.ContainsAny(st.Host, "/ \t\r\n@") {
+		return nil, oi.FieldError("host", "host must be a host name or IP address")
+	}
+	if _, _, err := net.SplitHostPort(st.Host); err == nil {
+		return nil, oi.FieldError("host", "host must not carry a port: put it in port")
+	}
+	if st.Port < 1 || st.Port > 65535 {
+		return nil, oi.FieldError("port", "port must be from 1 to 65535 (587 for STARTTLS, 465 for TLS, 25 for plain)")
+	}
+	return st, nil
+}
+
+func (s *Server) putSMTPSettings(c *gin.Context) {
+	var b smtpBody
+	if !s.bind(c, &b) {
+		return
+	}
+	st, err := b.settings()
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	var sealed []byte
+	if b.Password != nil && *b.Password != "" {
+		sealed = s.Sealer.Seal(*b.Password)
+	}
+	if err := s.Store.PutSMTPSettings(ctx, st, sealed); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if b.Password != nil && *b.Password == "" {
+		if err := s.Store.ClearSMTPPassword(ctx); err != nil {
+			s.fail(c, err)
+			return
+		}
+	}
+	s.getSMTPSettings(c)
+}
