@@ -3,6 +3,7 @@ package activities
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -70,6 +71,10 @@ func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workf
 				return res, fmt.Errorf("store template output of %s: %w", orderID, err)
 			}
 			return res, nil
+		}
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			// Cut short by a timeout or shutdown, not the template's fault: retry.
+			return res, fmt.Errorf("render intake template of %s: %w", orderID, err)
 		}
 	}
 	if serr := a.Store.SetTemplateProcessing(ctx, orderID, t.ID, t.Version, nil, templateErrorJSON(err)); serr != nil {

@@ -3,6 +3,7 @@ package activities
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -161,6 +162,9 @@ func RenderTrigger(ctx context.Context, st *store.Store, eng *mapper.Engine, t *
 		var subj []byte
 		subj, rerr = eng.Render(ctx, mapper.Template{ID: tpl.ID + "#subject", Version: tpl.Version, Format: mapper.FormatText, Body: tpl.Subject}, data, lookups)
 		p.Subject = strings.TrimSpace(string(subj))
+	}
+	if errors.Is(rerr, context.Canceled) || errors.Is(rerr, context.DeadlineExceeded) {
+		return nil, fmt.Errorf("render template %s: %w", tpl.ID, rerr) // cut short, not the template's fault: retried
 	}
 	if rerr != nil {
 		p.Status, p.StatusReason, p.RenderError = oi.PostbackFailed, "template error: "+rerr.Error(), templateErrorJSON(rerr)

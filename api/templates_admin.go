@@ -1,0 +1,307 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	oi "orderintake"
+	"orderintake/activities"
+	"orderintake/mapper"
+)
+
+// templateRoutes: rendering a template on trial input, template versions and
+// rollback, and the lookup tables templates read.
+func (s *Server) templateRoutes(g *gin.RouterGroup) {
+	g.POST("/templates/render", s.renderTemplate)
+	g.GET("/templates/:id/versions/:version", s.templateVersion)
+	g.POST("/templates/:id/rollback", s.rollbackTemplate)
+	s.lookupRoutes(g)
+}
+
+// renderBody is POST /v1/admin/templates/render. Input is kept raw so that
+// JSON integers stay integers (ParseInput), as in a real order.
+type renderBody struct {
+	Body        *string           `json:"body"`
+	TemplateID  string            `json:"templateId"`
+	Version     int               `json:"version"`
+	Format      string            `json:"format"`
+	Kind        string            `json:"kind"`
+	CustomerID  string            `json:"customerId"`
+	Input       json.RawMessage   `json:"input"`
+	ContentType string            `json:"contentType"`
+	Headers     map[string]string `json:"headers"`
+	Event       string            `json:"event"`
+}
+
+// sampleEvent is the event whose documented sample a postback template is
+// rendered against when neither input nor event is given: it has tracking.
+const sampleEvent = oi.EventShipped
+
+func (s *Server) renderTemplate(c *gin.Context) {
+	ctx := c.Request.Context()
+	var b renderBody
+	if !s.bind(c, &b) {
+		return
+	}
+	if err := b.validate(); err != nil {
+		s.fail(c, err)
+		return
+	}
+	tpl, kind, subject, version, err := s.renderSource(ctx, &b)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var lookups mapper.Lookups
+	var cust *oi.Customer
+	if b.CustomerID != "" {
+		if cust, err = s.Store.GetCustomer(ctx, b.CustomerID); err != nil {
+			s.fail(c, refError("customerId", "customer", b.CustomerID, err))
+			return
+		}
+		if lookups, err = activities.CustomerLookups(ctx, s.Store, cust.ID); err != nil {
+			s.fail(c, fmt.Errorf("load lookups of %s: %w", cust.ID, err))
+			return
+		}
+	}
+	data, err := b.context(kind, cust)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Mapper.Render(ctx, tpl, data, lookups)
+	if err != nil {
+		s.fail(c, renderFailure(err, "body"))
+		return
+	}
+	res := gin.H{"output": string(out), "format": tpl.Format, "kind": kind, "templateVersion": nil}
+	if version > 0 {
+		res["templateVersion"] = version
+	}
+	if subject != "" {
+		// The subject renders with the same values; a subject change has its
+		// own cache entry (the "#subject" id) like in RenderTrigger.
+		st := mapper.Template{Format: mapper.FormatText, Body: subject}
+		if tpl.ID != "" {
+			st.ID, st.Version = tpl.ID+"#subject", tpl.Version
+		}
+		subj, err := s.Mapper.Render(ctx, st, data, lookups)
+		if err != nil {
+			s.fail(c, renderFailure(err, "subject"))
+			return
+		}
+		res["subject"] = strings.TrimSpace(string(subj))
+	}
+	c.JSON(http.StatusOK, res)
+}
+
+func (b *renderBody) validate() error {
+	b.TemplateID, b.CustomerID = strings.TrimSpace(b.TemplateID), strings.TrimSpace(b.CustomerID)
+	switch {
+	case b.Body != nil && b.TemplateID != "":
+		return oi.FieldError("templateId", "give either body (a template text) or templateId (a stored template), not both")
+	case b.Body == nil && b.TemplateID == "":
+		return oi.FieldError("body", "body (a template text) or templateId (a stored template) is required")
+	case b.Body != nil && strings.TrimSpace(*b.Body) == "":
+		return oi.FieldError("body", "body is empty")
+	case b.Version < 0 || (b.Version > 0 && b.TemplateID == ""):
+		return oi.FieldError("version", "version is a positive version number of the stored template in templateId")
+	}
+	if b.Body != nil || b.Format != "" {
+		if err := oneOf("format", b.Format, oi.FormatJSON, oi.FormatXML, oi.FormatText); err != nil {
+			return err
+		}
+	}
+	if b.Kind != "" {
+		if err := oneOf("kind", b.Kind, oi.KindIntake, oi.KindCancel, oi.KindWebhook, oi.KindEmail); err != nil {
+			return err
+		}
+	}
+	if b.Event != "" {
+		if err := oneOf("event", b.Event, oi.Events...); err != nil {
+			return err
+		}
+	}
+	if b.ContentType != "" && !isJSONString(b.Input) {
+		return oi.FieldError("input", "with contentType, input is the raw request as one JSON string")
+	}
+	return nil
+}
+
+// renderSource picks the template to render: the body given, or a stored
+// template at the version asked for (default: its current one).
+func (s *Server) renderSource(ctx context.Context, b *renderBody) (t mapper.Template, kind, subject string, version int, err error) {
+	if b.Body != nil {
+		kind = b.Kind
+		if kind == "" {
+			kind = oi.KindIntake
+			if b.Event != "" {
+				kind = oi.KindWebhook
+			}
+		}
+		return mapper.Template{Format: mapper.Format(b.Format), Body: *b.Body}, kind, "", 0, nil
+	}
+	cur, err := s.Store.GetTemplate(ctx, b.TemplateID)
+	if err != nil {
+		return t, "", "", 0, err
+	}
+	if b.Kind != "" && b.Kind != cur.Kind {
+		return t, "", "", 0, oi.FieldError("kind", "template %s is of kind %s, not %s", cur.ID, cur.Kind, b.Kind)
+	}
+	format, body, subject, version := cur.Format, cur.Body, cur.Subject, cur.Version
+	if b.Version > 0 && b.Version != cur.Version {
+		v, err := s.Store.GetTemplateVersion(ctx, cur.ID, b.Version)
+		if err != nil {
+			return t, "", "", 0, refError("version", "version", strconv.Itoa(b.Version), err)
+		}
+		format, body, subject, version = v.Format, v.Body, v.Subject, v.Version
+	}
+	if b.Format != "" {
+		format = b.Format // as a trigger's format overrides its template's
+	}
+	return mapper.Template{ID: cur.ID, Version: version, Format: mapper.Format(format), Body: body}, cur.Kind, subject, version, nil
+}
+
+// context builds what the template sees: an intake/cancel template gets the
+// input the way a real order's body arrives; a postback template gets the
+// input as the postback context, or the documented sample of the event.
+func (b *renderBody) context(kind string, cust *oi.Customer) (map[string]any, error) {
+	input, err := b.parseInput()
+	if err != nil {
+		return nil, err
+	}
+	if kind == oi.KindIntake || kind == oi.KindCancel {
+		headers := map[string][]string{}
+		for k, v := range b.Headers {
+			headers[k] = []string{v}
+		}
+		if b.ContentType != "" {
+			headers["content-type"] = []string{b.ContentType}
+		}
+		info := mapper.CustomerInfo{}
+		if cust != nil {
+			info = mapper.CustomerInfo{ID: cust.ID, Name: cust.Name, ReferenceID: cust.ReferenceID}
+		}
+		return mapper.IntakeContext(input, headers, info, time.Now()), nil
+	}
+	if input != nil {
+		m, ok := input.(map[string]any)
+		if !ok {
+			return nil, oi.FieldError("input", "a %s template's input is the postback context: a JSON object like the event samples", kind)
+		}
+		return m, nil
+	}
+	event := b.Event
+	if event == "" {
+		event = sampleEvent
+	}
+	data, _ := mapper.SamplePostbackContext(event)
+	if cust != nil {
+		data["customerId"] = cust.ID
+	}
+	return data, nil
+}
+
+// parseInput returns the input value (nil when none was given).
+func (b *renderBody) parseInput() (any, error) {
+	raw := strings.TrimSpace(string(b.Input))
+	if raw == "" || raw == "null" {
+		return nil, nil
+	}
+	body, ctype := []byte(raw), "application/json"
+	if b.ContentType != "" {
+		var s string
+		if err := json.Unmarshal(b.Input, &s); err != nil {
+			return nil, oi.FieldError("input", "with contentType, input is the raw request as one JSON string")
+		}
+		body, ctype = []byte(s), b.ContentType
+	}
+	v, _, err := mapper.ParseInput(ctype, body)
+	if err != nil {
+		e := &oi.Error{Code: oi.EINVALID, Field: "input", Message: "the input does not parse: " + err.Error()}
+		var ie *mapper.InputError
+		if errors.As(err, &ie) && ie.Line > 0 {
+			e.Detail = map[string]any{"where": "input", "line": ie.Line, "column": ie.Column}
+		}
+		return nil, e
+	}
+	return v, nil
+}
+
+func isJSONString(raw json.RawMessage) bool {
+	s := strings.TrimSpace(string(raw))
+	return strings.HasPrefix(s, `"`)
+}
+
+// renderFailure turns a failed render into the answer: a template problem
+// (422 with kind, line, column and excerpt), or, when the client went away,
+// a timeout nobody will read.
+func renderFailure(err error, field string) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return oi.Errorf(oi.ETIMEOUT, "the request ended before the template was rendered")
+	}
+	e := templateProblem(err)
+	e.Field = field
+	return e
+}
+
+// refError says which field refers to something missing; other errors pass.
+func refError(field, what, id string, err error) error {
+	if oi.ErrorCode(err) == oi.ENOTFOUND {
+		return oi.FieldError(field, "there is no %s %s", what, id)
+	}
+	return err
+}
+
+// templateVersion is one saved version of a template.
+func (s *Server) templateVersion(c *gin.Context) {
+	v, err := strconv.Atoi(c.Param("version"))
+	if err != nil || v < 1 {
+		s.fail(c, oi.Errorf(oi.ENOTFOUND, "template versions are numbered 1, 2, ...; there is no version %q", c.Param("version")))
+		return
+	}
+	out, err := s.Store.GetTemplateVersion(c.Request.Context(), c.Param("id"), v)
+	s.reply(c, http.StatusOK, out, err)
+}
+
+// rollbackTemplate saves a new version whose body (and format and subject)
+// are an old version's: history stays append-only, and orders and postbacks
+// keep pointing at the version that rendered them.
+func (s *Server) rollbackTemplate(c *gin.Context) {
+	ctx := c.Request.Context()
+	cur, err := s.Store.GetTemplate(ctx, c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	var b struct {
+		Version int `json:"version"`
+	}
+	if !s.bind(c, &b) {
+		return
+	}
+	if b.Version < 1 {
+		s.fail(c, oi.FieldError("version", "version is required: the number of the version to bring back"))
+		return
+	}
+	old, err := s.Store.GetTemplateVersion(ctx, cur.ID, b.Version)
+	if err != nil {
+		s.fail(c, refError("version", "version", strconv.Itoa(b.Version), err))
+		return
+	}
+	t := &oi.Template{ID: cur.ID, Name: cur.Name, Kind: cur.Kind, Format: old.Format, Body: old.Body, Subject: old.Subject}
+	if err := s.check(t); err != nil { // the engine may have grown stricter since
+		s.fail(c, err)
+		return
+	}
+	out, err := s.Store.UpdateTemplate(ctx, t)
+	s.reply(c, http.StatusOK, out, err)
+}
