@@ -23,9 +23,14 @@ type ListFilter struct {
 	Event      string // postbacks only
 	TriggerID  string // postbacks only
 	OrderID    string // postbacks only
-	Reference  string // requests only: order reference, prefix match
-	Limit      int
-	Cursor     string
+	PrinterID  string // requests only
+	// Reference matches the order reference by prefix (postbacks: their order's).
+	Reference string
+	// Query is free text: part of the order reference (any case), or an exact
+	// order id or idempotency key (postbacks: of their order, or their own id).
+	Query  string
+	Limit  int
+	Cursor string
 }
 
 type cursor struct {
@@ -53,34 +58,50 @@ func decodeCursor(s string) (*cursor, error) {
 	return &c, nil
 }
 
-// where builds the shared filter clauses; timeCol is the sort time column.
-func (f *ListFilter) where(timeCol string, args *[]any) (string, error) {
-	var conds []string
-	add := func(cond string, v any) {
-		*args = append(*args, v)
-		conds = append(conds, fmt.Sprintf(cond, len(*args)))
+// conds collects where-clauses; "$?" in a clause stands for the next
+// argument, so clauses need not count placeholders.
+type conds struct {
+	args  []any
+	parts []string
+}
+
+func (c *conds) add(clause string, vals ...any) {
+	for _, v := range vals {
+		c.args = append(c.args, v)
+		clause = strings.Replace(clause, "$?", fmt.Sprintf("$%d", len(c.args)), 1)
 	}
+	c.parts = append(c.parts, clause)
+}
+
+func (c *conds) where() string {
+	if len(c.parts) == 0 {
+		return ""
+	}
+	return " where " + strings.Join(c.parts, " and ")
+}
+
+// common adds the filters both views share; timeCol is the sort time column.
+func (f *ListFilter) common(timeCol string, c *conds) error {
 	if !f.From.IsZero() {
-		add(timeCol+" >= $%d", f.From)
+		c.add(timeCol+" >= $?", f.From)
 	}
 	if !f.To.IsZero() {
-		add(timeCol+" < $%d", f.To)
+		c.add(timeCol+" < $?", f.To)
 	}
 	if f.CustomerID != "" {
-		add("customer_id = $%d", f.CustomerID)
+		c.add("customer_id = $?", f.CustomerID)
 	}
 	if f.Status != "" {
-		add("status = $%d", f.Status)
+		c.add("status = $?", f.Status)
 	}
-	c, err := decodeCursor(f.Cursor)
+	cur, err := decodeCursor(f.Cursor)
 	if err != nil {
-		return "", err
+		return err
 	}
-	if c != nil {
-		*args = append(*args, c.T, c.ID)
-		conds = append(conds, fmt.Sprintf("(%s, id) < ($%d, $%d)", timeCol, len(*args)-1, len(*args)))
+	if cur != nil {
+		c.add("("+timeCol+", id) < ($?, $?)", cur.T, cur.ID)
 	}
-	return strings.Join(conds, " and "), nil
+	return nil
 }
 
 func (f *ListFilter) limit() int {
@@ -90,34 +111,24 @@ func (f *ListFilter) limit() int {
 	return min(f.Limit, 500)
 }
 
-func joinWhere(parts ...string) string {
-	var keep []string
-	for _, p := range parts {
-		if p != "" {
-			keep = append(keep, p)
-		}
-	}
-	if len(keep) == 0 {
-		return ""
-	}
-	return " where " + strings.Join(keep, " and ")
-}
-
 // ListOrderRequests lists orders for the Requests view.
 func (s *Store) ListOrderRequests(ctx context.Context, f ListFilter) ([]*oi.OrderRequest, string, error) {
-	var args []any
-	w, err := f.where("received_at", &args)
-	if err != nil {
+	var c conds
+	if err := f.common("received_at", &c); err != nil {
 		return nil, "", err
 	}
-	ref := ""
 	if f.Reference != "" {
-		args = append(args, likePrefix(f.Reference))
-		ref = fmt.Sprintf("order_reference_id like $%d", len(args))
+		c.add("order_reference_id like $?", likePrefix(f.Reference))
+	}
+	if f.PrinterID != "" {
+		c.add("printer_id = $?", f.PrinterID)
+	}
+	if f.Query != "" {
+		c.add("(order_reference_id ilike $? or id = $? or idempotency_key = $?)", likeContains(f.Query), f.Query, f.Query)
 	}
 	n := f.limit()
-	rows, _ := s.pool.Query(ctx, `select `+orderCols+` from order_requests`+joinWhere(w, ref)+
-		fmt.Sprintf(` order by received_at desc, id desc limit %d`, n+1), args...)
+	rows, _ := s.pool.Query(ctx, `select `+orderCols+` from order_requests`+c.where()+
+		fmt.Sprintf(` order by received_at desc, id desc limit %d`, n+1), c.args...)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*oi.OrderRequest, error) { return scanOrder(r) })
 	if err != nil {
 		return nil, "", mapErr(err, "orders")
@@ -131,28 +142,39 @@ func (s *Store) ListOrderRequests(ctx context.Context, f ListFilter) ([]*oi.Orde
 	return out, next, nil
 }
 
-func likePrefix(s string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(s) + "%"
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
+
+func likePrefix(s string) string { return likeEscape(s) + "%" }
+
+func likeContains(s string) string { return "%" + likeEscape(s) + "%" }
 
 // ListPostbacks lists postbacks for the Postbacks view.
 func (s *Store) ListPostbacks(ctx context.Context, f ListFilter) ([]*oi.Postback, string, error) {
-	var args []any
-	w, err := f.where("created_at", &args)
-	if err != nil {
+	var c conds
+	if err := f.common("created_at", &c); err != nil {
 		return nil, "", err
 	}
-	var extra []string
-	for col, v := range map[string]string{"event": f.Event, "trigger_id": f.TriggerID, "order_id": f.OrderID} {
-		if v != "" {
-			args = append(args, v)
-			extra = append(extra, fmt.Sprintf("%s = $%d", col, len(args)))
-		}
+	if f.Event != "" {
+		c.add("event = $?", f.Event)
+	}
+	if f.TriggerID != "" {
+		c.add("trigger_id = $?", f.TriggerID)
+	}
+	if f.OrderID != "" {
+		c.add("order_id = $?", f.OrderID)
+	}
+	if f.Reference != "" {
+		c.add("order_id in (select id from order_requests where order_reference_id like $?)", likePrefix(f.Reference))
+	}
+	if f.Query != "" {
+		c.add(`(id = $? or order_id in (select id from order_requests
+			where order_reference_id ilike $? or id = $? or idempotency_key = $?))`, f.Query, likeContains(f.Query), f.Query, f.Query)
 	}
 	n := f.limit()
-	rows, _ := s.pool.Query(ctx, `select `+postbackCols+` from postbacks`+joinWhere(append([]string{w}, extra...)...)+
-		fmt.Sprintf(` order by created_at desc, id desc limit %d`, n+1), args...)
+	rows, _ := s.pool.Query(ctx, `select `+postbackCols+` from postbacks`+c.where()+
+		fmt.Sprintf(` order by created_at desc, id desc limit %d`, n+1), c.args...)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*oi.Postback, error) { return scanPostback(r) })
 	if err != nil {
 		return nil, "", mapErr(err, "postbacks")
@@ -164,4 +186,50 @@ func (s *Store) ListPostbacks(ctx context.Context, f ListFilter) ([]*oi.Postback
 		next = encodeCursor(last.CreatedAt, last.ID)
 	}
 	return out, next, nil
+}
+
+// OrderReferences maps order ids to their references, for lists of
+// postbacks that show which order they belong to.
+func (s *Store) OrderReferences(ctx context.Context, ids []string) (map[string]string, error) {
+	out := make(map[string]string, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	rows, _ := s.pool.Query(ctx, `select id, order_reference_id from order_requests where id = any($1)`, ids)
+	var id, ref string
+	_, err := pgx.ForEachRow(rows, []any{&id, &ref}, func() error { out[id] = ref; return nil })
+	return out, mapErr(err, "orders")
+}
+
+// ListKeys lists the keys of one customer or printer, newest first, without
+// their secrets (only the prefix that identifies them).
+func (s *Store) ListKeys(ctx context.Context, ownerKind, ownerID string) ([]*oi.APIKey, error) {
+	rows, _ := s.pool.Query(ctx, `select id, owner_kind, owner_id, prefix, created_at, revoked_at from api_keys
+		where owner_kind = $1 and owner_id = $2 order by created_at desc, id desc`, ownerKind, ownerID)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*oi.APIKey, error) {
+		var k oi.APIKey
+		err := r.Scan(&k.ID, &k.OwnerKind, &k.OwnerID, &k.Prefix, &k.CreatedAt, &k.RevokedAt)
+		return &k, err
+	})
+	return out, mapErr(err, "keys")
+}
+
+// CountOrdersByStatus counts orders per status (the orders gauge of /metrics).
+func (s *Store) CountOrdersByStatus(ctx context.Context) (map[string]int64, error) {
+	return s.countBy(ctx, `select status, count(*) from order_requests group by status`, "orders")
+}
+
+// CountAttemptsByOutcome counts postback attempts per outcome (attempts are
+// never deleted, so each count only grows: a counter for /metrics).
+func (s *Store) CountAttemptsByOutcome(ctx context.Context) (map[string]int64, error) {
+	return s.countBy(ctx, `select outcome, count(*) from postback_attempts group by outcome`, "postback attempts")
+}
+
+func (s *Store) countBy(ctx context.Context, sql, what string) (map[string]int64, error) {
+	rows, _ := s.pool.Query(ctx, sql)
+	out := map[string]int64{}
+	var k string
+	var n int64
+	_, err := pgx.ForEachRow(rows, []any{&k, &n}, func() error { out[k] = n; return nil })
+	return out, mapErr(err, what)
 }

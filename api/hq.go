@@ -1,0 +1,486 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// The HQ pages are server-rendered html/template pages over the admin JSON
+// API: every page handler calls the API in-process (hq.call), so there is
+// one implementation of each action and the pages stay thin. They need no
+// JavaScript to read or act.
+
+//go:embed hq/*.html hq/*.css
+var hqFS embed.FS
+
+const (
+	sessionCookie = "hq_session"
+	loginCookie   = "hq_login"
+	sessionTTL    = 12 * time.Hour
+)
+
+type hq struct {
+	s      *Server
+	engine *gin.Engine
+	key    []byte // signs session cookies
+	pages  map[string]*template.Template
+}
+
+// internalCall marks requests HQ pages make to the JSON API in-process, so
+// metrics count the page, not its API calls twice.
+type internalCall struct{}
+
+func isInternalCall(ctx context.Context) bool { return ctx.Value(internalCall{}) != nil }
+
+func (s *Server) hqRoutes(r *gin.Engine) {
+	h := &hq{s: s, engine: r, pages: parsePages()}
+	// The session key is derived from the admin token: rotating the token
+	// ends every session. HMAC keeps the token itself out of the cookie.
+	mac := hmac.New(sha256.New, []byte(s.AdminToken))
+	mac.Write([]byte("orderintake hq session v1"))
+	h.key = mac.Sum(nil)
+
+	g := r.Group("/hq", h.secureHeaders)
+	g.GET("/hq.css", h.css)
+	g.GET("/login", h.loginPage)
+	g.POST("/login", h.login)
+
+	a := g.Group("", h.requireSession)
+	a.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/hq/requests") })
+	a.POST("/logout", h.logout)
+	a.GET("/requests", h.requests)
+	a.GET("/requests/:id", h.request)
+	a.GET("/postbacks", h.postbacks)
+	a.POST("/postbacks/resend", h.bulkResend)
+	a.GET("/postbacks/:id", h.postback)
+	a.POST("/postbacks/:id/resend", h.resend)
+	a.GET("/templates", h.templates)
+	a.GET("/templates/new", h.newTemplate)
+	a.POST("/templates", h.createTemplate)
+	a.POST("/templates/render", h.renderTemplate)
+	a.GET("/templates/:id", h.editTemplate)
+	a.POST("/templates/:id", h.saveTemplate)
+	a.POST("/templates/:id/rollback", h.rollbackTemplate)
+	for _, res := range hqResources {
+		h.resourceRoutes(a, res)
+	}
+	a.GET("/settings", h.settings)
+	a.POST("/settings", h.saveSettings)
+}
+
+// secureHeaders keeps HQ pages out of frames and caches.
+func (h *hq) secureHeaders(c *gin.Context) {
+	c.Header("X-Frame-Options", "DENY")
+	c.Header("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	c.Header("Referrer-Policy", "same-origin")
+	c.Header("Cache-Control", "no-store")
+	c.Next()
+}
+
+func (h *hq) css(c *gin.Context) {
+	b, _ := hqFS.ReadFile("hq/hq.css")
+	c.Header("Cache-Control", "public, max-age=300")
+	c.Data(http.StatusOK, "text/css; charset=utf-8", b)
+}
+
+// ---- sessions and CSRF
+
+type session struct {
+	Exp  int64  `json:"e"`
+	CSRF string `json:"c"`
+}
+
+func (h *hq) sign(v []byte) string {
+	mac := hmac.New(sha256.New, h.key)
+	mac.Write(v)
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+func (h *hq) encodeSession(s session) string {
+	b, _ := json.Marshal(s)
+	p := base64.RawURLEncoding.EncodeToString(b)
+	return p + "." + h.sign([]byte(p))
+}
+
+func (h *hq) decodeSession(v string) (session, bool) {
+	var s session
+	p, sig, ok := strings.Cut(v, ".")
+	if !ok || !hmac.Equal([]byte(sig), []byte(h.sign([]byte(p)))) {
+		return s, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(p)
+	if err != nil || json.Unmarshal(b, &s) != nil || time.Now().Unix() > s.Exp || s.CSRF == "" {
+		return s, false
+	}
+	return s, true
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// isTLS tells whether the browser reached us over HTTPS (directly or
+// through a proxy that says so), so cookies get the Secure flag.
+func isTLS(c *gin.Context) bool {
+	return c.Request.TLS != nil || strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https")
+}
+
+func (h *hq) setCookie(c *gin.Context, name, value, path string, maxAge int) {
+	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge, HttpOnly: true,
+		Secure: isTLS(c), SameSite: http.SameSiteStrictMode})
+}
+
+// requireSession lets signed-in operators through; others go to the login
+// page (GET) or are refused (anything else). Every POST must carry the
+// session's CSRF token and, when the browser sends one, our own Origin.
+func (h *hq) requireSession(c *gin.Context) {
+	ck, err := c.Cookie(sessionCookie)
+	sess, ok := session{}, false
+	if err == nil {
+		sess, ok = h.decodeSession(ck)
+	}
+	if !ok {
+		if c.Request.Method == http.MethodGet {
+			c.Redirect(http.StatusSeeOther, "/hq/login?next="+url.QueryEscape(c.Request.URL.RequestURI()))
+		} else {
+			h.page(c, http.StatusUnauthorized, "login", gin.H{"LoginNonce": h.newLoginNonce(c), "Problem": &problem{Status: 401,
+				Title: "Unauthorized", Detail: "your session ended: sign in again"}})
+		}
+		c.Abort()
+		return
+	}
+	if c.Request.Method == http.MethodPost {
+		if !sameOrigin(c) || subtle.ConstantTimeCompare([]byte(c.PostForm("csrf")), []byte(sess.CSRF)) != 1 {
+			h.page(c, http.StatusForbidden, "error", gin.H{"Problem": &problem{Status: 403, Title: "Forbidden",
+				Detail: "the form is stale or came from another site (CSRF check failed): reload the page and try again"}})
+			c.Abort()
+			return
+		}
+	}
+	c.Set("hq.csrf", sess.CSRF)
+	c.Next()
+}
+
+func sameOrigin(c *gin.Context) bool {
+	o := c.GetHeader("Origin")
+	if o == "" || o == "null" && c.Request.Method == http.MethodGet {
+		return true
+	}
+	u, err := url.Parse(o)
+	// Behind a proxy that rewrites Host, the browser's host is the forwarded one.
+	return err == nil && (u.Host == c.Request.Host || u.Host == c.GetHeader("X-Forwarded-Host"))
+}
+
+func (h *hq) loginPage(c *gin.Context) {
+	nonce := randomToken()
+	h.setCookie(c, loginCookie, nonce, "/hq/login", 600)
+	h.page(c, http.StatusOK, "login", gin.H{"LoginNonce": nonce, "Next": safeNext(c.Query("next"))})
+}
+
+// safeNext keeps post-login redirects on HQ pages (no open redirect).
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/hq/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
+		return next
+	}
+	return "/hq/requests"
+}
+
+func (h *hq) login(c *gin.Context) {
+	nonce, _ := c.Cookie(loginCookie)
+	next := safeNext(c.PostForm("next"))
+	if nonce == "" || !sameOrigin(c) || subtle.ConstantTimeCompare([]byte(nonce), []byte(c.PostForm("nonce"))) != 1 {
+		h.page(c, http.StatusForbidden, "login", gin.H{"Next": next, "LoginNonce": h.newLoginNonce(c),
+			"Problem": &problem{Status: 403, Title: "Forbidden", Detail: "the login form expired: try again"}})
+		return
+	}
+	token := strings.TrimSpace(c.PostForm("token"))
+	if h.s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(h.s.AdminToken)) != 1 {
+		h.page(c, http.StatusUnauthorized, "login", gin.H{"Next": next, "LoginNonce": h.newLoginNonce(c),
+			"Problem": &problem{Status: 401, Title: "Unauthorized", Field: "token", Detail: "that is not the admin token"}})
+		return
+	}
+	h.setCookie(c, loginCookie, "", "/hq/login", -1)
+	h.setCookie(c, sessionCookie, h.encodeSession(session{Exp: time.Now().Add(sessionTTL).Unix(), CSRF: randomToken()}),
+		"/hq", int(sessionTTL.Seconds()))
+	c.Redirect(http.StatusSeeOther, next)
+}
+
+func (h *hq) newLoginNonce(c *gin.Context) string {
+	nonce := randomToken()
+	h.setCookie(c, loginCookie, nonce, "/hq/login", 600)
+	return nonce
+}
+
+func (h *hq) logout(c *gin.Context) {
+	h.setCookie(c, sessionCookie, "", "/hq", -1)
+	c.Redirect(http.StatusSeeOther, "/hq/login")
+}
+
+// ---- calling the JSON API in-process
+
+// problem is an application/problem+json document as the API writes it.
+type problem struct {
+	Status  int    `json:"status"`
+	Title   string `json:"title"`
+	Code    string `json:"code"`
+	Detail  string `json:"detail"`
+	Field   string `json:"field"`
+	Kind    string `json:"kind"`
+	Where   string `json:"where"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Excerpt string `json:"excerpt"`
+}
+
+// call runs one admin API request through the router with the admin token
+// and decodes a 2xx JSON answer into out (when not nil). Anything else comes
+// back as the problem the API wrote.
+func (h *hq) call(c *gin.Context, method, path string, body any, out any) *problem {
+	var rd io.Reader
+	ctype := "application/json"
+	switch b := body.(type) {
+	case nil:
+	case csvBody:
+		rd, ctype = strings.NewReader(string(b)), "text/csv"
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			return &problem{Status: 500, Title: "Internal Server Error", Detail: "cannot encode the form"}
+		}
+		rd = bytes.NewReader(raw)
+	}
+	ctx := context.WithValue(c.Request.Context(), internalCall{}, true)
+	req, err := http.NewRequestWithContext(ctx, method, path, rd)
+	if err != nil {
+		return &problem{Status: 400, Title: "Bad Request", Detail: "HQ could not build the API request"}
+	}
+	req.Header.Set("Authorization", "Bearer "+h.s.AdminToken)
+	if rd != nil {
+		req.Header.Set("Content-Type", ctype)
+	}
+	rec := httptest.NewRecorder()
+	h.engine.ServeHTTP(rec, req)
+	if rec.Code >= 200 && rec.Code < 300 {
+		if out != nil && rec.Body.Len() > 0 {
+			if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+				return &problem{Status: 500, Title: "Internal Server Error", Detail: "the API answered something HQ cannot read"}
+			}
+		}
+		return nil
+	}
+	p := &problem{}
+	if err := json.Unmarshal(rec.Body.Bytes(), p); err != nil || p.Status == 0 {
+		p = &problem{Status: rec.Code, Title: http.StatusText(rec.Code), Detail: strings.TrimSpace(rec.Body.String())}
+	}
+	return p
+}
+
+// csvBody is a request body sent as text/csv.
+type csvBody string
+
+// obj and list are decoded API answers.
+type (
+	obj  = map[string]any
+	list struct {
+		Items      []obj   `json:"items"`
+		NextCursor *string `json:"nextCursor"`
+	}
+)
+
+// ---- rendering
+
+var hqFuncs = template.FuncMap{
+	"str":      str,
+	"time":     fmtTime,
+	"pretty":   pretty,
+	"headers":  headerRows,
+	"short":    shortID,
+	"badge":    badge,
+	"numbered": numbered,
+	"jsonText": jsonText,
+	"eqs":      func(a, b any) bool { return str(a) == str(b) },
+	"truthy":   truthy,
+	"pathEsc":  url.PathEscape,
+	"queryEsc": url.QueryEscape,
+}
+
+func parsePages() map[string]*template.Template {
+	base := template.Must(template.New("layout.html").Funcs(hqFuncs).ParseFS(hqFS, "hq/layout.html"))
+	entries, err := hqFS.ReadDir("hq")
+	if err != nil {
+		panic(err)
+	}
+	out := map[string]*template.Template{}
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".html")
+		if !ok || name == "layout" {
+			continue
+		}
+		out[name] = template.Must(template.Must(base.Clone()).ParseFS(hqFS, "hq/"+e.Name()))
+	}
+	return out
+}
+
+var navItems = []struct{ Path, Label string }{
+	{"requests", "Requests"}, {"postbacks", "Postbacks"}, {"customers", "Customers"}, {"printers", "Printers"},
+	{"templates", "Templates"}, {"triggers", "Triggers"}, {"lookups", "Lookups"}, {"settings", "Settings"},
+}
+
+var notices = map[string]string{
+	"saved": "Saved.", "created": "Created.", "revoked": "Key revoked.", "resent": "Resend started: a new attempt is on its way.",
+	"tested": "Test sent.", "imported": "Rows imported.", "rolledback": "Rolled back: the old version is current again, saved as a new version.",
+}
+
+// page renders one HQ page; data gets the fields every page uses.
+func (h *hq) page(c *gin.Context, status int, name string, data gin.H) {
+	t := h.pages[name]
+	if t == nil {
+		t = h.pages["error"]
+	}
+	if data == nil {
+		data = gin.H{}
+	}
+	data["CSRF"] = c.GetString("hq.csrf")
+	data["SignedIn"] = data["CSRF"] != ""
+	data["Nav"] = navItems
+	if _, ok := data["Active"]; !ok {
+		data["Active"] = strings.SplitN(strings.TrimPrefix(c.FullPath(), "/hq/"), "/", 2)[0]
+	}
+	if n := notices[c.Query("notice")]; n != "" && data["Notice"] == nil {
+		data["Notice"] = n
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout.html", data); err != nil {
+		h.s.log.Error("render hq page", "page", name, "error", err)
+		c.Data(http.StatusInternalServerError, "text/plain; charset=utf-8", []byte("internal error"))
+		return
+	}
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// fail shows the problem an API call returned, with its status.
+func (h *hq) fail(c *gin.Context, p *problem) {
+	h.page(c, p.Status, "error", gin.H{"Problem": p})
+}
+
+func str(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case float64:
+		if x == float64(int64(x)) {
+			return fmt.Sprint(int64(x))
+		}
+		return fmt.Sprint(x)
+	case []any:
+		parts := make([]string, len(x))
+		for i, e := range x {
+			parts[i] = str(e)
+		}
+		return strings.Join(parts, ", ")
+	}
+	return fmt.Sprint(v)
+}
+
+func truthy(v any) bool {
+	switch x := v.(type) {
+	case nil:
+		return false
+	case bool:
+		return x
+	case string:
+		return x != ""
+	case float64:
+		return x != 0
+	case []any:
+		return len(x) > 0
+	case map[string]any:
+		return len(x) > 0
+	}
+	return true
+}
+
+// fmtTime shows API times (RFC 3339) in UTC, to the second.
+func fmtTime(v any) string {
+	s := str(v)
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+}
+
+func shortID(v any) string {
+	s := str(v)
+	if len(s) > 14 {
+		return s[:14] + "…"
+	}
+	return s
+}
+
+func badge(v any) string {
+	switch str(v) {
+	case "delivered", "active", "submitted", "shipped", "in_transit", "received", "in_production":
+		return "ok"
+	case "failed", "exhausted", "aborted", "disabled", "canceled", "returned":
+		return "bad"
+	}
+	return "neutral"
+}
+
+type headerRow struct{ Name, Value string }
+
+// headerRows lists a headers object (values strings or lists) by name.
+func headerRows(v any) []headerRow {
+	m, _ := v.(map[string]any)
+	out := make([]headerRow, 0, len(m))
+	for k, val := range m {
+		out = append(out, headerRow{k, str(val)})
+	}
+	sort.Slice(out, func(i, j int) bool { return strings.ToLower(out[i].Name) < strings.ToLower(out[j].Name) })
+	return out
+}
+
+func jsonText(v any) string {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return str(v)
+	}
+	return string(b)
+}
+
+type numberedLine struct {
+	N    int
+	Text string
+}
+
+func numbered(v any) []numberedLine {
+	lines := strings.Split(str(v), "\n")
+	out := make([]numberedLine, len(lines))
+	for i, l := range lines {
+		out[i] = numberedLine{i + 1, l}
+	}
+	return out
+}

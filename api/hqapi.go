@@ -1,0 +1,85 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	oi "orderintake"
+	"orderintake/store"
+)
+
+// hqAdminRoutes are admin JSON routes the HQ pages need beyond the core
+// CRUD: the keys of a customer or printer (prefixes only, never the key).
+func (s *Server) hqAdminRoutes(g *gin.RouterGroup) {
+	g.GET("/customers/:id/keys", s.listKeys(oi.OwnerCustomer))
+	g.GET("/printers/:id/keys", s.listKeys(oi.OwnerPrinter))
+}
+
+func (s *Server) listKeys(kind string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx := c.Request.Context()
+		if err := s.keyOwnerExists(ctx, kind, c.Param("id")); err != nil {
+			s.fail(c, err)
+			return
+		}
+		out, err := s.Store.ListKeys(ctx, kind, c.Param("id"))
+		s.reply(c, http.StatusOK, items(out), err)
+	}
+}
+
+// keyOwnerExists is ENOTFOUND unless the customer or printer exists.
+func (s *Server) keyOwnerExists(ctx context.Context, kind, id string) error {
+	var err error
+	if kind == oi.OwnerCustomer {
+		_, err = s.Store.GetCustomer(ctx, id)
+	} else {
+		_, err = s.Store.GetPrinter(ctx, id)
+	}
+	return err
+}
+
+// OrderStatuses are the statuses an order can have, in journey order.
+var OrderStatuses = append(append([]string{oi.StatusAccepted, oi.StatusSubmitted}, oi.Events...), oi.StatusRejected)
+
+// PostbackStatuses are the statuses a postback can have.
+var PostbackStatuses = []string{oi.PostbackPending, oi.PostbackDelivered, oi.PostbackFailed, oi.PostbackExhausted, oi.PostbackAborted}
+
+// checkRequestFilter refuses filters the Requests list cannot match, so a
+// typo gets a clear problem instead of an empty page.
+func checkRequestFilter(f store.ListFilter) error {
+	if f.Status != "" {
+		return oneOf("status", f.Status, OrderStatuses...)
+	}
+	return nil
+}
+
+func checkPostbackFilter(f store.ListFilter) error {
+	var errs []error
+	if f.Status != "" {
+		errs = append(errs, oneOf("status", f.Status, PostbackStatuses...))
+	}
+	if f.Event != "" {
+		errs = append(errs, oneOf("event", f.Event, oi.Events...))
+	}
+	return firstErr(errs...)
+}
+
+// withOrderReferences renders postbacks with their order's reference, which
+// is what operators search by.
+func (s *Server) withOrderReferences(ctx context.Context, list []*oi.Postback) ([]gin.H, error) {
+	ids := make([]string, 0, len(list))
+	for _, p := range list {
+		ids = append(ids, p.OrderID)
+	}
+	refs, err := s.Store.OrderReferences(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := postbackViews(list)
+	for i, p := range list {
+		out[i]["orderReferenceId"] = refs[p.OrderID]
+	}
+	return out, nil
+}
