@@ -1,0 +1,2 @@
+-- Placeholder keeping the numbering contiguous while 005 and 006 are written; replaced before release.
+select 1;
