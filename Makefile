@@ -1,21 +1,42 @@
 # The README's two commands: `make dev` runs the product, `make test` tests it.
 GO ?= go
 
-.PHONY: dev test vet deps build build-nodev
+.PHONY: dev test vet deps build build-nodev faults fuzz
 
 dev: deps
 	$(GO) run ./cmd/orderintake dev
 
 test: deps vet
 	$(GO) test -count=1 -timeout 60m ./...
+	$(MAKE) faults fuzz
 
-# PostgreSQL server binaries for the private clusters of dev and the tests.
+# Faults, load and bad input against the real binaries (build tag faults):
+# worker killed, Postgres stopped, printer down, Temporal unreachable,
+# SIGTERM, slow clients; FAULTS_LOAD_ORDERS sizes the load (default 300).
+faults: deps
+	$(GO) test -tags faults -count=1 -timeout 30m ./faults/
+
+# Every Fuzz function of the tree, FUZZTIME each (found by name, so new ones
+# are picked up without editing this file).
+FUZZTIME ?= 20s
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+		for fn in $$(grep -h '^func Fuzz' $$dir/*_test.go | sed 's/^func \(Fuzz[A-Za-z0-9_]*\).*/\1/'); do \
+			echo "fuzz $$dir $$fn for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$dir; \
+		done; \
+	done
+
+# PostgreSQL server binaries for the private clusters of dev and the tests;
+# Chromium for the HQ browser test.
 deps:
 	@./scripts/ensure-postgres.sh
+	@./scripts/ensure-chromium.sh
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
+	$(GO) vet -tags faults ./faults/
 
 build:
 	$(GO) build -o bin/orderintake ./cmd/orderintake

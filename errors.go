@@ -20,6 +20,13 @@ const (
 	ETEMPLATE     = "template_error" // 422: a template failed to render
 )
 
+// Codes of the limits every caller meets (rate, time, header size).
+const (
+	ERATELIMITED = "rate_limited"      // 429: too many requests for this key
+	ETIMEOUT     = "timeout"           // 408: the request did not arrive in time
+	EHEADERS     = "headers_too_large" // 431
+)
+
 // Error is an application error whose Code and Message are safe to show a
 // client. Anything else (wrapped driver errors) is internal and shown as such.
 type Error struct {

@@ -44,6 +44,10 @@ const (
 	StatusSubmitted = "submitted"
 )
 
+// StatusRejected marks a request the API refused for what it carried (bad
+// input, a key conflict): recorded for the Requests view, never an order.
+const StatusRejected = "rejected"
+
 // IsTerminal reports whether an order in this status takes no more events.
 func IsTerminal(status string) bool {
 	switch status {

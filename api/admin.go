@@ -46,6 +46,9 @@ func (s *Server) adminRoutes(g *gin.RouterGroup) {
 	g.GET("/requests/:id", s.getRequest)
 	g.GET("/postbacks", s.listPostbacks)
 	g.GET("/postbacks/:id", s.getPostback)
+	s.hqAdminRoutes(g)
+	s.postbackRoutes(g)
+	s.templateRoutes(g)
 }
 
 // bind decodes a strict JSON body (unknown fields refused) of at most 1 MiB.
@@ -187,13 +190,7 @@ func (s *Server) patchCustomer(c *gin.Context) {
 func (s *Server) createKey(kind string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		ctx := c.Request.Context()
-		var err error
-		if kind == oi.OwnerCustomer {
-			_, err = s.Store.GetCustomer(ctx, c.Param("id"))
-		} else {
-			_, err = s.Store.GetPrinter(ctx, c.Param("id"))
-		}
-		if err != nil {
+		if err := s.keyOwnerExists(ctx, kind, c.Param("id")); err != nil {
 			s.fail(c, err)
 			return
 		}
@@ -507,7 +504,8 @@ func (s *Server) rotateSecret(c *gin.Context) {
 // listFilter reads the shared list query parameters.
 func listFilter(c *gin.Context) (store.ListFilter, error) {
 	f := store.ListFilter{CustomerID: c.Query("customerId"), Status: c.Query("status"), Event: c.Query("event"),
-		TriggerID: c.Query("triggerId"), OrderID: c.Query("orderId"), Reference: c.Query("reference"), Cursor: c.Query("cursor")}
+		TriggerID: c.Query("triggerId"), OrderID: c.Query("orderId"), Reference: c.Query("reference"), Cursor: c.Query("cursor"),
+		PrinterID: c.Query("printerId"), Query: strings.TrimSpace(c.Query("q"))}
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
 		if v := c.Query(name); v != "" {
 			t, err := time.Parse(time.RFC3339Nano, v)
@@ -524,11 +522,17 @@ func listFilter(c *gin.Context) (store.ListFilter, error) {
 		}
 		f.Limit = n
 	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return f, oi.FieldError("to", "to must be later than from (the range is [from, to))")
+	}
 	return f, nil
 }
 
 func (s *Server) listRequests(c *gin.Context) {
 	f, err := listFilter(c)
+	if err == nil {
+		err = checkRequestFilter(f)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -541,7 +545,8 @@ func (s *Server) listRequests(c *gin.Context) {
 	out := make([]gin.H, 0, len(list))
 	for _, o := range list {
 		out = append(out, gin.H{"id": o.ID, "customerId": o.CustomerID, "orderReferenceId": o.OrderReferenceID,
-			"status": o.Status, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt, "workflowId": o.WorkflowID})
+			"status": o.Status, "statusReason": o.StatusReason, "printerId": o.PrinterID, "receivedAt": o.ReceivedAt,
+			"updatedAt": o.UpdatedAt, "workflowId": o.WorkflowID})
 	}
 	c.JSON(http.StatusOK, gin.H{"items": out, "nextCursor": nullable(next)})
 }
@@ -592,6 +597,15 @@ func (s *Server) getRequest(c *gin.Context) {
 		"statusReason": o.StatusReason, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt,
 		"originalRequest": orig, "templateProcessing": proc, "finalRequest": final, "systemResponse": resp,
 		"events": events, "postbacks": postbackViews(pbs), "links": gin.H{"workflow": s.workflowURL(o.WorkflowID)}}
+	if o.Status == oi.StatusRejected {
+		// What the client was told; the row has no workflow or later stages.
+		out["rejection"], err = s.Store.GetRejection(ctx, o.ID)
+		if err != nil {
+			s.fail(c, err)
+			return
+		}
+		out["links"] = gin.H{}
+	}
 	c.JSON(http.StatusOK, out)
 }
 
@@ -620,6 +634,9 @@ func postbackViews(list []*oi.Postback) []gin.H {
 
 func (s *Server) listPostbacks(c *gin.Context) {
 	f, err := listFilter(c)
+	if err == nil {
+		err = checkPostbackFilter(f)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -629,7 +646,12 @@ func (s *Server) listPostbacks(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"items": postbackViews(list), "nextCursor": nullable(next)})
+	views, err := s.withOrderReferences(c.Request.Context(), list)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"items": views, "nextCursor": nullable(next)})
 }
 
 func (s *Server) getPostback(c *gin.Context) {
@@ -646,6 +668,9 @@ func (s *Server) getPostback(c *gin.Context) {
 	}
 	out := postbackView(p)
 	out["attemptCount"] = p.Attempts
+	if refs, err := s.Store.OrderReferences(ctx, []string{p.OrderID}); err == nil {
+		out["orderReferenceId"] = refs[p.OrderID]
+	}
 	list := make([]gin.H, 0, len(atts))
 	for _, a := range atts {
 		list = append(list, gin.H{"attempt": a.Attempt, "trigger": a.Trigger, "startedAt": a.StartedAt, "durationMs": a.DurationMs,

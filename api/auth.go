@@ -108,6 +108,9 @@ func (s *Server) requireKey(kind string) gin.HandlerFunc {
 			s.fail(c, err)
 			return
 		}
+		if !s.rateLimit(c, p.key.ID) {
+			return
+		}
 		if p.key.OwnerKind != kind {
 			s.fail(c, oi.Errorf(oi.EFORBIDDEN, "this route needs a %s key", kind))
 			return

@@ -23,6 +23,9 @@ var statusOf = map[string]int{
 	oi.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	oi.EINTERNAL:     http.StatusInternalServerError,
 	oi.ETEMPLATE:     http.StatusUnprocessableEntity,
+	oi.ERATELIMITED:  http.StatusTooManyRequests,
+	oi.ETIMEOUT:      http.StatusRequestTimeout,
+	oi.EHEADERS:      http.StatusRequestHeaderFieldsTooLarge,
 }
 
 // fail writes err as application/problem+json. Internal errors are logged
@@ -51,11 +54,12 @@ func (s *Server) fail(c *gin.Context, err error) {
 		}
 	}
 	if status >= 500 {
-		s.log.Error("request failed", "method", c.Request.Method, "path", c.FullPath(), "status", status, "error", err)
+		s.log.Error("request failed", append(orderAttrs(c), "method", c.Request.Method, "path", c.FullPath(), "status", status, "error", err)...)
 	}
-	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
-		c.Header("Retry-After", "5")
+	if (status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests) && c.Writer.Header().Get("Retry-After") == "" {
+		c.Header("Retry-After", "5") // the rate limiter sets its own
 	}
+	c.Set(problemKey, p) // for recordRejections
 	c.Header("Content-Type", "application/problem+json")
 	c.AbortWithStatusJSON(status, p) // keeps the Content-Type set above
 }

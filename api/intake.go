@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -29,8 +30,12 @@ import (
 func readBody(c *gin.Context, limit int64) ([]byte, error) {
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, limit))
 	var tooBig *http.MaxBytesError
+	var netErr net.Error
 	if errors.As(err, &tooBig) {
 		return nil, oi.Errorf(oi.ETOOLARGE, "body is larger than %d bytes", limit)
+	} else if errors.As(err, &netErr) && netErr.Timeout() {
+		// The server's read timeout cut a client that sends too slowly.
+		return nil, oi.Errorf(oi.ETIMEOUT, "the request body did not arrive in time")
 	} else if err != nil {
 		return nil, &oi.Error{Code: oi.EMALFORMED, Message: "could not read the request body"}
 	}
@@ -76,7 +81,7 @@ func parseOrderBody(contentType string, body []byte) (any, error) {
 // reference the customer's expression pulls out, else a fresh ULID.
 func orderKey(header, reference string) (string, error) {
 	if header != "" {
-		if len(header) > 255 || !utf8.ValidString(header) || strings.ContainsFunc(header, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		if len(header) > 255 || !printable(header) {
 			return "", &oi.Error{Code: oi.EINVALID, Field: "Idempotency-Key", Message: "Idempotency-Key must be 1 to 255 printable characters"}
 		}
 		return header, nil
@@ -125,12 +130,13 @@ func soleChild(m map[string]any) map[string]any {
 func (s *Server) submitOrder(c *gin.Context) {
 	ctx := c.Request.Context()
 	cust := who(c).customer
-	ct, err := orderContentType(c.GetHeader("Content-Type"))
+	// The body is read first so that a refused request is recorded with it.
+	body, err := readBody(c, MaxOrderBody)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	body, err := readBody(c, MaxOrderBody)
+	ct, err := orderContentType(c.GetHeader("Content-Type"))
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -152,7 +158,11 @@ func (s *Server) submitOrder(c *gin.Context) {
 		}
 	}
 	if len(reference) > 255 {
-		reference = reference[:255]
+		reference = strings.ToValidUTF8(reference[:255], "") // not half a character
+	}
+	if !printable(reference) {
+		s.fail(c, oi.FieldError("orderReferenceId", "the order reference must be printable text (no control characters or invalid UTF-8)"))
+		return
 	}
 	key, err := orderKey(c.GetHeader("Idempotency-Key"), reference)
 	if err != nil {
@@ -279,4 +289,10 @@ func (s *Server) getOrder(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"id": o.ID, "orderReferenceId": o.OrderReferenceID, "status": o.Status,
 		"statusReason": o.StatusReason, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt, "events": timeline})
+}
+
+// printable: valid UTF-8 without control characters. Keys and references
+// name workflows and go into text columns, which cannot hold NUL.
+func printable(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }

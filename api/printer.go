@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/api/serviceerror"
@@ -20,6 +21,19 @@ import (
 // decodeStrict decodes one JSON object and refuses unknown fields, so a
 // misspelt field ("tracking_code") is an error rather than silently lost.
 func decodeStrict(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		// encoding/json would quietly turn the bad bytes into U+FFFD.
+		off := 0
+		for i := 0; i < len(body); {
+			r, n := utf8.DecodeRune(body[i:])
+			if r == utf8.RuneError && n == 1 {
+				off = i
+				break
+			}
+			i += n
+		}
+		return &oi.Error{Code: oi.EMALFORMED, Field: "body", Message: "body is not valid UTF-8", Detail: map[string]any{"offset": off}}
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -70,6 +84,16 @@ func (b *eventBody) validate() (workflows.PrinterEvent, error) {
 		return ev, oi.FieldError("status", "status %q is not one of %s", b.Status, strings.Join(oi.Events, ", "))
 	case len(ev.Message) > 4000:
 		return ev, oi.FieldError("message", "message is longer than 4000 characters")
+	case !printable(ev.EventID):
+		return ev, oi.FieldError("eventId", "eventId must be printable text")
+	}
+	for field, v := range map[string]string{"message": ev.Message, "trackingCode": ev.TrackingCode, "trackingUrl": ev.TrackingURL, "carrierName": ev.CarrierName} {
+		if strings.ContainsRune(v, 0) { // text columns cannot hold NUL
+			return ev, oi.FieldError(field, "%s contains a NUL character", field)
+		}
+		if field != "message" && len(v) > 2000 {
+			return ev, oi.FieldError(field, "%s is longer than 2000 characters", field)
+		}
 	}
 	ev.Timestamp = time.Now().UTC()
 	if b.Timestamp != "" {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
 	oi "orderintake"
@@ -31,13 +32,21 @@ type Config struct {
 	// TemporalUIURL links orders to their workflow in the Web UI ("" = no link).
 	TemporalUIURL string
 	Logger        *slog.Logger
+	// RateLimit is the requests a second each API key may make on average,
+	// RateBurst how many at once; 0 means no limit (ORDERINTAKE_RATE_LIMIT).
+	RateLimit float64
+	RateBurst int
+	// Metrics is served at /metrics beside the API's own (the Temporal SDK's
+	// registry from TemporalMetrics); nil = none.
+	Metrics prometheus.Gatherer
 }
 
 // Server serves the routes.
 type Server struct {
 	Config
-	log  *slog.Logger
-	keys *keyCache
+	log     *slog.Logger
+	keys    *keyCache
+	limiter *keyLimiter
 }
 
 // MaxOrderBody is the largest order body accepted.
@@ -51,14 +60,16 @@ func New(cfg Config) *Server {
 	if cfg.Namespace == "" {
 		cfg.Namespace = "default"
 	}
-	return &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, 30*time.Second)}
+	return &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, 30*time.Second),
+		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst)}
 }
 
 // Handler returns the router.
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.Use(gin.Recovery())
+	r.Use(gin.Recovery(), s.limitHeaders)
+	s.opsRoutes(r)
 	r.HandleMethodNotAllowed = true
 	r.NoRoute(func(c *gin.Context) {
 		s.fail(c, oi.Errorf(oi.ENOTFOUND, "no route %s %s", c.Request.Method, c.Request.URL.Path))
@@ -73,7 +84,7 @@ func (s *Server) Handler() http.Handler {
 	r.GET("/readyz", s.readyz)
 
 	v1 := r.Group("/v1")
-	cust := v1.Group("", s.requireKey(oi.OwnerCustomer))
+	cust := v1.Group("", s.requireKey(oi.OwnerCustomer), s.recordRejections)
 	cust.POST("/orders", s.submitOrder)
 	cust.GET("/orders/:id", s.getOrder)
 

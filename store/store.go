@@ -88,7 +88,13 @@ func mapErr(err error, what string) error {
 			return &oi.Error{Code: oi.EINVALID, Message: what + " refers to something that does not exist"}
 		case "23514":
 			return &oi.Error{Code: oi.EINVALID, Message: what + " has a value out of range"}
+		case "22021", "22P05": // text cannot hold NUL or invalid UTF-8: bad input, not a server fault
+			return &oi.Error{Code: oi.EINVALID, Message: "text with NUL characters or invalid UTF-8 is not accepted"}
 		}
+	}
+	if unavailable(err) {
+		// The cause stays in the chain for the log; clients see 503.
+		return fmt.Errorf("%s: %w: %w", what, errDBUnavailable, err)
 	}
 	return fmt.Errorf("%s: %w", what, err)
 }

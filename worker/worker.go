@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"orderintake/activities"
@@ -29,7 +30,14 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxConcurrentActivities bounds parallel deliveries and printer calls (0: SDK default).
 	MaxConcurrentActivities int
+	// StopTimeout is how long Stop waits for running activities (0: DefaultStopTimeout).
+	StopTimeout time.Duration
 }
+
+// DefaultStopTimeout lets in-flight printer calls and deliveries (most take
+// well under a second, webhooks at most 15 s) finish on SIGTERM; whatever
+// still runs after it is cancelled and retried by another worker.
+const DefaultStopTimeout = 30 * time.Second
 
 // Activities wires the activities from cfg.
 func Activities(cfg Config) *activities.Activities {
@@ -49,8 +57,16 @@ func New(c client.Client, cfg Config) (sdkworker.Worker, error) {
 	if cfg.Store == nil || cfg.Mapper == nil || cfg.Sealer == nil || cfg.Guard == nil {
 		return nil, fmt.Errorf("worker: store, mapper, sealer and guard are required")
 	}
+	stop := cfg.StopTimeout
+	if stop == 0 {
+		stop = DefaultStopTimeout
+	}
 	w := sdkworker.New(c, workflows.TaskQueue, sdkworker.Options{
 		MaxConcurrentActivityExecutionSize: cfg.MaxConcurrentActivities,
+		// Stop waits this long for running activities (a printer call in
+		// flight) to finish; the SDK's default of 0 cancels them at once.
+		WorkerStopTimeout: stop,
+		Interceptors:      []interceptor.WorkerInterceptor{&heartbeats{}, &orderLogging{}},
 	})
 	Register(w, Activities(cfg))
 	return w, nil
@@ -65,5 +81,6 @@ type Registry interface {
 // Register registers the workflows and activities.
 func Register(r Registry, a *activities.Activities) {
 	r.RegisterWorkflow(workflows.OrderWorkflow)
+	r.RegisterWorkflow(workflows.PostbackDeliveryWorkflow)
 	r.RegisterActivity(a)
 }

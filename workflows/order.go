@@ -30,6 +30,9 @@ var (
 	printerOpts = workflow.ActivityOptions{
 		StartToCloseTimeout:    3 * time.Minute,
 		ScheduleToCloseTimeout: 72 * time.Hour,
+		// The worker heartbeats running activities (worker/heartbeat.go): a
+		// killed worker's printer call is retried after this, not after 3 min.
+		HeartbeatTimeout: 20 * time.Second,
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:        time.Second,
 			BackoffCoefficient:     2,
@@ -42,6 +45,7 @@ var (
 	// state, so the policy only bounds each try.
 	deliverOpts = workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
+		HeartbeatTimeout:    20 * time.Second, // see printerOpts
 		RetryPolicy: &temporal.RetryPolicy{
 			InitialInterval:    5 * time.Second,
 			BackoffCoefficient: 2,

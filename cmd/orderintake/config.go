@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
@@ -36,6 +37,12 @@ type config struct {
 	AllowPrivate   bool
 	AllowList      []netip.Prefix
 	Demo           bool
+	// Per-key rate limit (see limits.go).
+	RateLimit float64
+	RateBurst int
+	// sdkMetrics is the Temporal SDK's metrics registry of this process
+	// (filled by dialTemporal, served at /metrics).
+	sdkMetrics *prometheus.Registry
 }
 
 func env(name, def string) string {
@@ -76,6 +83,9 @@ func loadConfig(dev bool) (*config, error) {
 	if c.Demo, err = envBool("ORDERINTAKE_DEMO", dev); err != nil {
 		return nil, err
 	}
+	if err := c.loadLimits(); err != nil {
+		return nil, err
+	}
 	for _, s := range strings.FieldsFunc(env("ORDERINTAKE_ALLOWED_DESTINATIONS", ""), func(r rune) bool { return r == ',' || r == ' ' }) {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
@@ -112,7 +122,10 @@ func (c *config) requireProd(needAdmin bool) error {
 // prints every activity at DEBUG).
 func dialTemporal(ctx context.Context, c *config, log *slog.Logger) (client.Client, error) {
 	tl := slog.New(levelFloor{log.Handler(), slog.LevelWarn})
-	cl, err := client.DialContext(ctx, client.Options{HostPort: c.TemporalAddr, Namespace: c.Namespace, Logger: sdklog.NewStructuredLogger(tl)})
+	metrics, reg, _ := api.TemporalMetrics() // the scope lives as long as the process
+	c.sdkMetrics = reg
+	cl, err := client.DialContext(ctx, client.Options{HostPort: c.TemporalAddr, Namespace: c.Namespace, Logger: sdklog.NewStructuredLogger(tl),
+		MetricsHandler: metrics})
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", c.TemporalAddr, err)
 	}
@@ -156,7 +169,7 @@ func (p *parts) workerConfig(log *slog.Logger) worker.Config {
 
 func (p *parts) apiServer(c *config, tc client.Client, log *slog.Logger, uiURL string) *api.Server {
 	return api.New(api.Config{Store: p.store, Temporal: tc, Mapper: p.mapper, Sealer: p.sealer, AdminToken: c.AdminToken,
-		Namespace: c.Namespace, TemporalUIURL: uiURL, Logger: log})
+		Namespace: c.Namespace, TemporalUIURL: uiURL, Logger: log, RateLimit: c.RateLimit, RateBurst: c.RateBurst, Metrics: c.sdkMetrics})
 }
 
 // serveHTTP serves h on addr until ctx ends, then drains in-flight requests.
@@ -170,8 +183,11 @@ func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logge
 }
 
 func serveListener(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: readHeaderTimeout, ReadTimeout: readTimeout,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+		// Above api.MaxHeaderBytes the API answers a problem document; this
+		// is the hard cap, answered by net/http's plain 431.
+		MaxHeaderBytes: 1 << 20}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

@@ -4,6 +4,8 @@
 //	orderintake api      the HTTP API against TEMPORAL_ADDRESS and DATABASE_URL
 //	orderintake worker   the Temporal worker against TEMPORAL_ADDRESS and DATABASE_URL
 //	orderintake migrate  apply the database migrations
+//	orderintake temporal the embedded Temporal server alone
+//	orderintake bench    measure the journey against a bare-Temporal floor; bench history: admin queries at size
 package main
 
 import (
@@ -27,6 +29,10 @@ commands:
   api       serve the HTTP API (needs DATABASE_URL, TEMPORAL_ADDRESS, ORDERINTAKE_ADMIN_TOKEN, ORDERINTAKE_SECRET_KEY)
   worker    run the Temporal worker (needs DATABASE_URL, TEMPORAL_ADDRESS, ORDERINTAKE_SECRET_KEY)
   migrate   apply the database migrations to DATABASE_URL
+  temporal  run only the embedded Temporal server (and Web UI) on TEMPORAL_ADDRESS,
+            data in ORDERINTAKE_DATA_DIR (ORDERINTAKE_TEMPORAL_UI_ADDR=off: no UI)
+  bench     measure orders end to end against a bare-Temporal floor (bench -h for flags);
+            bench history: admin list queries over a million synthetic orders
 
 configuration is read from environment variables; see README.md.
 `
@@ -49,6 +55,10 @@ func main() {
 		err = runWorker(ctx, log)
 	case "migrate":
 		err = runMigrate(ctx, log)
+	case "temporal":
+		err = runTemporal(ctx, log)
+	case "bench":
+		err = runBench(ctx, log, os.Args[2:])
 	case "help", "-h", "--help":
 		fmt.Print(usage)
 		return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 
+	"orderintake/api"
 	"orderintake/store"
 	"orderintake/worker"
 )
@@ -75,6 +76,16 @@ func runWorker(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	log.Info("worker started", "temporal", c.TemporalAddr, "namespace", c.Namespace)
+	// The worker has no API: its SDK metrics (activity and workflow task
+	// latencies, failures) get their own listener when asked for.
+	if addr := env("ORDERINTAKE_METRICS_ADDR", ""); addr != "" {
+		go func() {
+			if err := serveHTTP(ctx, addr, api.MetricsHandler(c.sdkMetrics), log); err != nil {
+				log.Error("worker metrics listener", "addr", addr, "error", err)
+			}
+		}()
+		log.Info("worker metrics", "url", "http://"+addr+"/metrics")
+	}
 	<-ctx.Done()
 	w.Stop() // waits for running activities to finish (graceful)
 	return nil
