@@ -13,15 +13,12 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/api/enums/v1"
-
 	"orderintake/internal/demo"
 	"orderintake/internal/pgcluster"
 	"orderintake/internal/seal"
 	"orderintake/store"
 	"orderintake/worker"
 	"orderintake/worker/devstack"
-	"orderintake/workflows"
 )
 
 func errMissing(name string) error { return fmt.Errorf("set %s (see README.md, Configuration)", name) }
@@ -45,12 +42,9 @@ func runDev(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	dataDir, err := filepath.Abs(c.DataDir)
+	dataDir, err := c.makeDataDir()
 	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
 	}
 	if c.SecretKey == "" {
 		if c.SecretKey, err = readOrCreate(filepath.Join(dataDir, "secret.key"), seal.NewKey); err != nil {
@@ -80,12 +74,8 @@ func runDev(ctx context.Context, log *slog.Logger) error {
 	}
 
 	log.Info("starting embedded Temporal server", "frontend", c.TemporalAddr, "ui", c.TemporalUIAddr)
-	attrs := map[string]enums.IndexedValueType{}
-	for _, n := range workflows.SearchAttributeNames {
-		attrs[n] = enums.INDEXED_VALUE_TYPE_KEYWORD
-	}
 	stack, err := devstack.Start(ctx, devstack.Options{DataDir: dataDir, FrontendAddr: c.TemporalAddr, UIAddr: c.TemporalUIAddr,
-		Namespace: c.Namespace, SearchAttributes: attrs, Logger: log})
+		Namespace: c.Namespace, SearchAttributes: orderSearchAttributes(), Logger: log})
 	if err != nil {
 		return fmt.Errorf("start embedded temporal: %w", err)
 	}

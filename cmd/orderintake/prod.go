@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 
+	"go.temporal.io/sdk/client"
+
 	"orderintake/api"
 	"orderintake/store"
 	"orderintake/worker"
@@ -24,47 +26,42 @@ func runMigrate(ctx context.Context, log *slog.Logger) error {
 	return nil
 }
 
+// connect loads the production configuration and opens the shared parts
+// and the Temporal client; close releases them.
+func connect(ctx context.Context, log *slog.Logger, needAdmin bool) (c *config, p *parts, tc client.Client, close func(), err error) {
+	if c, err = loadConfig(false); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if err = c.requireProd(needAdmin); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if p, err = openParts(ctx, c); err != nil {
+		return nil, nil, nil, nil, err
+	}
+	if tc, err = dialTemporal(ctx, c, log); err != nil {
+		p.store.Close()
+		return nil, nil, nil, nil, err
+	}
+	return c, p, tc, func() { tc.Close(); p.store.Close() }, nil
+}
+
 func runAPI(ctx context.Context, log *slog.Logger) error {
-	c, err := loadConfig(false)
+	c, p, tc, close, err := connect(ctx, log, true)
 	if err != nil {
 		return err
 	}
-	if err := c.requireProd(true); err != nil {
-		return err
-	}
-	p, err := openParts(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer p.store.Close()
-	tc, err := dialTemporal(ctx, c, log)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer close()
 	srv := p.apiServer(c, tc, log, env("ORDERINTAKE_TEMPORAL_UI_URL", ""))
 	log.Info("api listening", "addr", c.HTTPAddr)
 	return serveHTTP(ctx, c.HTTPAddr, srv.Handler(), log)
 }
 
 func runWorker(ctx context.Context, log *slog.Logger) error {
-	c, err := loadConfig(false)
+	c, p, tc, close, err := connect(ctx, log, false)
 	if err != nil {
 		return err
 	}
-	if err := c.requireProd(false); err != nil {
-		return err
-	}
-	p, err := openParts(ctx, c)
-	if err != nil {
-		return err
-	}
-	defer p.store.Close()
-	tc, err := dialTemporal(ctx, c, log)
-	if err != nil {
-		return err
-	}
-	defer tc.Close()
+	defer close()
 	if err := worker.EnsureSearchAttributes(ctx, tc, c.Namespace); err != nil {
 		return err
 	}

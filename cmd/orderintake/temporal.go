@@ -13,6 +13,27 @@ import (
 	"orderintake/workflows"
 )
 
+// makeDataDir creates the data dir and returns its absolute path.
+func (c *config) makeDataDir() (string, error) {
+	dir, err := filepath.Abs(c.DataDir)
+	if err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("create data dir: %w", err)
+	}
+	return dir, nil
+}
+
+// orderSearchAttributes are the keyword attributes every order workflow carries.
+func orderSearchAttributes() map[string]enums.IndexedValueType {
+	attrs := map[string]enums.IndexedValueType{}
+	for _, n := range workflows.SearchAttributeNames {
+		attrs[n] = enums.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	return attrs
+}
+
 // runTemporal runs only the embedded Temporal server (and its Web UI unless
 // ORDERINTAKE_TEMPORAL_UI_ADDR=off) on TEMPORAL_ADDRESS, with its SQLite file
 // in the data dir: a stand-alone frontend for `orderintake api` and
@@ -23,23 +44,16 @@ func runTemporal(ctx context.Context, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	dataDir, err := filepath.Abs(c.DataDir)
+	dataDir, err := c.makeDataDir()
 	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(dataDir, 0o755); err != nil {
-		return fmt.Errorf("create data dir: %w", err)
 	}
 	uiAddr := c.TemporalUIAddr
 	if uiAddr == "off" {
 		uiAddr = ""
 	}
-	attrs := map[string]enums.IndexedValueType{}
-	for _, n := range workflows.SearchAttributeNames {
-		attrs[n] = enums.INDEXED_VALUE_TYPE_KEYWORD
-	}
 	stack, err := devstack.Start(ctx, devstack.Options{DataDir: dataDir, FrontendAddr: c.TemporalAddr, UIAddr: uiAddr,
-		Namespace: c.Namespace, SearchAttributes: attrs, Logger: log})
+		Namespace: c.Namespace, SearchAttributes: orderSearchAttributes(), Logger: log})
 	if err != nil {
 		return fmt.Errorf("start embedded temporal: %w", err)
 	}
