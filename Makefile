@@ -1,7 +1,7 @@
 # The README's two commands: `make dev` runs the product, `make test` tests it.
 GO ?= go
 
-.PHONY: dev test vet deps build build-nodev faults fuzz
+.PHONY: dev test vet deps build build-nodev faults fuzz bench bench-history bench-go
 
 dev: deps
 	$(GO) run ./cmd/orderintake dev
@@ -26,6 +26,20 @@ fuzz:
 			$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$dir; \
 		done; \
 	done
+
+# Performance (README, Performance): the journey against the bare-Temporal
+# floor, the admin queries over a million synthetic orders, and the pure-Go
+# hot paths. `make test` runs the first two small, for completion and zero
+# loss only (e2e TestBenchSmoke, internal/bench TestHistorySmoke).
+BENCH_FLAGS ?=
+bench: deps
+	$(GO) run ./cmd/orderintake bench $(BENCH_FLAGS)
+
+bench-history: deps
+	$(GO) run ./cmd/orderintake bench history $(BENCH_FLAGS)
+
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./mapper/ ./delivery/
 
 # PostgreSQL server binaries for the private clusters of dev and the tests;
 # Chromium for the HQ browser test.

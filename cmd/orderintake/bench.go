@@ -97,7 +97,7 @@ func runBench(ctx context.Context, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), benchUsage); fs.PrintDefaults() }
 	var o bench.Options
-	fs.IntVar(&o.Orders, "orders", 2000, "orders measured")
+	fs.IntVar(&o.Orders, "orders", 1000, "orders measured")
 	fs.IntVar(&o.Concurrency, "concurrency", 50, "concurrent intake clients")
 	fs.IntVar(&o.Events, "events", 4, "printer events per order, 1 to 5 (the last is delivered)")
 	fs.IntVar(&o.Triggers, "triggers", 1, "webhook triggers per event (each its own destination)")
@@ -134,7 +134,7 @@ func runBench(ctx context.Context, log *slog.Logger, args []string) error {
 	if err != nil {
 		return err
 	}
-	o.TemporalAddr, o.DatabaseURL, o.Stack = st.temporalAddr, st.databaseURL, st.desc
+	o.TemporalAddr, o.DatabaseURL, o.Stack, o.ExternalTemporal = st.temporalAddr, st.databaseURL, st.desc, *temporalAddr != ""
 	o.Progress, o.Logger = os.Stderr, log
 	if *inProcess {
 		o.Start = bench.InProcess

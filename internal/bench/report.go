@@ -1,0 +1,182 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Side is what one workflow shape (ours or the bare floor) measured.
+type Side struct {
+	OrdersPerSec    float64 `json:"ordersPerSec"`
+	ElapsedSec      float64 `json:"elapsedSec"`
+	Intake          Dist    `json:"intake"`
+	IntakeToPrinter Dist    `json:"intakeToPrinter"`
+	EventToPostback Dist    `json:"eventToPostback"`
+	Postbacks       int     `json:"postbacksDelivered"`
+	IntakeErrors    int     `json:"intakeErrors"`
+	LostOrders      int     `json:"lostOrders"`
+	LostPostbacks   int     `json:"lostPostbacks"`
+	Duplicates      int64   `json:"duplicatePostbacks"`
+	Strays          int64   `json:"strayRequests"`
+	FirstError      string  `json:"firstError,omitempty"`
+	WorkerRSSMiB    float64 `json:"workerRssPeakMiB,omitempty"`
+	APIRSSMiB       float64 `json:"apiRssPeakMiB,omitempty"`
+	CPU             CPU     `json:"cpuMsPerOrder"`
+}
+
+// CPU is CPU time per order, by process, in milliseconds: where the two
+// cores went. Bench is this process: the embedded Temporal server, the
+// clients, printer and receiver (and, for the bare floor, its worker).
+type CPU struct {
+	Worker   float64 `json:"worker,omitempty"`
+	API      float64 `json:"api,omitempty"`
+	Bench    float64 `json:"benchAndTemporal"`
+	Postgres float64 `json:"postgres,omitempty"`
+}
+
+func summarize(r stageResult) Side {
+	s := Side{ElapsedSec: math.Round(r.Elapsed.Seconds()*100) / 100, Intake: distOf(r.Intake),
+		IntakeToPrinter: distOf(r.IntakeToPrinter), EventToPostback: distOf(r.EventToPostback), Postbacks: r.Postbacks,
+		IntakeErrors: r.IntakeErrors, LostOrders: r.LostOrders, LostPostbacks: r.LostPostbacks, Duplicates: r.Duplicates,
+		Strays: r.Strays, FirstError: r.FirstError}
+	if r.Elapsed > 0 && r.LostPostbacks == 0 {
+		s.OrdersPerSec = math.Round(float64(r.Orders)/r.Elapsed.Seconds()*10) / 10
+	}
+	return s
+}
+
+// Lossless reports whether every order reached the printer and every
+// postback its receiver, with no intake error. Strays (requests for orders
+// of no pass, such as a warm-up order's late retry) are reported, not lost.
+func (s *Side) Lossless() bool {
+	return s.IntakeErrors == 0 && s.LostOrders == 0 && s.LostPostbacks == 0
+}
+
+// Report is one `orderintake bench` run.
+type Report struct {
+	Orders            int         `json:"orders"`
+	Concurrency       int         `json:"concurrency"`
+	Events            int         `json:"eventsPerOrder"`
+	Triggers          int         `json:"triggersPerEvent"`
+	Warmup            int         `json:"warmupOrders"`
+	Rate              float64     `json:"rate,omitempty"`
+	ExternalTemporal  bool        `json:"externalTemporal,omitempty"`
+	Stack             string      `json:"stack"`
+	Machine           Machine     `json:"machine"`
+	Started           time.Time   `json:"started"`
+	Finished          time.Time   `json:"finished"`
+	SeparateProcesses bool        `json:"workerAndApiSeparateProcesses"`
+	Ours              Side        `json:"ours"`
+	Bare              *Side       `json:"bare,omitempty"`
+	BareActivities    int         `json:"bareActivitiesPerOrder"`
+	BareShape         string      `json:"bareShape,omitempty"`
+	Stored            storedCheck `json:"stored"`
+}
+
+// Lossless reports the run's zero-loss verdict: every order and postback
+// arrived, the database agrees, and every order workflow completed.
+func (r *Report) Lossless() error {
+	var bad []string
+	if !r.Ours.Lossless() {
+		bad = append(bad, fmt.Sprintf("ours: %d intake errors, %d orders and %d postbacks lost (first error: %s)",
+			r.Ours.IntakeErrors, r.Ours.LostOrders, r.Ours.LostPostbacks, r.Ours.FirstError))
+	}
+	if r.Bare != nil && !r.Bare.Lossless() {
+		bad = append(bad, fmt.Sprintf("bare: %d start errors, %d orders and %d postbacks lost (first error: %s)",
+			r.Bare.IntakeErrors, r.Bare.LostOrders, r.Bare.LostPostbacks, r.Bare.FirstError))
+	}
+	want := r.Orders * r.Events * r.Triggers
+	if r.Stored.OrdersDelivered != r.Orders || r.Stored.PostbacksDelivered != want || r.Stored.WorkflowsCompleted != r.Orders {
+		bad = append(bad, fmt.Sprintf("stored: %d orders delivered, %d postbacks delivered, %d workflows completed; want %d, %d, %d",
+			r.Stored.OrdersDelivered, r.Stored.PostbacksDelivered, r.Stored.WorkflowsCompleted, r.Orders, want, r.Orders))
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("bench: loss: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+func num(v float64) string {
+	if v >= 100 {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+func ratio(a, b float64) string {
+	if a == 0 || b < 1 { // below 1 (the floor's Postgres CPU) a ratio says nothing
+		return "—"
+	}
+	return fmt.Sprintf("%.2f", a/b)
+}
+
+// WriteTable prints the report as one table.
+func (r *Report) WriteTable(w io.Writer) {
+	pace := "unpaced (each client sends when answered)"
+	if r.Rate > 0 {
+		pace = fmt.Sprintf("paced at %g orders/s", r.Rate)
+	}
+	fmt.Fprintf(w, "orderintake bench: %d orders (+%d warm-up), %d clients %s, %d events/order, %d trigger(s)/event = %d postbacks\n",
+		r.Orders, r.Warmup, r.Concurrency, pace, r.Events, r.Triggers, r.Orders*r.Events*r.Triggers)
+	fmt.Fprintf(w, "stack: %s; %d CPUs, load average %.2f at start, %s\n", r.Stack, r.Machine.CPUs, r.Machine.Load1, r.Machine.GoVersion)
+	bareName := "bare floor"
+	if r.Bare != nil {
+		bareName = fmt.Sprintf("bare (%d activities, %d signals)", r.BareActivities, r.Events)
+		if r.BareShape != "" && r.BareShape != "naive" {
+			bareName = "bare (" + r.BareShape + " shape)"
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "\tours\t%s\tours/bare\t\n", bareName)
+	b := r.Bare
+	if b == nil {
+		b = &Side{}
+	}
+	row := func(name string, ours, bare float64, showBare bool) {
+		bs := "—"
+		if showBare && r.Bare != nil {
+			bs = num(bare)
+		}
+		rs := "—"
+		if showBare && r.Bare != nil {
+			rs = ratio(ours, bare)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, num(ours), bs, rs)
+	}
+	row("orders/s end to end", r.Ours.OrdersPerSec, b.OrdersPerSec, true)
+	row("intake p50 (ms)", r.Ours.Intake.P50, b.Intake.P50, true)
+	row("intake p95 (ms)", r.Ours.Intake.P95, b.Intake.P95, true)
+	row("intake p99 (ms)", r.Ours.Intake.P99, b.Intake.P99, true)
+	row("intake → printer p50 (ms)", r.Ours.IntakeToPrinter.P50, b.IntakeToPrinter.P50, true)
+	row("intake → printer p99 (ms)", r.Ours.IntakeToPrinter.P99, b.IntakeToPrinter.P99, true)
+	row("event → postback p50 (ms)", r.Ours.EventToPostback.P50, b.EventToPostback.P50, true)
+	row("event → postback p99 (ms)", r.Ours.EventToPostback.P99, b.EventToPostback.P99, true)
+	if r.SeparateProcesses {
+		row("worker RSS peak (MiB)", r.Ours.WorkerRSSMiB, 0, false)
+		row("API RSS peak (MiB)", r.Ours.APIRSSMiB, 0, false)
+		row("CPU ms/order: worker", r.Ours.CPU.Worker, 0, false)
+		row("CPU ms/order: API", r.Ours.CPU.API, 0, false)
+	} else {
+		row("process RSS peak (MiB, one process)", r.Ours.WorkerRSSMiB, 0, false)
+	}
+	benchCPU := "CPU ms/order: Temporal + bench"
+	if r.ExternalTemporal {
+		benchCPU = "CPU ms/order: bench clients"
+	}
+	row(benchCPU, r.Ours.CPU.Bench, b.CPU.Bench, true)
+	row("CPU ms/order: Postgres", r.Ours.CPU.Postgres, b.CPU.Postgres, true)
+	tw.Flush()
+	verdict := "zero loss"
+	if err := r.Lossless(); err != nil {
+		verdict = err.Error()
+	}
+	fmt.Fprintf(w, "%s; %d duplicate postbacks, %d stray requests; ours took %.1fs", verdict, r.Ours.Duplicates, r.Ours.Strays, r.Ours.ElapsedSec)
+	if r.Bare != nil {
+		fmt.Fprintf(w, ", bare %.1fs", r.Bare.ElapsedSec)
+	}
+	fmt.Fprintln(w)
+}
