@@ -202,6 +202,12 @@ func (s *Server) submitOrder(c *gin.Context) {
 		c.JSON(http.StatusAccepted, s.orderAccepted(in.OrderID, reference, oi.StatusAccepted, wfID))
 	case errors.As(err, &started):
 		s.repeatedOrder(c, in.OrderID, reference, wfID, bodyHash)
+	case timedOut(err):
+		// The start may have reached Temporal before the deadline: say so. A
+		// retry with the same key and body is safe (answered 200 if it landed).
+		s.log.Error("start order workflow timed out", "orderId", in.OrderID, "workflowId", wfID, "error", err)
+		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "the order could not be confirmed in time; it may have been accepted. " +
+			"Send the same request again (same body, same Idempotency-Key): a repeat is answered with the existing order", Detail: map[string]any{"orderId": in.OrderID}})
 	default:
 		s.log.Error("start order workflow", "orderId", in.OrderID, "workflowId", wfID, "error", err)
 		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "orders cannot be accepted right now; nothing was recorded, try again"})
@@ -295,4 +301,12 @@ func (s *Server) getOrder(c *gin.Context) {
 // name workflows and go into text columns, which cannot hold NUL.
 func printable(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+// timedOut reports whether a call to Temporal ended by its deadline, after
+// which the call's effect is unknown.
+func timedOut(err error) bool {
+	var dl *serviceerror.DeadlineExceeded
+	var cn *serviceerror.Canceled
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &dl) || errors.As(err, &cn)
 }
