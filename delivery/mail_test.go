@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -10,11 +9,12 @@ import (
 	"net"
 	netmail "net/mail"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	smtpmock "github.com/mocktools/go-smtp-mock/v2"
+
+	"orderintake/internal/smtptest"
 )
 
 func startMock(t *testing.T, cfg smtpmock.ConfigurationAttr) *smtpmock.Server {
@@ -188,65 +188,6 @@ func TestMailConnectionProblems(t *testing.T) {
 	})
 }
 
-// authServer is a minimal ESMTP server on loopback that offers AUTH and answers every
-// attempt with reply; go-smtp-mock v2 does not implement AUTH.
-func authServer(t *testing.T, reply string) (port int, authLines func() []string) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var seen []string
-	var wg sync.WaitGroup
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-				r := bufio.NewReader(c)
-				fmt.Fprint(c, "220 auth.test ESMTP\r\n")
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					line = strings.TrimSpace(line)
-					verb := strings.ToUpper(strings.Fields(line + " x")[0])
-					switch verb {
-					case "EHLO":
-						fmt.Fprint(c, "250-auth.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
-					case "AUTH":
-						mu.Lock()
-						seen = append(seen, line)
-						mu.Unlock()
-						fmt.Fprint(c, reply+"\r\n")
-					case "QUIT":
-						fmt.Fprint(c, "221 bye\r\n")
-						return
-					default:
-						fmt.Fprint(c, "502 5.5.2 not here\r\n")
-					}
-				}
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port, func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), seen...)
-	}
-}
-
 func TestMailAuthRefused(t *testing.T) {
 	const password = "hunter2-very-secret"
 	for _, tc := range []struct {
@@ -258,7 +199,7 @@ func TestMailAuthRefused(t *testing.T) {
 		{"535 5.7.8 Authentication credentials invalid", Permanent, "config", 535},
 		{"454 4.7.0 Temporary authentication failure", Retry, "smtp", 454},
 	} {
-		port, seen := authServer(t, tc.reply)
+		port, seen := smtptest.AuthServer(t, tc.reply)
 		s := mockSettings(port)
 		s.Username, s.Password = "psp-mailer", password
 		res := NewMailer(loopbackOnly, 5*time.Second).Send(context.Background(), s, shippedMail)

@@ -3,14 +3,12 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	netmail "net/mail"
@@ -25,6 +23,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
 	oi "orderintake"
+	"orderintake/internal/smtptest"
 	"orderintake/internal/testenv"
 	"orderintake/workflows"
 )
@@ -332,53 +331,6 @@ func TestSendTestResendAndBulkResend(t *testing.T) {
 
 // ---- e-mail
 
-// authRefusingSMTP is a minimal ESMTP server on loopback that offers AUTH and
-// refuses every credential (go-smtp-mock has no AUTH).
-func authRefusingSMTP(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-				r := bufio.NewReader(c)
-				fmt.Fprint(c, "220 auth.test ESMTP\r\n")
-				for {
-					line, err := r.ReadString('\n')
-					if err != nil {
-						return
-					}
-					switch verb := strings.ToUpper(strings.Fields(line + " x")[0]); verb {
-					case "EHLO":
-						fmt.Fprint(c, "250-auth.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n")
-					case "AUTH":
-						fmt.Fprint(c, "535 5.7.8 Authentication credentials invalid\r\n")
-					case "QUIT":
-						fmt.Fprint(c, "221 bye\r\n")
-						return
-					default:
-						fmt.Fprint(c, "502 5.5.2 not here\r\n")
-					}
-				}
-			}()
-		}
-	}()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func TestEmailPostbacksThroughSMTPSettings(t *testing.T) {
 	p := startProduct(t)
 	printer := testenv.NewServer(t)
@@ -511,7 +463,7 @@ func TestEmailPostbacksThroughSMTPSettings(t *testing.T) {
 	p.endWorkflow(oi.WorkflowID(s.customerID, "MAIL-1")) // stop the 451 retries before the settings change
 
 	// Refused credentials are a configuration problem, and say so.
-	settings["port"], settings["username"], settings["password"] = authRefusingSMTP(t), "psp-mailer", password
+	settings["port"], settings["username"], settings["password"] = refusingSMTPPort(t), "psp-mailer", password
 	p.adminCall("PUT", "/v1/admin/settings/smtp", settings, http.StatusOK)
 	out := p.adminCall("POST", "/v1/admin/triggers/"+buyer["id"].(string)+"/test", nil, http.StatusAccepted)
 	pb := p.waitPostback(out["id"].(string), "failed", func(pb map[string]any) bool { return pb["status"] == oi.PostbackFailed })
@@ -654,4 +606,10 @@ func TestPostbackFanoutBenchmark(t *testing.T) {
 			fan.triggers, fan.isolated, len(iso), pct(iso, 0.5), pct(iso, 0.99),
 			fan.burst, len(burst), float64(len(burst))/elapsed.Seconds(), pct(burst, 0.5), pct(burst, 0.99))
 	}
+}
+
+// refusingSMTPPort is an SMTP server that refuses every credential.
+func refusingSMTPPort(t *testing.T) int {
+	port, _ := smtptest.AuthServer(t, "535 5.7.8 Authentication credentials invalid")
+	return port
 }
