@@ -92,7 +92,7 @@ func ParseLookupCSV(data []byte) ([]LookupRow, error) {
 			}
 			return nil, &LookupRowError{Line: line, Column: charColumn(data, line, col), Message: msg}
 		}
-		row := LookupRow{Key: strings.TrimSpace(rec[0]), Value: strings.TrimSpace(rec[1])}
+		row := LookupRow{Key: strings.TrimSpace(newlines(rec[0])), Value: strings.TrimSpace(newlines(rec[1]))}
 		if msg, field := checkLookupRow(row); msg != "" {
 			fl, fc := r.FieldPos(0)
 			if field == "value" {
@@ -188,3 +188,10 @@ func charColumn(data []byte, line, byteCol int) int {
 	}
 	return utf8.RuneCount(data[start:end]) + 1
 }
+
+// csvNewlines turns every line break inside a field into "\n": encoding/csv
+// folds "\r\n" but keeps a lone "\r", so without this a value would change
+// when the table is exported and imported again.
+var csvNewlines = strings.NewReplacer("\r\n", "\n", "\r", "\n")
+
+func newlines(s string) string { return csvNewlines.Replace(s) }
