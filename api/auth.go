@@ -147,19 +147,21 @@ func (s *Server) requireKey(kind string) gin.HandlerFunc {
 		// Keys never seen valid are throttled per address (a key-guessing
 		// client gets 429); keys known good skip it, so the hot path stays
 		// free of database calls and outage-proof.
-		ip := c.ClientIP()
-		guess := !s.keys.known(plain)
-		if guess {
-			if wait := s.throttle.wait(ctx, scopeKey, ip); wait > 0 {
+		var p *principal
+		var err error
+		if s.keys.known(plain) {
+			p, err = s.keys.resolve(ctx, plain)
+		} else {
+			wait := s.throttle.attempt(ctx, scopeKey, c.ClientIP(), func() bool {
+				p, err = s.keys.resolve(ctx, plain)
+				return oi.ErrorCode(err) == oi.EUNAUTHORIZED
+			})
+			if wait > 0 {
 				s.tooManyFailures(c, wait, "API keys")
 				return
 			}
 		}
-		p, err := s.keys.resolve(ctx, plain)
 		if err != nil {
-			if oi.ErrorCode(err) == oi.EUNAUTHORIZED {
-				s.throttle.fail(ctx, scopeKey, ip)
-			}
 			s.fail(c, err)
 			return
 		}

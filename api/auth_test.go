@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -369,5 +370,32 @@ func TestHQLoginBodyLimited(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 413 {
 		t.Fatalf("a 64 KiB login form = %d, want 413", resp.StatusCode)
+	}
+}
+
+// A burst of parallel guesses gets no more than the limit: ten are answered
+// 401, every other 429 (attempts of one address are serialized, so they
+// cannot all pass the check before the first failures are counted).
+func TestAdminTokenBurstGetsTenTries(t *testing.T) {
+	e := newAuthEnv(t, nil)
+	const n = 40
+	statuses := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, _, _ := e.bearer("adm_parallel_guess_"+strconv.Itoa(i), "")
+			statuses <- st
+		}()
+	}
+	wg.Wait()
+	close(statuses)
+	got := map[int]int{}
+	for st := range statuses {
+		got[st]++
+	}
+	if got[401] != 10 || got[429] != n-10 {
+		t.Fatalf("%d parallel wrong tokens answered %v, want 10 × 401 and %d × 429", n, got, n-10)
 	}
 }

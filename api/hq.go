@@ -224,15 +224,6 @@ func safeNext(next string) string {
 
 func (h *hq) login(c *gin.Context) {
 	ctx := c.Request.Context()
-	ip := c.ClientIP()
-	if wait := h.s.throttle.wait(ctx, scopeAdmin, ip); wait > 0 {
-		secs := retryAfterSecs(wait)
-		c.Header("Retry-After", strconv.Itoa(secs))
-		h.page(c, http.StatusTooManyRequests, "error", gin.H{"Problem": &problem{Status: 429, Title: "Too Many Requests",
-			Detail: fmt.Sprintf("too many failed sign-ins from your address (%d a minute at most): try again in %d seconds",
-				authFailureLimit, secs)}})
-		return
-	}
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxLoginForm)
 	if err := c.Request.ParseForm(); err != nil {
 		var tooBig *http.MaxBytesError
@@ -253,8 +244,16 @@ func (h *hq) login(c *gin.Context) {
 		return
 	}
 	token := strings.TrimSpace(c.PostForm("token"))
-	if h.s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(h.s.AdminToken)) != 1 {
-		h.s.throttle.fail(ctx, scopeAdmin, ip)
+	valid := h.s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(h.s.AdminToken)) == 1
+	if wait := h.s.throttle.attempt(ctx, scopeAdmin, c.ClientIP(), func() bool { return !valid }); wait > 0 {
+		secs := retryAfterSecs(wait)
+		c.Header("Retry-After", strconv.Itoa(secs))
+		h.page(c, http.StatusTooManyRequests, "error", gin.H{"Problem": &problem{Status: 429, Title: "Too Many Requests",
+			Detail: fmt.Sprintf("too many failed sign-ins from your address (%d a minute at most): try again in %d seconds",
+				authFailureLimit, secs)}})
+		return
+	}
+	if !valid {
 		h.page(c, http.StatusUnauthorized, "login", gin.H{"Next": next, "LoginNonce": h.newLoginNonce(c),
 			"Problem": &problem{Status: 401, Title: "Unauthorized", Field: "token", Detail: "that is not the admin token"}})
 		return

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"strconv"
@@ -130,7 +131,10 @@ const (
 type throttle struct {
 	st  *store.Store
 	log *slog.Logger
-	mu  sync.Mutex
+	// stripes serialize the attempts of one address on this replica (see
+	// attempt); addresses share a stripe by hash.
+	stripes [256]sync.Mutex
+	mu      sync.Mutex
 	// blocked remembers addresses this replica saw over the limit, so a
 	// flooding client is refused without a database round trip.
 	blocked   map[string]time.Time
@@ -139,6 +143,28 @@ type throttle struct {
 
 func newThrottle(st *store.Store, log *slog.Logger) *throttle {
 	return &throttle{st: st, log: log, blocked: map[string]time.Time{}}
+}
+
+// attempt runs one authentication attempt of ip in scope. An address over
+// the limit is refused (the wait is returned) before check runs; otherwise
+// check runs and, when it says the credential was wrong, the failure is
+// counted, and a failure beyond the limit also answers the wait. Attempts of
+// one address are serialized on this replica, so a burst of parallel
+// guesses cannot all pass the check before the first failures are counted:
+// behind R replicas at most R attempts race.
+func (t *throttle) attempt(ctx context.Context, scope, ip string, check func() (failed bool)) time.Duration {
+	h := fnv.New32a()
+	h.Write([]byte(scope + "|" + ip))
+	m := &t.stripes[h.Sum32()%uint32(len(t.stripes))]
+	m.Lock()
+	defer m.Unlock()
+	if wait := t.wait(ctx, scope, ip); wait > 0 {
+		return wait
+	}
+	if !check() {
+		return 0
+	}
+	return t.fail(ctx, scope, ip)
 }
 
 // wait says how long ip must wait in scope (0: it may try). When the
@@ -164,16 +190,23 @@ func (t *throttle) wait(ctx context.Context, scope, ip string) time.Duration {
 	return 0
 }
 
-// fail counts one failed authentication of ip in scope.
-func (t *throttle) fail(ctx context.Context, scope, ip string) {
+// fail counts one failed authentication of ip in scope; past the limit it
+// returns the wait (the failure that reaches the limit is still answered
+// as a failure).
+func (t *throttle) fail(ctx context.Context, scope, ip string) (wait time.Duration) {
 	b, err := t.st.RecordAuthFailure(ctx, scope, ip, authFailureWindow)
 	if err != nil {
 		t.log.Warn("cannot record a failed authentication", "scope", scope, "error", err)
-		return
+		return 0
 	}
 	if b.Failures >= authFailureLimit {
-		t.log.Warn("client over the failed-authentication limit", "scope", scope, "ip", ip, "failures", b.Failures)
+		if b.Failures == authFailureLimit {
+			t.log.Warn("client reached the failed-authentication limit", "scope", scope, "ip", ip, "failures", b.Failures)
+		}
 		t.remember(scope, ip, time.Now().Add(b.RetryAfter))
+	}
+	if b.Failures > authFailureLimit {
+		wait = max(b.RetryAfter, time.Second)
 	}
 	t.mu.Lock()
 	prune := time.Since(t.lastPrune) > 5*time.Minute
@@ -186,6 +219,7 @@ func (t *throttle) fail(ctx context.Context, scope, ip string) {
 			t.log.Warn("cannot prune failed authentications", "error", err)
 		}
 	}
+	return wait
 }
 
 func (t *throttle) remember(scope, ip string, until time.Time) {

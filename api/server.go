@@ -139,19 +139,15 @@ func (s *Server) readyz(c *gin.Context) {
 // guessing stops at the limit (HQ's own in-process calls are not counted).
 func (s *Server) requireAdmin(c *gin.Context) {
 	ctx := c.Request.Context()
-	internal := isInternalCall(ctx)
-	ip := c.ClientIP()
-	if !internal {
-		if wait := s.throttle.wait(ctx, scopeAdmin, ip); wait > 0 {
+	tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
+	valid := ok && s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) == 1
+	if !isInternalCall(ctx) {
+		if wait := s.throttle.attempt(ctx, scopeAdmin, c.ClientIP(), func() bool { return !valid }); wait > 0 {
 			s.tooManyFailures(c, wait, "admin authentications")
 			return
 		}
 	}
-	tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if !ok || s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) != 1 {
-		if !internal {
-			s.throttle.fail(ctx, scopeAdmin, ip)
-		}
+	if !valid {
 		s.fail(c, oi.Errorf(oi.EUNAUTHORIZED, "admin routes need Authorization: Bearer <admin token>"))
 		return
 	}
