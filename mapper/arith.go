@@ -111,6 +111,10 @@ func arith(op opcode, l, r *exec.Value, st *renderState) (*exec.Value, error) {
 		if l.IsString() || r.IsString() {
 			return arith(opConcat, l, r, st)
 		}
+	case opMod:
+		if l.IsString() { // Python's '%02d' % n (format.go)
+			return percentFormat(l.String(), r, st, limit)
+		}
 	case opMul:
 		if s, n, ok := repeatOperands(l, r); ok {
 			if n <= 0 {

@@ -1,0 +1,410 @@
+package mapper
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nikolalohinski/gonja/v2/exec"
+)
+
+// Filters and tests whose gonja versions answer differently from Jinja2's
+// (each found by the differential test, testdata/jinja2_corpus.json).
+
+func compatFilters() map[string]exec.FilterFunction {
+	return map[string]exec.FilterFunction{
+		"reverse":   filterReverse,
+		"urlencode": filterURLEncode,
+		"wordwrap":  filterWordwrap,
+		"round":     filterRound,
+		"max":       filterMinMax(true),
+		"min":       filterMinMax(false),
+		"items":     filterItems,
+		"center":    filterCenter,
+	}
+}
+
+func ourTests() map[string]exec.TestFunction {
+	return map[string]exec.TestFunction{
+		// Jinja2: anything with a length and items: strings, lists, mappings.
+		"sequence": func(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {
+			return in.IsString() || in.IsList() || in.IsDict(), nil
+		},
+	}
+}
+
+// filterReverse reverses a string or a list. gonja's sorted the list
+// descending instead.
+func filterReverse(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	if in.IsString() {
+		r := []rune(in.String())
+		for i, j := 0, len(r)-1; i < j; i, j = i+1, j-1 {
+			r[i], r[j] = r[j], r[i]
+		}
+		return exec.AsValue(string(r))
+	}
+	if !in.IsList() && !in.IsDict() {
+		return errValue(newTplErr(ErrRuntime, "reverse: a %s cannot be reversed", typeName(in)))
+	}
+	items := listItems(in)
+	out := make([]any, len(items))
+	for i, v := range items {
+		out[len(items)-1-i] = v.Interface()
+	}
+	return exec.AsValue(out)
+}
+
+// urlQuote is Python's urllib.parse.quote: letters, digits and "_.-~" stay,
+// plus the safe set; every other byte is %XX; with plus, spaces become "+".
+func urlQuote(s, safe string, plus bool) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', strings.IndexByte("_.-~", c) >= 0,
+			strings.IndexByte(safe, c) >= 0:
+			b.WriteByte(c)
+		case plus && c == ' ':
+			b.WriteByte('+')
+		default:
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		}
+	}
+	return b.String()
+}
+
+// filterURLEncode is Jinja2's urlencode: a string is quoted keeping "/"; a
+// mapping or a list of pairs becomes a query string (k=v&..., spaces as "+").
+func filterURLEncode(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	limit := math.MaxInt
+	if st := renderStateOf(e); st != nil {
+		limit = st.maxValue
+	}
+	if !in.IsDict() && !in.IsList() {
+		s := textOf(in)
+		if 3*len(s) > limit { // the largest the quoted text can be
+			return errValue(newTplErr(ErrLimit, "urlencode: the result would be larger than %d bytes", limit))
+		}
+		return exec.AsValue(urlQuote(s, "/", false))
+	}
+	var parts []string
+	size := 0
+	var err error
+	add := func(k, v *exec.Value) bool {
+		p := urlQuote(textOf(k), "", true) + "=" + urlQuote(textOf(v), "", true)
+		size += len(p) + 1
+		if size > limit {
+			err = newTplErr(ErrLimit, "urlencode: the result would be larger than %d bytes", limit)
+			return false
+		}
+		parts = append(parts, p)
+		return true
+	}
+	if in.IsDict() {
+		for _, p := range dictPairs(in) {
+			if !add(p[0], p[1]) {
+				break
+			}
+		}
+	} else {
+		in.Iterate(func(_, _ int, item, _ *exec.Value) bool {
+			if !item.IsList() || item.Len() != 2 {
+				err = newTplErr(ErrRuntime, "urlencode: a list must hold (key, value) pairs")
+				return false
+			}
+			return add(item.Index(0), item.Index(1))
+		}, func() {})
+	}
+	if err != nil {
+		return errValue(err)
+	}
+	return exec.AsValue(strings.Join(parts, "&"))
+}
+
+// dictPairs lists a mapping's pairs: dict literals in written order, other
+// mappings by key.
+func dictPairs(v *exec.Value) [][2]*exec.Value {
+	var out [][2]*exec.Value
+	if d, ok := unwrapValue(v).(*exec.Dict); ok {
+		for _, p := range d.Pairs {
+			out = append(out, [2]*exec.Value{p.Key, p.Value})
+		}
+		return out
+	}
+	v.Iterate(func(_, _ int, k, val *exec.Value) bool {
+		out = append(out, [2]*exec.Value{k, val})
+		return true
+	}, func() {})
+	return out
+}
+
+// filterItems is Jinja2's items: the (key, value) pairs of a mapping.
+func filterItems(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	if in.IsNil() {
+		return exec.AsValue([]any{})
+	}
+	if !in.IsDict() {
+		return errValue(newTplErr(ErrRuntime, "items: the value is not a mapping"))
+	}
+	pairs := dictPairs(in)
+	out := make([]any, len(pairs))
+	for i, p := range pairs {
+		out[i] = []any{p[0].Interface(), p[1].Interface()}
+	}
+	return exec.AsValue(out)
+}
+
+// filterWordwrap is Jinja2's wordwrap(width=79, break_long_words=True,
+// wrapstring="\n"): each line of the text is wrapped at white space, words
+// longer than width are cut. The result's size is known from the input
+// before it is built (each break adds one wrapstring).
+func filterWordwrap(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	width, breakLong, wrap := 79, true, "\n"
+	if v, ok := argOrKw(params, 0, "width"); ok {
+		width = v.Integer()
+	}
+	if v, ok := argOrKw(params, 1, "break_long_words"); ok {
+		breakLong = v.IsTrue()
+	}
+	if v, ok := argOrKw(params, 2, "wrapstring"); ok && !v.IsNil() {
+		wrap = textOf(v)
+	}
+	if width <= 0 {
+		return errValue(newTplErr(ErrRuntime, "wordwrap: invalid width %d (must be > 0)", width))
+	}
+	s := textOf(in)
+	if st := renderStateOf(e); st != nil {
+		// at most one break per input character
+		if est := len(s) + utf8.RuneCountInString(s)/width*len(wrap) + strings.Count(s, "\n")*len(wrap); est > st.maxValue {
+			return errValue(newTplErr(ErrLimit, "wordwrap: the result would be larger than %d bytes", st.maxValue))
+		} else if err := st.charge(est); err != nil {
+			return errValue(err)
+		}
+	}
+	var out []string
+	for _, line := range splitLines(s) {
+		out = append(out, wrapLine(line, width, breakLong)...)
+	}
+	return exec.AsValue(strings.Join(out, wrap))
+}
+
+// splitLines is Python's str.splitlines() for the common line breaks.
+func splitLines(s string) []string {
+	s = strings.ReplaceAll(s, "\r\n", "\n")
+	s = strings.ReplaceAll(s, "\r", "\n")
+	lines := strings.Split(s, "\n")
+	if len(lines) > 0 && lines[len(lines)-1] == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+// wrapLine is textwrap.wrap for one line (no hyphen splitting).
+func wrapLine(line string, width int, breakLong bool) []string {
+	var lines []string
+	var cur []rune
+	for _, w := range strings.FieldsFunc(line, unicode.IsSpace) {
+		word := []rune(w)
+		for {
+			space := 0
+			if len(cur) > 0 {
+				space = 1
+			}
+			if len(cur)+space+len(word) <= width {
+				if space == 1 {
+					cur = append(cur, ' ')
+				}
+				cur = append(cur, word...)
+				break
+			}
+			if len(word) > width && breakLong {
+				room := width - len(cur) - space
+				if room <= 0 {
+					lines = append(lines, string(cur))
+					cur = nil
+					continue
+				}
+				if space == 1 {
+					cur = append(cur, ' ')
+				}
+				cur = append(cur, word[:room]...)
+				word = word[room:]
+				lines = append(lines, string(cur))
+				cur = nil
+				continue
+			}
+			if len(cur) > 0 {
+				lines = append(lines, string(cur))
+				cur = nil
+				continue
+			}
+			cur = append(cur, word...) // a long word on its own line
+			break
+		}
+	}
+	if len(cur) > 0 {
+		lines = append(lines, string(cur))
+	}
+	return lines
+}
+
+// filterRound is Jinja2's round(precision=0, method='common'): 'common'
+// rounds half to even on the exact binary value, as Python's round does.
+func filterRound(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	prec := 0
+	if v, ok := argOrKw(params, 0, "precision"); ok {
+		prec = v.Integer()
+	}
+	method := "common"
+	if v, ok := argOrKw(params, 1, "method"); ok {
+		method = textOf(v)
+	}
+	if !isNum(in) {
+		return errValue(newTplErr(ErrRuntime, "round: a %s is not a number", typeName(in)))
+	}
+	if prec < -300 || prec > 300 {
+		return errValue(newTplErr(ErrRuntime, "round: precision %d is out of range", prec))
+	}
+	x := floatOf(in)
+	switch method {
+	case "common":
+		if in.IsInteger() && prec >= 0 {
+			return exec.AsValue(intOf(in))
+		}
+		if prec >= 0 {
+			r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'f', prec, 64), 64)
+			return exec.AsValue(r)
+		}
+		p := math.Pow(10, float64(-prec))
+		return exec.AsValue(math.RoundToEven(x/p) * p)
+	case "floor", "ceil":
+		p := math.Pow(10, float64(prec))
+		f := math.Floor
+		if method == "ceil" {
+			f = math.Ceil
+		}
+		return exec.AsValue(f(x*p) / p)
+	}
+	return errValue(newTplErr(ErrRuntime, "round: method must be 'common', 'ceil' or 'floor'"))
+}
+
+// filterMinMax is Jinja2's max/min(case_sensitive=False, attribute=None).
+func filterMinMax(isMax bool) exec.FilterFunction {
+	return func(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+		if in.IsError() {
+			return in
+		}
+		caseSensitive := false
+		if v, ok := argOrKw(params, 0, "case_sensitive"); ok {
+			caseSensitive = v.IsTrue()
+		}
+		attr := ""
+		if v, ok := argOrKw(params, 1, "attribute"); ok && !v.IsNil() {
+			attr = textOf(v)
+		}
+		var items []*exec.Value
+		if in.IsString() {
+			for _, r := range in.String() {
+				items = append(items, exec.AsValue(string(r)))
+			}
+		} else if in.IsList() || in.IsDict() {
+			items = listItems(in)
+		} else {
+			return errValue(newTplErr(ErrRuntime, "max/min: a %s is not a sequence", typeName(in)))
+		}
+		if len(items) == 0 {
+			return exec.AsValue(nil)
+		}
+		key := func(v *exec.Value) *exec.Value {
+			if attr != "" {
+				v = attrOf(v, attr)
+			}
+			if !caseSensitive && v.IsString() {
+				return exec.AsValue(strings.ToLower(v.String()))
+			}
+			return v
+		}
+		best, bestKey := items[0], key(items[0])
+		for _, it := range items[1:] {
+			k := key(it)
+			c, err := compareValues(k, bestKey)
+			if err != nil {
+				return errValue(err)
+			}
+			if (isMax && c > 0) || (!isMax && c < 0) {
+				best, bestKey = it, k
+			}
+		}
+		return best
+	}
+}
+
+// compareValues orders numbers with numbers and strings with strings, as
+// Python does; anything else cannot be ordered.
+func compareValues(a, b *exec.Value) (int, error) {
+	switch {
+	case isNum(a) && isNum(b):
+		x, y := floatOf(a), floatOf(b)
+		if !a.IsFloat() && !b.IsFloat() {
+			x, y := intOf(a), intOf(b)
+			return cmpOrder(x < y, x > y), nil
+		}
+		return cmpOrder(x < y, x > y), nil
+	case a.IsString() && b.IsString():
+		return strings.Compare(a.String(), b.String()), nil
+	}
+	return 0, newTplErr(ErrRuntime, "cannot compare a %s with a %s", typeName(a), typeName(b))
+}
+
+func cmpOrder(less, more bool) int {
+	switch {
+	case less:
+		return -1
+	case more:
+		return 1
+	}
+	return 0
+}
+
+// filterCenter is Jinja2's center(width=80), with Python's padding.
+func filterCenter(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	width := 80
+	if v, ok := argOrKw(params, 0, "width"); ok {
+		width = v.Integer()
+	}
+	limit := math.MaxInt
+	if st := renderStateOf(e); st != nil {
+		limit = st.maxValue
+	}
+	center := pyStrMethods(limit)["center"]
+	out, err := center(textOf(in), in, &exec.VarArgs{Args: []*exec.Value{exec.AsValue(width)}, KwArgs: map[string]*exec.Value{}})
+	if err != nil {
+		return errValue(err)
+	}
+	return exec.AsValue(out)
+}
+
+
