@@ -60,6 +60,7 @@ func newEnvironment(maxValue int) *exec.Environment {
 	methods := builtins.Methods
 	methods.Str = strMethods(maxValue)
 	methods.List = listMethods(builtins.Methods.List)
+	methods.Dict = dictMethods(builtins.Methods.Dict)
 
 	controls := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
 	if orig, ok := controls.Get("set"); ok {

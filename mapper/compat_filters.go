@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 	"unicode"
@@ -23,6 +24,7 @@ func compatFilters() map[string]exec.FilterFunction {
 		"min":       filterMinMax(false),
 		"items":     filterItems,
 		"center":    filterCenter,
+		"dictsort":  filterDictSort,
 	}
 }
 
@@ -405,4 +407,118 @@ func filterCenter(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec
 		return errValue(err)
 	}
 	return exec.AsValue(out)
+}
+
+// filterDictSort is Jinja2's dictsort(case_sensitive=False, by='key',
+// reverse=False) for every mapping, dict literals included (gonja's
+// answered an empty list for those).
+func filterDictSort(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	caseSensitive, by, reverse := false, "key", false
+	if v, ok := argOrKw(params, 0, "case_sensitive"); ok {
+		caseSensitive = v.IsTrue()
+	}
+	if v, ok := argOrKw(params, 1, "by"); ok {
+		by = textOf(v)
+	}
+	if v, ok := argOrKw(params, 2, "reverse"); ok {
+		reverse = v.IsTrue()
+	}
+	if by != "key" && by != "value" {
+		return errValue(newTplErr(ErrRuntime, "dictsort: by must be 'key' or 'value'"))
+	}
+	if !in.IsDict() {
+		return errValue(newTplErr(ErrRuntime, "dictsort: the value is not a mapping"))
+	}
+	pairs := dictPairs(in)
+	pos := 0
+	if by == "value" {
+		pos = 1
+	}
+	key := func(v *exec.Value) *exec.Value {
+		if !caseSensitive && v.IsString() {
+			return exec.AsValue(strings.ToLower(v.String()))
+		}
+		return v
+	}
+	var err error
+	sort.SliceStable(pairs, func(a, b int) bool {
+		c, e := compareValues(key(pairs[a][pos]), key(pairs[b][pos]))
+		if e != nil && err == nil {
+			err = e
+		}
+		if reverse {
+			return c > 0
+		}
+		return c < 0
+	})
+	if err != nil {
+		return errValue(err)
+	}
+	out := make([]any, len(pairs))
+	for i, p := range pairs {
+		out[i] = []any{p[0].Interface(), p[1].Interface()}
+	}
+	return exec.AsValue(out)
+}
+
+// dictMethods gives keys/values/items in a dict literal's written order
+// (gonja sorted them) and makes update change a dict literal in place.
+func dictMethods(base *exec.MethodSet[map[string]any]) *exec.MethodSet[map[string]any] {
+	set := map[string]exec.Method[map[string]any]{}
+	for _, name := range []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear"} {
+		if m, ok := base.Get(name); ok {
+			set[name] = m
+		}
+	}
+	view := func(pick func(k, v *exec.Value) any) exec.Method[map[string]any] {
+		return func(_ map[string]any, self *exec.Value, args *exec.VarArgs) (any, error) {
+			if len(args.Args) > 0 || len(args.KwArgs) > 0 {
+				return nil, newTplErr(ErrRuntime, "this method takes no arguments")
+			}
+			pairs := dictPairs(self)
+			out := make([]any, len(pairs))
+			for i, p := range pairs {
+				out[i] = pick(p[0], p[1])
+			}
+			return out, nil
+		}
+	}
+	set["keys"] = view(func(k, _ *exec.Value) any { return k.Interface() })
+	set["values"] = view(func(_, v *exec.Value) any { return v.Interface() })
+	set["items"] = view(func(k, v *exec.Value) any { return []any{k.Interface(), v.Interface()} })
+	baseUpdate := set["update"]
+	set["update"] = func(m map[string]any, self *exec.Value, args *exec.VarArgs) (any, error) {
+		d, ok := unwrapValue(self).(*exec.Dict)
+		if !ok {
+			if baseUpdate == nil {
+				return nil, newTplErr(ErrRuntime, "update is not supported here")
+			}
+			return baseUpdate(m, self, args)
+		}
+		var src [][2]*exec.Value
+		for _, a := range args.Args {
+			if !a.IsDict() {
+				return nil, newTplErr(ErrRuntime, "update: a %s is not a mapping", typeName(a))
+			}
+			src = append(src, dictPairs(a)...)
+		}
+		for k, v := range args.KwArgs {
+			src = append(src, [2]*exec.Value{exec.AsValue(k), v})
+		}
+	next:
+		for _, p := range src {
+			for _, have := range d.Pairs {
+				if have.Key.EqualValueTo(p[0]) {
+					have.Value = p[1]
+					continue next
+				}
+			}
+			d.Pairs = append(d.Pairs, &exec.Pair{Key: p[0], Value: p[1]})
+		}
+		return nil, nil
+	}
+	return exec.NewMethodSet(set)
 }

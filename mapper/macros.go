@@ -1,0 +1,64 @@
+package mapper
+
+import (
+	"reflect"
+
+	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/nikolalohinski/gonja/v2/tokens"
+)
+
+// implicitMacroArgs gives a macro Jinja2's implicit `varargs` and `kwargs`:
+// a macro whose body reads them accepts extra positional or keyword
+// arguments, without declaring *args or **kwargs (gonja refused the call).
+func implicitMacroArgs(t *nodes.Template) {
+	for _, m := range t.Macros {
+		if m == nil || m.Wrapper == nil {
+			continue
+		}
+		uses := map[string]bool{}
+		findNames(reflect.ValueOf(m.Wrapper), uses, map[uintptr]bool{})
+		if m.VarArgsName == "" && uses["varargs"] {
+			m.VarArgsName = "varargs"
+		}
+		if m.KwArgsName == "" && uses["kwargs"] {
+			m.KwArgsName = "kwargs"
+		}
+	}
+}
+
+// findNames collects the variable names read anywhere under v.
+func findNames(v reflect.Value, out map[string]bool, seen map[uintptr]bool) {
+	switch v.Kind() {
+	case reflect.Interface:
+		if !v.IsNil() {
+			findNames(v.Elem(), out, seen)
+		}
+	case reflect.Pointer:
+		if v.IsNil() || v.Type().Elem() == typeToken || seen[v.Pointer()] {
+			return
+		}
+		seen[v.Pointer()] = true
+		if n, ok := accessible(v).Interface().(*nodes.Name); ok {
+			if n.Name != nil && n.Name.Type == tokens.Name {
+				out[n.Name.Val] = true
+			}
+			return
+		}
+		if v.Elem().Kind() == reflect.Struct {
+			findNames(v.Elem(), out, seen)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			findNames(v.Field(i), out, seen)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			findNames(v.Index(i), out, seen)
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			findNames(it.Value(), out, seen)
+		}
+	}
+}
