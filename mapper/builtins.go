@@ -63,8 +63,12 @@ func newEnvironment(maxValue int) *exec.Environment {
 	methods.Dict = dictMethods(builtins.Methods.Dict)
 
 	controls := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
-	if orig, ok := controls.Get("set"); ok {
-		_ = controls.Replace("set", setParser(orig))
+	for name, wrap := range map[string]func(parser.ControlStructureParser) parser.ControlStructureParser{
+		"set": setParser, "for": forParser, "call": callParser,
+	} {
+		if orig, ok := controls.Get(name); ok {
+			_ = controls.Replace(name, wrap(orig))
+		}
 	}
 	tests := exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)
 	for name, f := range ourTests() {
