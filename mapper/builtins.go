@@ -266,9 +266,16 @@ func filterReplace(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exe
 	return exec.AsValue(strings.Replace(s, old, repl, n))
 }
 
-func filterString(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+// filterString is the text form of a value; a list or mapping whose text
+// would exceed the string limit is refused before its text is built.
+func filterString(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
 	if in.IsError() {
 		return in
+	}
+	if st := renderStateOf(e); st != nil && (in.IsList() || in.IsDict()) {
+		if n := textSizeAtLeast(unwrapValue(in), st.maxValue, 0); n > st.maxValue {
+			return errValue(newTplErr(ErrLimit, "string: the text of this value is larger than %d bytes", st.maxValue))
+		}
 	}
 	return exec.AsValue(textOf(in))
 }

@@ -7,6 +7,52 @@ import (
 	"github.com/nikolalohinski/gonja/v2/tokens"
 )
 
+// jinja2Fixups adjusts a parsed template where gonja's parser builds a tree
+// Jinja2 would not: see implicitMacroArgs and methodCallParents.
+func jinja2Fixups(t *nodes.Template) {
+	methodCallParents(reflect.ValueOf(t), map[uintptr]bool{})
+	implicitMacroArgs(t)
+}
+
+// methodCallParents repairs method calls on a parenthesized expression,
+// ('a' ~ b).upper(): gonja's parser reads the attribute inside the
+// parentheses and leaves the call without the object the method belongs
+// to, so the call failed ("is not callable").
+func methodCallParents(v reflect.Value, seen map[uintptr]bool) {
+	switch v.Kind() {
+	case reflect.Interface:
+		if !v.IsNil() {
+			methodCallParents(v.Elem(), seen)
+		}
+	case reflect.Pointer:
+		if v.IsNil() || v.Type().Elem() == typeToken || seen[v.Pointer()] {
+			return
+		}
+		seen[v.Pointer()] = true
+		if c, ok := accessible(v).Interface().(*nodes.Call); ok && c.Parent == nil {
+			if g, ok := c.Func.(*nodes.GetAttribute); ok && g.Node != nil {
+				c.Parent = g.Node
+			}
+		}
+		if v.Elem().Kind() == reflect.Struct {
+			methodCallParents(v.Elem(), seen)
+		}
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			methodCallParents(v.Field(i), seen)
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			methodCallParents(v.Index(i), seen)
+		}
+	case reflect.Map:
+		it := v.MapRange()
+		for it.Next() {
+			methodCallParents(it.Value(), seen)
+		}
+	}
+}
+
 // implicitMacroArgs gives a macro Jinja2's implicit `varargs` and `kwargs`:
 // a macro whose body reads them accepts extra positional or keyword
 // arguments, without declaring *args or **kwargs (gonja refused the call).

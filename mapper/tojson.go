@@ -198,3 +198,51 @@ func (j *pyJSON) str(s string) {
 	}
 	j.b = append(j.b, '"')
 }
+
+// textSizeAtLeast is a lower bound of the JSON text size of x, computed
+// without building it; it stops counting once past limit.
+func textSizeAtLeast(x any, limit, depth int) int {
+	if depth > maxValueDepth {
+		return 0
+	}
+	switch t := x.(type) {
+	case nil:
+		return 4
+	case string:
+		return len(t) + 2
+	case *exec.Value:
+		return textSizeAtLeast(unwrapValue(t), limit, depth+1)
+	case *exec.Dict:
+		n := 2
+		for _, p := range t.Pairs {
+			n += textSizeAtLeast(unwrapValue(p.Key), limit, depth+1) + textSizeAtLeast(unwrapValue(p.Value), limit, depth+1) + 2
+			if n > limit {
+				return n
+			}
+		}
+		return n
+	}
+	rv := reflect.ValueOf(x)
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array:
+		n := 2
+		for i := 0; i < rv.Len(); i++ {
+			n += textSizeAtLeast(rv.Index(i).Interface(), limit, depth+1) + 1
+			if n > limit {
+				return n
+			}
+		}
+		return n
+	case reflect.Map:
+		n := 2
+		it := rv.MapRange()
+		for it.Next() {
+			n += textSizeAtLeast(it.Key().Interface(), limit, depth+1) + textSizeAtLeast(it.Value().Interface(), limit, depth+1) + 2
+			if n > limit {
+				return n
+			}
+		}
+		return n
+	}
+	return 1
+}
