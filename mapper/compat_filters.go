@@ -29,12 +29,16 @@ func compatFilters() map[string]exec.FilterFunction {
 }
 
 func ourTests() map[string]exec.TestFunction {
-	return map[string]exec.TestFunction{
+	tests := undefinedTests()
+	for name, f := range map[string]exec.TestFunction{
 		// Jinja2: anything with a length and items: strings, lists, mappings.
 		"sequence": func(_ *exec.Context, in *exec.Value, _ *exec.VarArgs) (bool, error) {
 			return in.IsString() || in.IsList() || in.IsDict(), nil
 		},
+	} {
+		tests[name] = f
 	}
+	return tests
 }
 
 // filterReverse reverses a string or a list. gonja's sorted the list

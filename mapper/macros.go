@@ -8,9 +8,10 @@ import (
 )
 
 // jinja2Fixups adjusts a parsed template where gonja's parser builds a tree
-// Jinja2 would not: see implicitMacroArgs and methodCallParents.
+// Jinja2 would not: see methodCallParents, testPaths and implicitMacroArgs.
 func jinja2Fixups(t *nodes.Template) {
 	methodCallParents(reflect.ValueOf(t), map[uintptr]bool{})
+	testPaths(reflect.ValueOf(t), map[uintptr]bool{}) // undefined.go
 	implicitMacroArgs(t)
 }
 
