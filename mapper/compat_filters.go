@@ -25,6 +25,8 @@ func compatFilters() map[string]exec.FilterFunction {
 		"items":     filterItems,
 		"center":    filterCenter,
 		"dictsort":  filterDictSort,
+		"default":   filterDefault,
+		"d":         filterDefault,
 	}
 }
 

@@ -20,7 +20,8 @@ const pathKwarg = "\x00path"
 
 var pathTests = map[string]bool{"defined": true, "undefined": true, "none": true}
 
-// testPaths adds the path of the tested expression to defined/undefined/none tests.
+// testPaths adds the path of the tested expression to defined/undefined/none
+// tests, and of the filtered expression to a first default filter.
 func testPaths(v reflect.Value, seen map[uintptr]bool) {
 	switch v.Kind() {
 	case reflect.Interface:
@@ -38,6 +39,16 @@ func testPaths(v reflect.Value, seen map[uintptr]bool) {
 					t.Test.Kwargs = map[string]nodes.Expression{}
 				}
 				t.Test.Kwargs[pathKwarg] = &nodes.List{Location: t.Test.Token, Val: path}
+			}
+		}
+		if f, ok := accessible(v).Interface().(*nodes.FilteredExpression); ok && len(f.Filters) > 0 {
+			if fc := f.Filters[0]; fc != nil && (fc.Name == "default" || fc.Name == "d") {
+				if path, ok := exprPath(f.Expression, fc.Token); ok {
+					if fc.Kwargs == nil {
+						fc.Kwargs = map[string]nodes.Expression{}
+					}
+					fc.Kwargs[pathKwarg] = &nodes.List{Location: fc.Token, Val: path}
+				}
 			}
 		}
 		if v.Elem().Kind() == reflect.Struct {
@@ -130,6 +141,9 @@ func lookupPath(ctx *exec.Context, path *exec.Value) bool {
 		if !found || next == nil || next.IsError() {
 			return false
 		}
+		if next.IsNil() && !s.IsInteger() && !v.IsDict() && (s.String() == "a:previtem" || s.String() == "a:nextitem") {
+			return false // Jinja2: loop.previtem on the first item is undefined, not none
+		}
 		v = next
 	}
 	return true
@@ -160,4 +174,31 @@ func undefinedTests() map[string]exec.TestFunction {
 			return in.IsNil() && definedness(e, in, params), nil
 		},
 	}
+}
+
+// filterDefault is Jinja2's default(value='', boolean=False): it replaces an
+// undefined value (none stays none, as in Jinja2, when the path says the
+// name exists), or with boolean=True any false value.
+func filterDefault(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	def := exec.AsValue("")
+	if v, ok := argOrKw(params, 0, "default_value"); ok {
+		def = v
+	}
+	boolean := false
+	if v, ok := argOrKw(params, 1, "boolean"); ok {
+		boolean = v.IsTrue()
+	}
+	if in.IsError() {
+		return def
+	}
+	if boolean {
+		if !in.IsTrue() {
+			return def
+		}
+		return in
+	}
+	if !definedness(e, in, params) {
+		return def
+	}
+	return in
 }
