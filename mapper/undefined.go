@@ -176,7 +176,7 @@ func undefinedTests() map[string]exec.TestFunction {
 	}
 }
 
-// filterDefault is Jinja2's default(value='', boolean=False): it replaces an
+// filterDefault is Jinja2's default(value=”, boolean=False): it replaces an
 // undefined value (none stays none, as in Jinja2, when the path says the
 // name exists), or with boolean=True any false value.
 func filterDefault(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
