@@ -515,10 +515,6 @@ func strMethods(maxValue int) *exec.MethodSet[string] {
 						return nil, tooBig(name)
 					}
 				}
-			case "format", "format_map":
-				if hugeFormatWidth(self) {
-					return nil, tooBig(name)
-				}
 			}
 			out, err := orig(self, sv, args)
 			if s, ok := out.(string); ok && len(s) > maxValue {
@@ -528,28 +524,4 @@ func strMethods(maxValue int) *exec.MethodSet[string] {
 		}
 	}
 	return exec.NewMethodSet(set)
-}
-
-// hugeFormatWidth spots "{:>999999}"-style widths inside replacement fields.
-func hugeFormatWidth(f string) bool {
-	depth, digits := 0, 0
-	for i := 0; i < len(f); i++ {
-		c := f[i]
-		switch {
-		case c == '{':
-			depth++
-			digits = 0
-		case c == '}':
-			depth--
-			digits = 0
-		case depth > 0 && c >= '0' && c <= '9':
-			digits++
-			if digits > 4 {
-				return true
-			}
-		default:
-			digits = 0
-		}
-	}
-	return false
 }
