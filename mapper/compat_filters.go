@@ -1,13 +1,16 @@
 package mapper
 
 import (
+	"html"
 	"math"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/nikolalohinski/gonja/v2/builtins"
 	"github.com/nikolalohinski/gonja/v2/exec"
 )
 
@@ -26,8 +29,18 @@ func compatFilters() map[string]exec.FilterFunction {
 		"center":    filterCenter,
 		"dictsort":  filterDictSort,
 		"default":   filterDefault,
+		"striptags": filterStriptags,
+		"wordcount": filterWordcount,
+		"int":       filterIntCompat(builtinFilter("int")),
+		"length":    filterLengthCompat(builtinFilter("length")),
+		"count":     filterLengthCompat(builtinFilter("count")),
 		"d":         filterDefault,
 	}
+}
+
+func builtinFilter(name string) exec.FilterFunction {
+	f, _ := builtins.Filters.Get(name)
+	return f
 }
 
 func ourTests() map[string]exec.TestFunction {
@@ -527,4 +540,55 @@ func dictMethods(base *exec.MethodSet[map[string]any]) *exec.MethodSet[map[strin
 		return nil, nil
 	}
 	return exec.NewMethodSet(set)
+}
+
+var (
+	reHTMLComment = regexp.MustCompile(`(?s)<!--.*?-->`)
+	reHTMLTag     = regexp.MustCompile(`(?s)<[^>]*>`)
+	reWord        = regexp.MustCompile(`[\p{L}\p{N}_]+`)
+)
+
+// filterStriptags is Jinja2's striptags: tags and comments removed, white
+// space collapsed, entities (&amp;) turned back into text.
+func filterStriptags(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	s := reHTMLComment.ReplaceAllString(textOf(in), "")
+	s = reHTMLTag.ReplaceAllString(s, "")
+	return exec.AsValue(html.UnescapeString(strings.Join(strings.Fields(s), " ")))
+}
+
+// filterWordcount counts words as Jinja2 does (runs of \w: "are-you" is two).
+func filterWordcount(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	return exec.AsValue(len(reWord.FindAllStringIndex(textOf(in), -1)))
+}
+
+// filterIntCompat is gonja's int with Jinja2's answer for booleans (1, 0).
+func filterIntCompat(orig exec.FilterFunction) exec.FilterFunction {
+	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+		if in.IsBool() {
+			return exec.AsValue(intOf(in))
+		}
+		return orig(e, in, params)
+	}
+}
+
+// filterLengthCompat is gonja's length, except that none (a name that exists
+// and holds none) has no length in Jinja2: an error, where an undefined name
+// has length 0.
+func filterLengthCompat(orig exec.FilterFunction) exec.FilterFunction {
+	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+		if in.IsNil() {
+			if _, ok := params.KwArgs[pathKwarg]; ok && definedness(e, in, params) {
+				return errValue(newTplErr(ErrRuntime, "length: none has no length"))
+			}
+			return exec.AsValue(0)
+		}
+		delete(params.KwArgs, pathKwarg)
+		return orig(e, in, params)
+	}
 }

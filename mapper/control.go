@@ -3,6 +3,7 @@ package mapper
 import (
 	"bytes"
 	"errors"
+	"reflect"
 
 	controlStructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
 	"github.com/nikolalohinski/gonja/v2/exec"
@@ -47,15 +48,13 @@ func (f *forTag) Execute(r *exec.Renderer, tag *nodes.ControlStructureBlock) err
 
 // callParser is {% call macro(...) %} with Jinja2's optional caller
 // parameters, {% call(item) list(items) %}: caller(x) binds x to item in
-// the call body. gonja's parser refused the parameter list.
+// the call body. gonja's parser refused the parameter list, and its call
+// lost the caller inside a loop.
 func callParser(orig parser.ControlStructureParser) parser.ControlStructureParser {
 	return func(p *parser.Parser, args *parser.Parser) (nodes.ControlStructure, error) {
-		if args.Current(tokens.LeftParenthesis) == nil {
-			return orig(p, args)
-		}
 		c := &callTag{loc: p.Current()}
-		args.Match(tokens.LeftParenthesis)
-		for args.Current(tokens.RightParenthesis) == nil {
+		paren := args.Match(tokens.LeftParenthesis) != nil
+		for paren && args.Current(tokens.RightParenthesis) == nil {
 			t := args.Match(tokens.Name)
 			if t == nil {
 				return nil, args.Error("expected a parameter name in call(...)", args.Current())
@@ -65,7 +64,7 @@ func callParser(orig parser.ControlStructureParser) parser.ControlStructureParse
 				break
 			}
 		}
-		if args.Match(tokens.RightParenthesis) == nil {
+		if paren && args.Match(tokens.RightParenthesis) == nil {
 			return nil, args.Error("expected ')' after the call parameters", args.Current())
 		}
 		expr, err := args.ParseExpression()
@@ -125,10 +124,21 @@ func (c *callTag) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock) erro
 		}
 		return exec.AsSafeValue(buf.String())
 	}
-	// gonja's macro call picks the caller up from this slot (see its call.go).
-	r.Environment.Context.Set("__gonja_caller__", callerFn)
+	// gonja's macro picks the caller up from this slot, looked up from the
+	// context the macro was defined in; a {% call %} inside a loop or an if
+	// runs in a child of that context, so set the slot where the render's
+	// own variables live too (never higher: that context is shared).
+	ctxs := []*exec.Context{r.Environment.Context}
+	if root := renderRootContext(r.Environment.Context); root != nil && root != r.Environment.Context {
+		ctxs = append(ctxs, root)
+	}
+	for _, ctx := range ctxs {
+		ctx.Set(callerSlot, callerFn)
+	}
 	result := r.Eval(c.call)
-	r.Environment.Context.Set("__gonja_caller__", nil)
+	for _, ctx := range ctxs {
+		ctx.Set(callerSlot, nil)
+	}
 	if result.IsError() {
 		return result
 	}
@@ -317,4 +327,25 @@ func (fn recLoopFn) GetAttribute(name string) (*exec.Value, bool) {
 		}), true
 	}
 	return exec.AsValue(nil), false
+}
+
+const callerSlot = "__gonja_caller__"
+
+// renderRootContext is the context holding this render's variables (the one
+// with stateKey), found by walking up from ctx; nil if there is none.
+func renderRootContext(ctx *exec.Context) *exec.Context {
+	for ctx != nil {
+		v := reflect.ValueOf(ctx).Elem()
+		if !v.FieldByName("data").IsValid() || !v.FieldByName("parent").IsValid() {
+			return nil
+		}
+		if data, ok := accessible(v.FieldByName("data")).Interface().(map[string]any); ok {
+			if _, ok := data[stateKey]; ok {
+				return ctx
+			}
+		}
+		parent, _ := accessible(v.FieldByName("parent")).Interface().(*exec.Context)
+		ctx = parent
+	}
+	return nil
 }

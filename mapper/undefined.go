@@ -18,10 +18,13 @@ import (
 
 const pathKwarg = "\x00path"
 
-var pathTests = map[string]bool{"defined": true, "undefined": true, "none": true}
+var (
+	pathTests   = map[string]bool{"defined": true, "undefined": true, "none": true}
+	pathFilters = map[string]bool{"default": true, "d": true, "length": true, "count": true}
+)
 
 // testPaths adds the path of the tested expression to defined/undefined/none
-// tests, and of the filtered expression to a first default filter.
+// tests, and of the filtered expression to a first default or length filter.
 func testPaths(v reflect.Value, seen map[uintptr]bool) {
 	switch v.Kind() {
 	case reflect.Interface:
@@ -42,7 +45,7 @@ func testPaths(v reflect.Value, seen map[uintptr]bool) {
 			}
 		}
 		if f, ok := accessible(v).Interface().(*nodes.FilteredExpression); ok && len(f.Filters) > 0 {
-			if fc := f.Filters[0]; fc != nil && (fc.Name == "default" || fc.Name == "d") {
+			if fc := f.Filters[0]; fc != nil && pathFilters[fc.Name] {
 				if path, ok := exprPath(f.Expression, fc.Token); ok {
 					if fc.Kwargs == nil {
 						fc.Kwargs = map[string]nodes.Expression{}
