@@ -44,6 +44,9 @@ func testPaths(v reflect.Value, seen map[uintptr]bool) {
 				t.Test.Kwargs[pathKwarg] = &nodes.List{Location: t.Test.Token, Val: path}
 			}
 		}
+		if b, ok := accessible(v).Interface().(*nodes.BinaryExpression); ok {
+			noneComparison(b)
+		}
 		if f, ok := accessible(v).Interface().(*nodes.FilteredExpression); ok && len(f.Filters) > 0 {
 			if fc := f.Filters[0]; fc != nil && pathFilters[fc.Name] {
 				if path, ok := exprPath(f.Expression, fc.Token); ok {
@@ -71,6 +74,49 @@ func testPaths(v reflect.Value, seen map[uintptr]bool) {
 			testPaths(it.Value(), seen)
 		}
 	}
+}
+
+// noneComparison turns `path == none` (or `none == path`, and !=) into
+// `path is none` in place: in Jinja2 an undefined name is not equal to none.
+func noneComparison(b *nodes.BinaryExpression) {
+	if b.Operator == nil || b.Operator.Token == nil {
+		return
+	}
+	op := b.Operator.Token
+	if op.Type != tokens.Equals && op.Type != tokens.Ne {
+		return
+	}
+	subject := b.Left
+	if isNoneLiteral(subject) {
+		subject = b.Right
+	} else if !isNoneLiteral(b.Right) {
+		return
+	}
+	if _, ok := exprPath(subject, op); !ok {
+		return
+	}
+	var test nodes.Expression = &nodes.TestExpression{Expression: subject,
+		Test: &nodes.TestCall{Token: op, Name: "none", Args: []nodes.Expression{}, Kwargs: map[string]nodes.Expression{}}}
+	if op.Type == tokens.Ne {
+		test = &nodes.Negation{Term: test, Operator: op}
+	}
+	and := *op
+	and.Type, and.Val = tokens.And, "and"
+	b.Left = &nodes.Bool{Location: op, Val: true}
+	b.Right = test
+	b.Operator = &nodes.BinOperator{Token: &and}
+}
+
+// isNoneLiteral: gonja's parser reads `None` as a literal but lowercase
+// `none` as a name (that no context defines).
+func isNoneLiteral(e nodes.Expression) bool {
+	switch n := e.(type) {
+	case *nodes.None:
+		return true
+	case *nodes.Name:
+		return n.Name != nil && (n.Name.Val == "none" || n.Name.Val == "None")
+	}
+	return false
 }
 
 // exprPath spells a name/attribute/item chain as constants: "n:name",
