@@ -45,9 +45,18 @@ func needJinja2(t *testing.T) {
 	}
 	if os.Geteuid() == 0 {
 		if _, err := exec.LookPath("apt-get"); err == nil {
-			cmd := exec.Command("apt-get", "install", "-y", "-qq", "--no-install-recommends", "python3-jinja2")
-			cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
-			out, err := cmd.CombinedOutput()
+			apt := func(args ...string) ([]byte, error) {
+				cmd := exec.Command("apt-get", args...)
+				cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+				return cmd.CombinedOutput()
+			}
+			install := []string{"install", "-y", "-qq", "--no-install-recommends", "python3", "python3-jinja2"}
+			out, err := apt(install...)
+			if err != nil { // a fresh machine may have no package lists yet
+				if _, uerr := apt("update", "-qq"); uerr == nil {
+					out, err = apt(install...)
+				}
+			}
 			if err == nil && has() {
 				return
 			}
