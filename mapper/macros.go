@@ -10,8 +10,8 @@ import (
 // jinja2Fixups adjusts a parsed template where gonja's parser builds a tree
 // Jinja2 would not: see methodCallParents, testPaths and implicitMacroArgs.
 func jinja2Fixups(t *nodes.Template) {
-	methodCallParents(reflect.ValueOf(t), map[uintptr]bool{})
-	testPaths(reflect.ValueOf(t), map[uintptr]bool{}) // undefined.go
+	methodCallParents(reflect.ValueOf(t), map[uintptr]bool{}, 0)
+	testPaths(reflect.ValueOf(t), map[uintptr]bool{}, 0) // undefined.go
 	implicitMacroArgs(t)
 }
 
@@ -19,11 +19,14 @@ func jinja2Fixups(t *nodes.Template) {
 // ('a' ~ b).upper(): gonja's parser reads the attribute inside the
 // parentheses and leaves the call without the object the method belongs
 // to, so the call failed ("is not callable").
-func methodCallParents(v reflect.Value, seen map[uintptr]bool) {
+func methodCallParents(v reflect.Value, seen map[uintptr]bool, depth int) {
+	if depth > 8*maxTreeDepth { // ~ maxTreeDepth nodes (a node is a few reflect levels): the rewriter refuses deeper trees
+		return
+	}
 	switch v.Kind() {
 	case reflect.Interface:
 		if !v.IsNil() {
-			methodCallParents(v.Elem(), seen)
+			methodCallParents(v.Elem(), seen, depth+1)
 		}
 	case reflect.Pointer:
 		if v.IsNil() || v.Type().Elem() == typeToken || seen[v.Pointer()] {
@@ -36,20 +39,20 @@ func methodCallParents(v reflect.Value, seen map[uintptr]bool) {
 			}
 		}
 		if v.Elem().Kind() == reflect.Struct {
-			methodCallParents(v.Elem(), seen)
+			methodCallParents(v.Elem(), seen, depth+1)
 		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
-			methodCallParents(v.Field(i), seen)
+			methodCallParents(v.Field(i), seen, depth+1)
 		}
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {
-			methodCallParents(v.Index(i), seen)
+			methodCallParents(v.Index(i), seen, depth+1)
 		}
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			methodCallParents(it.Value(), seen)
+			methodCallParents(it.Value(), seen, depth+1)
 		}
 	}
 }
@@ -63,7 +66,7 @@ func implicitMacroArgs(t *nodes.Template) {
 			continue
 		}
 		uses := map[string]bool{}
-		findNames(reflect.ValueOf(m.Wrapper), uses, map[uintptr]bool{})
+		findNames(reflect.ValueOf(m.Wrapper), uses, map[uintptr]bool{}, 0)
 		if m.VarArgsName == "" && uses["varargs"] {
 			m.VarArgsName = "varargs"
 		}
@@ -74,11 +77,14 @@ func implicitMacroArgs(t *nodes.Template) {
 }
 
 // findNames collects the variable names read anywhere under v.
-func findNames(v reflect.Value, out map[string]bool, seen map[uintptr]bool) {
+func findNames(v reflect.Value, out map[string]bool, seen map[uintptr]bool, depth int) {
+	if depth > 8*maxTreeDepth { // ~ maxTreeDepth nodes (a node is a few reflect levels): the rewriter refuses deeper trees
+		return
+	}
 	switch v.Kind() {
 	case reflect.Interface:
 		if !v.IsNil() {
-			findNames(v.Elem(), out, seen)
+			findNames(v.Elem(), out, seen, depth+1)
 		}
 	case reflect.Pointer:
 		if v.IsNil() || v.Type().Elem() == typeToken || seen[v.Pointer()] {
@@ -92,20 +98,20 @@ func findNames(v reflect.Value, out map[string]bool, seen map[uintptr]bool) {
 			return
 		}
 		if v.Elem().Kind() == reflect.Struct {
-			findNames(v.Elem(), out, seen)
+			findNames(v.Elem(), out, seen, depth+1)
 		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
-			findNames(v.Field(i), out, seen)
+			findNames(v.Field(i), out, seen, depth+1)
 		}
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {
-			findNames(v.Index(i), out, seen)
+			findNames(v.Index(i), out, seen, depth+1)
 		}
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			findNames(it.Value(), out, seen)
+			findNames(it.Value(), out, seen, depth+1)
 		}
 	}
 }

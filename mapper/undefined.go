@@ -25,11 +25,14 @@ var (
 
 // testPaths adds the path of the tested expression to defined/undefined/none
 // tests, and of the filtered expression to a first default or length filter.
-func testPaths(v reflect.Value, seen map[uintptr]bool) {
+func testPaths(v reflect.Value, seen map[uintptr]bool, depth int) {
+	if depth > 8*maxTreeDepth { // ~ maxTreeDepth nodes (a node is a few reflect levels): the rewriter refuses deeper trees
+		return
+	}
 	switch v.Kind() {
 	case reflect.Interface:
 		if !v.IsNil() {
-			testPaths(v.Elem(), seen)
+			testPaths(v.Elem(), seen, depth+1)
 		}
 	case reflect.Pointer:
 		if v.IsNil() || v.Type().Elem() == typeToken || seen[v.Pointer()] {
@@ -58,20 +61,20 @@ func testPaths(v reflect.Value, seen map[uintptr]bool) {
 			}
 		}
 		if v.Elem().Kind() == reflect.Struct {
-			testPaths(v.Elem(), seen)
+			testPaths(v.Elem(), seen, depth+1)
 		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
-			testPaths(v.Field(i), seen)
+			testPaths(v.Field(i), seen, depth+1)
 		}
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {
-			testPaths(v.Index(i), seen)
+			testPaths(v.Index(i), seen, depth+1)
 		}
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			testPaths(it.Value(), seen)
+			testPaths(it.Value(), seen, depth+1)
 		}
 	}
 }
@@ -122,6 +125,13 @@ func isNoneLiteral(e nodes.Expression) bool {
 // exprPath spells a name/attribute/item chain as constants: "n:name",
 // "a:attr", "k:key", or an integer index. ok is false for anything else.
 func exprPath(e nodes.Node, at *tokens.Token) ([]nodes.Expression, bool) {
+	return exprPathN(e, at, 0)
+}
+
+func exprPathN(e nodes.Node, at *tokens.Token, depth int) ([]nodes.Expression, bool) {
+	if depth > 64 {
+		return nil, false
+	}
 	str := func(s string) nodes.Expression { return &nodes.String{Location: at, Val: s} }
 	switch n := e.(type) {
 	case *nodes.Name:
@@ -134,7 +144,7 @@ func exprPath(e nodes.Node, at *tokens.Token) ([]nodes.Expression, bool) {
 		}
 		return []nodes.Expression{str("n:" + n.Name.Val)}, true
 	case *nodes.GetAttribute:
-		p, ok := exprPath(n.Node, at)
+		p, ok := exprPathN(n.Node, at, depth+1)
 		if !ok {
 			return nil, false
 		}
@@ -143,7 +153,7 @@ func exprPath(e nodes.Node, at *tokens.Token) ([]nodes.Expression, bool) {
 		}
 		return append(p, str("a:"+n.Attribute)), true
 	case *nodes.GetItem:
-		p, ok := exprPath(n.Node, at)
+		p, ok := exprPathN(n.Node, at, depth+1)
 		if !ok {
 			return nil, false
 		}
