@@ -385,11 +385,11 @@ func filterMinMax(isMax bool) exec.FilterFunction {
 func compareValues(a, b *exec.Value) (int, error) {
 	switch {
 	case isNum(a) && isNum(b):
-		x, y := floatOf(a), floatOf(b)
 		if !a.IsFloat() && !b.IsFloat() {
 			x, y := intOf(a), intOf(b)
 			return cmpOrder(x < y, x > y), nil
 		}
+		x, y := floatOf(a), floatOf(b)
 		return cmpOrder(x < y, x > y), nil
 	case a.IsString() && b.IsString():
 		return strings.Compare(a.String(), b.String()), nil

@@ -643,7 +643,6 @@ func formatSpec(v *exec.Value, spec string, bud *fmtBudget) (string, error) {
 		return "", newTplErr(ErrLimit, "format: precision %d is over the limit of %d", p.prec, maxPrecision)
 	}
 	var body string
-	numeric := false
 	switch {
 	case v.IsString() || v.IsNil() || (!isNum(v) && p.typ == 0):
 		if p.typ != 0 && p.typ != 's' {
@@ -660,7 +659,6 @@ func formatSpec(v *exec.Value, spec string, bud *fmtBudget) (string, error) {
 			p.align = '<'
 		}
 	case isNum(v):
-		numeric = true
 		if p.align == 0 {
 			p.align = '>'
 			if p.zero {
@@ -772,7 +770,6 @@ func formatSpec(v *exec.Value, spec string, bud *fmtBudget) (string, error) {
 	default:
 		return "", newTplErr(ErrRuntime, "format: cannot format a %s with %s", typeName(v), quoteClip(spec))
 	}
-	_ = numeric
 	n := utf8.RuneCountInString(body)
 	if p.width <= n {
 		if err := bud.take("format", len(body)); err != nil {

@@ -103,7 +103,7 @@ func pyStrMethods(maxValue int) map[string]exec.Method[string] {
 			case "rjust":
 				return strings.Repeat(fill, p) + self, nil
 			}
-			// Python's center puts the odd space on the left when the width is odd and the length even... exactly:
+			// CPython's split of an odd padding: left = pad/2 + (pad & width & 1)
 			l := p/2 + (p & width & 1)
 			return strings.Repeat(fill, l) + self + strings.Repeat(fill, p-l), nil
 		}
