@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"testing"
@@ -38,6 +39,11 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T, printerScript []int, events ...string) *fixture {
+	return newGuardedFixture(t, &delivery.Guard{AllowPrivate: true}, printerScript, events...)
+}
+
+// newGuardedFixture dials the printer and receivers through g.
+func newGuardedFixture(t *testing.T, g *delivery.Guard, printerScript []int, events ...string) *fixture {
 	st := testenv.Store(t)
 	sealer := testenv.Sealer(t)
 	x := &fixture{st: st, printer: testenv.NewServer(t, printerScript...), receiver: testenv.NewServer(t)}
@@ -47,7 +53,7 @@ func newFixture(t *testing.T, printerScript []int, events ...string) *fixture {
 	x.env = ts.NewTestWorkflowEnvironment()
 	x.env.SetTestTimeout(60 * time.Second)
 	worker.Register(x.env, worker.Activities(worker.Config{Store: st, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: sealer,
-		Guard: &delivery.Guard{AllowPrivate: true}}))
+		Guard: g}))
 	return x
 }
 
@@ -258,5 +264,42 @@ func TestEventWhoseRecordFailedIsTakenOnRepeat(t *testing.T) {
 	}
 	if got := x.receiver.Events(); len(got) != 2 || got[0] != "received" || got[1] != "delivered" {
 		t.Fatalf("receiver got %v, want [received delivered]: the repeat of e1 must be taken", got)
+	}
+}
+
+// A printer URL on loopback, private destinations not allowed: the order
+// fails at once (no retry) with the refusal in the system response stage, and
+// nothing reaches the printer. With the address in the allow-list it works.
+func TestPrinterOnAPrivateAddressIsRefusedUnlessAllowListed(t *testing.T) {
+	x := newGuardedFixture(t, &delivery.Guard{}, nil, oi.EventFailed)
+	in := x.input("R-SSRF")
+	x.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+	if !x.env.IsWorkflowCompleted() || x.env.GetWorkflowError() != nil {
+		t.Fatalf("workflow completed=%v err=%v", x.env.IsWorkflowCompleted(), x.env.GetWorkflowError())
+	}
+	if n := len(x.printer.Requests()); n != 0 {
+		t.Fatalf("the loopback printer got %d requests, want none", n)
+	}
+	o := x.order(t, in.OrderID)
+	if o.Status != oi.EventFailed || o.Response == nil || o.Response.Attempts != 1 ||
+		!strings.Contains(o.Response.Error, "private address (127.0.0.1)") || !strings.Contains(o.Response.Error, "ORDERINTAKE_ALLOWED_DESTINATIONS") {
+		t.Fatalf("order status=%s response=%+v, want failed after one attempt with the blocked destination named", o.Status, o.Response)
+	}
+	if !strings.Contains(o.StatusReason, "private address") {
+		t.Fatalf("status reason = %q, want the refusal", o.StatusReason)
+	}
+
+	y := newGuardedFixture(t, &delivery.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, nil, oi.EventDelivered)
+	in = y.input("R-ALLOWED")
+	y.signalAt(time.Hour, ev("d1", oi.EventDelivered))
+	y.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+	if !y.env.IsWorkflowCompleted() || y.env.GetWorkflowError() != nil {
+		t.Fatalf("workflow completed=%v err=%v", y.env.IsWorkflowCompleted(), y.env.GetWorkflowError())
+	}
+	if n := len(y.printer.Requests()); n != 1 {
+		t.Fatalf("allow-listed printer got %d requests, want 1", n)
+	}
+	if o := y.order(t, in.OrderID); o.Status != oi.EventDelivered || o.Response == nil || o.Response.Status != 201 {
+		t.Fatalf("allow-listed order status=%s response=%+v", o.Status, o.Response)
 	}
 }
