@@ -58,3 +58,15 @@ func RedactHeaderMap(h map[string]string) map[string]string {
 	}
 	return out
 }
+
+// Masked shows a write-only value (printer headers) that is set.
+const Masked = "••••"
+
+// MaskHeaderMap returns the names of h with every value shown as Masked.
+func MaskHeaderMap(h map[string]string) map[string]string {
+	out := make(map[string]string, len(h))
+	for k := range h {
+		out[k] = Masked
+	}
+	return out
+}

@@ -112,7 +112,11 @@ func (a *Activities) SendToPrinter(ctx context.Context, orderID string) (workflo
 	}
 	headers := map[string]string{"Content-Type": contentType, "Idempotency-Key": orderID, "X-Order-Id": orderID,
 		"User-Agent": "orderintake/1"}
-	for k, v := range p.Headers {
+	ph, err := store.OpenPrinterHeaders(a.Sealer, p)
+	if err != nil {
+		return res, nonRetryable(workflows.ErrOrderConfig, "cannot open the printer's headers (was ORDERINTAKE_SECRET_KEY changed?)", nil)
+	}
+	for k, v := range ph {
 		headers[k] = v
 	}
 	final := &oi.FinalRequest{Method: http.MethodPost, URL: p.URL, Headers: oi.RedactHeaderMap(headers), Body: o.Processing.Output}

@@ -14,6 +14,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/delivery"
+	"orderintake/internal/seal"
 	"orderintake/mapper"
 	"orderintake/store"
 	"orderintake/workflows"
@@ -254,7 +255,7 @@ func (a *Activities) sendWebhook(ctx context.Context, p *oi.Postback) (delivery.
 	}
 	secrets := make([]string, 0, len(sealed))
 	for _, s := range sealed {
-		plain, err := a.Sealer.Open(s)
+		plain, _, err := a.Sealer.OpenFor(s, seal.TriggerSecret(p.TriggerID))
 		if err != nil {
 			return delivery.Result{}, nonRetryable(workflows.ErrOrderConfig, "cannot open the trigger's signing secret", nil)
 		}
@@ -272,12 +273,12 @@ func (a *Activities) sendEmail(ctx context.Context, p *oi.Postback, t *oi.Trigge
 	if err != nil {
 		return delivery.Result{}, fmt.Errorf("load smtp settings: %w", err)
 	}
-	password, err := a.Sealer.Open(sealed)
+	password, _, err := a.Sealer.OpenFor(sealed, seal.SMTPPassword)
 	if err != nil {
 		return delivery.Result{}, nonRetryable(workflows.ErrOrderConfig, "cannot open the SMTP password", nil)
 	}
 	settings := delivery.SMTPSettings{FromAddress: st.FromAddress, FromName: st.FromName, Host: st.Host, Port: st.Port,
-		Username: st.Username, Password: password, TLS: st.TLS}
+		Username: st.Username, Password: password, TLS: st.TLS, AllowPlainAuth: st.AllowPlainAuth}
 	mail := delivery.Email{MessageID: emailMessageID(p, st.FromAddress), To: t.Emails, Subject: p.Subject, Text: string(p.Body)}
 	if looksLikeHTML(p.Body) {
 		mail.HTML, mail.Text = string(p.Body), htmlToText(p.Body)

@@ -168,6 +168,15 @@ func openParts(ctx context.Context, c *config) (*parts, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Secrets sealed by an older release are bound to their row now (and
+	// printer headers sealed); idempotent, so every replica may run it.
+	n, err := st.ResealSecrets(ctx, sealer)
+	if n > 0 {
+		slog.Info("resealed secrets at rest", "values", n)
+	}
+	if err != nil {
+		slog.Error("some secrets at rest could not be resealed; sends that need them will fail", "error", err)
+	}
 	return &parts{store: st, mapper: mapper.NewEngine(mapper.Options{}), sealer: sealer,
 		guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}}, nil
 }
