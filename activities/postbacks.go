@@ -158,7 +158,13 @@ func RenderTrigger(ctx context.Context, st *store.Store, eng *mapper.Engine, t *
 		format = tpl.Format
 	}
 	p.Format = format
-	body, rerr := eng.Render(ctx, mapperTemplate(tpl, format), data, lookups)
+	renderAs := format
+	if t.Method == oi.MethodEmail && (format == oi.FormatText || format == "") && looksLikeHTML([]byte(tpl.Body)) {
+		// An HTML e-mail: a printer's message or a customer's name must not
+		// become markup (a phishing link in the PSP's own mail).
+		renderAs = string(mapper.FormatHTML)
+	}
+	body, rerr := eng.Render(ctx, mapperTemplate(tpl, renderAs), data, lookups)
 	if rerr == nil && t.Method == oi.MethodEmail && tpl.Subject != "" {
 		var subj []byte
 		subj, rerr = eng.Render(ctx, mapper.Template{ID: tpl.ID + "#subject", Version: tpl.Version, Format: mapper.FormatText, Body: tpl.Subject}, data, lookups)
