@@ -66,3 +66,20 @@ func TestWorkerProcessGuardsPrinterCalls(t *testing.T) {
 		t.Fatalf("allow-listed printer got %d requests, want 1", n)
 	}
 }
+
+// A bad TEMPORAL_TLS_* setting stops api and worker at start with an error
+// naming the variable, instead of falling back to plain gRPC.
+func TestBadTemporalTLSSettingStopsTheProcess(t *testing.T) {
+	for _, cmd := range []string{"api", "worker"} {
+		p := startProc(t, cmd+"-bad-tls", []string{"DATABASE_URL=postgres://127.0.0.1:1/x", "ORDERINTAKE_SECRET_KEY=" + strings.Repeat("ab", 32),
+			"ORDERINTAKE_ADMIN_TOKEN=adm_" + strings.Repeat("x", 32), "TEMPORAL_TLS_CERT=/nonexistent/client.pem",
+			"TEMPORAL_TLS_KEY=/nonexistent/client.key"}, cmd)
+		code, ok := p.wait(30 * time.Second)
+		if !ok || code == 0 {
+			t.Fatalf("%s with a missing TEMPORAL_TLS_CERT: exited=%v code=%d, want a failed start", cmd, ok, code)
+		}
+		if log := p.log(); !strings.Contains(log, "TEMPORAL_TLS_CERT: cannot read /nonexistent/client.pem") {
+			t.Fatalf("%s log does not name the variable and file:\n%s", cmd, log)
+		}
+	}
+}
