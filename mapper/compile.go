@@ -95,6 +95,7 @@ type compiled struct {
 	format Format
 	src    srcMap
 	single bool // the source is exactly one {{ }} (EvalString)
+	reads  []readSite
 }
 
 // oneShotLoader hands gonja the template being compiled exactly once; every
@@ -150,9 +151,11 @@ func (e *Engine) compileSource(source string, sm srcMap, format Format) (c *comp
 		return nil, syntaxError(err, source, &sm)
 	}
 	c.tpl = tpl
-	rw := &rewriter{format: format, inString: inString, seen: map[uintptr]bool{}}
+	rw := &rewriter{format: format, inString: inString, seen: map[uintptr]bool{},
+		callSite: map[*nodes.Call]int{}, noRead: map[nodes.Node]bool{}}
 	root := tpl.Root()
 	rw.template(root)
+	c.reads = rw.reads
 	if rw.tooDeep != nil {
 		return nil, sm.errorAt(ErrSyntax, fmt.Sprintf("the template is nested more than %d levels deep", maxTreeDepth), rw.tooDeep.Pos)
 	}
@@ -288,7 +291,9 @@ func isTag(n nodes.Node, name string) bool {
 //   - replaces each {{ }} with an outputTag that writes format-aware values,
 //   - wraps each {% %} in a blockTag (step count, nesting depth, error position),
 //   - wraps each body in a bodyTag (step count, buffer size, memory budget),
-//   - reroutes arithmetic through binop, which caps sizes and refuses x/0.
+//   - reroutes arithmetic through binop, which caps sizes and refuses x/0,
+//   - reroutes every read (x, x.y, x[k]) through readFunc (reads.go), which
+//     notices undefined ones.
 //
 // Some gonja control structures keep their sub-trees in unexported fields
 // (set, with, filter, include); the walk reaches them with reflect.NewAt so no
@@ -299,6 +304,10 @@ type rewriter struct {
 	seen     map[uintptr]bool
 	depth    int
 	tooDeep  *tokens.Token // first node found beyond maxTreeDepth
+
+	reads    []readSite
+	callSite map[*nodes.Call]int // read call -> its site in reads
+	noRead   map[nodes.Node]bool // names that are written, not read ({% set x = %})
 }
 
 var (
@@ -364,25 +373,44 @@ func (rw *rewriter) walk(v reflect.Value) {
 		case *nodes.BinaryExpression:
 			rw.walk(reflect.ValueOf(n.Left))
 			rw.walk(reflect.ValueOf(n.Right))
+			if call := rw.readCall(n.Left, false); call != nil {
+				n.Left = call
+			}
+			if call := rw.readCall(n.Right, false); call != nil {
+				n.Right = call
+			}
 			rewriteArith(n)
 			return
 		}
 		if v.Elem().Kind() == reflect.Struct {
 			rw.walk(v.Elem())
 		}
+		if call, ok := x.(*nodes.Call); ok {
+			if ga, ok := call.Func.(*nodes.GetAttribute); ok && call.Parent != nil {
+				call.Parent = ga.Node // a method's receiver: the (instrumented) node it is read from
+			}
+		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
-			rw.walk(v.Field(i))
+			skip, quiet := rw.fieldRole(v, i)
+			f := v.Field(i)
+			rw.walk(f)
+			if !skip {
+				rw.instrument(f, quiet)
+			}
 		}
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {
-			rw.walk(v.Index(i))
+			e := v.Index(i)
+			rw.walk(e)
+			rw.instrument(e, false)
 		}
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
 			rw.walk(it.Value())
 		}
+		rw.instrumentMap(v)
 	}
 }
 
