@@ -153,7 +153,7 @@ func TestOrderWithoutItsReferenceIsRefused(t *testing.T) {
 		{`{"order": {"id": 5}}`, "order.ref is undefined"},
 		{`{"order": {"ref": ""}}`, "empty value"},
 		{`{"order": {"ref": null}}`, "empty value"},
-		{`{"orderReferenceId": "R-1"}`, "order is none or undefined"},
+		{`{"orderReferenceId": "R-1"}`, "cannot read order.ref: order is undefined"},
 	} {
 		st, out, _, _ := e.do("POST", "/v1/orders", cust, c.body)
 		problemAt(t, "order "+c.body, st, out, 422, "body")

@@ -152,7 +152,7 @@ func (e *Engine) compileSource(source string, sm srcMap, format Format) (c *comp
 	}
 	c.tpl = tpl
 	rw := &rewriter{format: format, inString: inString, seen: map[uintptr]bool{},
-		callSite: map[*nodes.Call]int{}, noRead: map[nodes.Node]bool{}}
+		readSite: map[*nodes.FilteredExpression]int{}, noRead: map[nodes.Node]bool{}, standalone: map[nodes.Node]bool{}}
 	root := tpl.Root()
 	rw.template(root)
 	c.reads = rw.reads
@@ -292,8 +292,8 @@ func isTag(n nodes.Node, name string) bool {
 //   - wraps each {% %} in a blockTag (step count, nesting depth, error position),
 //   - wraps each body in a bodyTag (step count, buffer size, memory budget),
 //   - reroutes arithmetic through binop, which caps sizes and refuses x/0,
-//   - reroutes every read (x, x.y, x[k]) through readFunc (reads.go), which
-//     notices undefined ones.
+//   - reroutes every read chain (x, x.y, x[k]) through readFilter (reads.go),
+//     which notices undefined ones.
 //
 // Some gonja control structures keep their sub-trees in unexported fields
 // (set, with, filter, include); the walk reaches them with reflect.NewAt so no
@@ -305,9 +305,10 @@ type rewriter struct {
 	depth    int
 	tooDeep  *tokens.Token // first node found beyond maxTreeDepth
 
-	reads    []readSite
-	callSite map[*nodes.Call]int // read call -> its site in reads
-	noRead   map[nodes.Node]bool // names that are written, not read ({% set x = %})
+	reads      []readSite
+	readSite   map[*nodes.FilteredExpression]int // read filter -> its site in reads
+	noRead     map[nodes.Node]bool               // names that are written, not read ({% set x = %})
+	standalone map[nodes.Node]bool               // getters kept as written (a method being called)
 }
 
 var (
@@ -373,11 +374,11 @@ func (rw *rewriter) walk(v reflect.Value) {
 		case *nodes.BinaryExpression:
 			rw.walk(reflect.ValueOf(n.Left))
 			rw.walk(reflect.ValueOf(n.Right))
-			if call := rw.readCall(n.Left, false); call != nil {
-				n.Left = call
+			if read := rw.readCall(n.Left, false); read != nil {
+				n.Left = read
 			}
-			if call := rw.readCall(n.Right, false); call != nil {
-				n.Right = call
+			if read := rw.readCall(n.Right, false); read != nil {
+				n.Right = read
 			}
 			rewriteArith(n)
 			return

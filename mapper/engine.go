@@ -88,7 +88,7 @@ func NewEngine(opts Options) *Engine {
 		maxValue = 1 << 20
 	}
 	env := newEnvironment(maxValue)
-	env.Context.Set(readName, readFunc)
+	_ = env.Filters.Register(readName, readFilter)
 	return &Engine{
 		opts:  opts,
 		env:   env,
@@ -410,5 +410,5 @@ func runtimeMessage(err error) string {
 func isNoneAccess(err error) bool {
 	e, ok := err.(*Error)
 	return ok && e.Kind == ErrRuntime && (strings.Contains(e.Message, "of none (undefined value)") ||
-		strings.Contains(e.Message, " is none or undefined"))
+		strings.HasPrefix(e.Message, "cannot read "))
 }

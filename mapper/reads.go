@@ -12,34 +12,41 @@ import (
 )
 
 // Undefined reads. gonja turns a missing variable, attribute or item into
-// none without a word, so a typo prints an empty value. The rewriter routes
-// every read (`x`, `x.y`, `x[k]`) through readFunc, which does what gonja's
-// evaluator does and also notices a miss: a warning, or in a strict template
-// an error naming the read with its position.
+// none without a word, so a typo prints an empty value. The rewriter replaces
+// every read chain (`x`, `x.y`, `x.y[k].z`) with one call of a hidden filter,
+// readFilter, which walks the chain as gonja's evaluator does and also
+// notices a miss: a warning, or in a strict template an error naming the
+// read with its position. One filter call per chain (not a function call
+// per step) keeps the cost near gonja's own evaluation.
 
 const (
-	readName    = "\x00read"   // the read function's global name (unspellable, like binop)
+	readName    = "\x00read"   // the read filter's name (unspellable, like binop)
 	shadowedKey = "\x00shadow" // context key: names of ours the body shadows ([]string)
 	maxWarnings = 50           // warnings kept per render; the rest are counted
 )
 
-type readKind uint8
+type stepKind uint8
 
 const (
-	readVar   readKind = iota + 1 // x
-	readAttr                      // x.y
-	readIndex                     // x.0
-	readItem                      // x[k]
+	stepAttr  stepKind = iota + 1 // .y
+	stepIndex                     // .0
+	stepItem                      // [k]: the key is the filter's next argument
 )
 
-// readSite is one read written in the template.
+type readStep struct {
+	kind  stepKind
+	name  string
+	index int
+	desc  string // the chain up to and including this step, e.g. customer.firstNme
+}
+
+// readSite is one read chain written in the template.
 type readSite struct {
-	kind  readKind
-	pos   int    // parsed-source offset of the start of the read (the leftmost name)
+	pos   int    // parsed-source offset of the start of the chain (the leftmost name)
 	quiet bool   // the operand of `| default` or `is defined`: a miss is expected there
-	desc  string // the read as written, e.g. customer.firstNme
-	name  string // readVar: the name; readAttr: the attribute
-	index int    // readIndex
+	root  string // the chain starts at this variable ("" : at the filtered value)
+	desc  string // the whole chain as written
+	steps []readStep
 }
 
 // Warning is something a render did that probably is not what its author
@@ -62,18 +69,18 @@ type readTrace struct {
 	abandoned bool
 }
 
+func newReadTrace(sites []readSite, strict bool) *readTrace {
+	return &readTrace{sites: sites, strict: strict, missed: map[int]bool{}}
+}
+
 func (tr *readTrace) abandon() {
 	if tr != nil {
 		tr.abandoned = true
 	}
 }
 
-func newReadTrace(sites []readSite, strict bool) *readTrace {
-	return &readTrace{sites: sites, strict: strict, missed: map[int]bool{}}
-}
-
-// miss handles an undefined read: none in lenient templates (noted for a
-// warning), an error in strict ones.
+// miss handles a chain whose last step is undefined: none in lenient
+// templates (noted for a warning), an error in strict ones.
 func (tr *readTrace) miss(id int) *exec.Value {
 	s := tr.sites[id]
 	if s.quiet {
@@ -90,8 +97,8 @@ func (tr *readTrace) miss(id int) *exec.Value {
 	return exec.AsValue(nil)
 }
 
-// readFunc is called as \x00read(site, [parent, [key]]) in place of a read.
-func readFunc(e *exec.Evaluator, params *exec.VarArgs) *exec.Value {
+// readFilter is `root | \x00read(site, keys...)` in place of a read chain.
+func readFilter(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
 	st := renderStateOf(e)
 	if st == nil || st.trace == nil || len(params.Args) == 0 {
 		return errValue(errNoState)
@@ -101,146 +108,178 @@ func readFunc(e *exec.Evaluator, params *exec.VarArgs) *exec.Value {
 	if id < 0 || id >= len(tr.sites) {
 		return errValue(newTplErr(ErrRuntime, "internal error: bad read"))
 	}
-	s := tr.sites[id]
-	if s.kind == readVar {
-		if v, ok := e.Environment.Context.Get(s.name); ok {
-			return exec.ToValue(v)
-		}
-		return tr.miss(id)
-	}
-	if len(params.Args) < 2 {
-		return errValue(newTplErr(ErrRuntime, "internal error: bad read"))
-	}
-	parent := params.Args[1]
-	if parent.IsNil() {
-		return errValue(&tplErr{kind: ErrRuntime, pos: s.pos,
-			msg: fmt.Sprintf("cannot read %s: %s is none or undefined", s.desc, parentDesc(s.desc))})
-	}
-	var v *exec.Value
-	found := false
-	switch s.kind {
-	case readAttr:
-		if v, found = parent.GetAttribute(s.name); !found {
-			v, found = parent.GetItem(s.name)
-		}
-	case readIndex:
-		v, found = parent.GetItem(s.index)
-	case readItem:
-		if len(params.Args) < 3 {
-			return errValue(newTplErr(ErrRuntime, "internal error: bad read"))
-		}
-		arg := params.Args[2]
-		var key any
-		switch {
-		case arg.IsString():
-			key = arg.String()
-		case arg.IsInteger():
-			key = arg.Integer()
-		default:
-			return errValue(&tplErr{kind: ErrRuntime, pos: s.pos,
-				msg: fmt.Sprintf("cannot read %s: the key is %s, not a string or an integer", s.desc, typeName(arg))})
-		}
-		if v, found = parent.GetItem(key); !found && arg.IsString() {
-			v, found = parent.GetAttribute(arg.String())
+	s := &tr.sites[id]
+	cur, prev, found := in, s.root, true
+	if s.root != "" {
+		var v any
+		if v, found = e.Environment.Context.Get(s.root); found {
+			cur = exec.ToValue(v)
+		} else if len(s.steps) == 0 {
+			return tr.miss(id)
+		} else {
+			cur = exec.AsValue(nil)
 		}
 	}
-	if found {
-		return v
-	}
-	if v != nil && v.IsError() {
-		return v
-	}
-	return tr.miss(id)
-}
-
-// parentDesc is "a.b" for "a.b.c" and "a.b" for `a.b["c"]`.
-func parentDesc(desc string) string {
-	depth := 0
-	for i := len(desc) - 1; i > 0; i-- {
-		switch desc[i] {
-		case ']':
-			depth++
-		case '[':
-			depth--
-			if depth == 0 {
-				return desc[:i]
+	keys := params.Args[1:]
+	for i := range s.steps {
+		step := &s.steps[i]
+		if cur.IsNil() {
+			what := "none"
+			if !found {
+				what = "undefined"
 			}
-		case '.':
-			if depth == 0 {
-				return desc[:i]
+			if prev == "" {
+				prev = "the value"
+			}
+			return errValue(&tplErr{kind: ErrRuntime, pos: s.pos, msg: fmt.Sprintf("cannot read %s: %s is %s", step.desc, prev, what)})
+		}
+		var v *exec.Value
+		switch step.kind {
+		case stepAttr:
+			if v, found = cur.GetAttribute(step.name); !found {
+				v, found = cur.GetItem(step.name)
+			}
+		case stepIndex:
+			v, found = cur.GetItem(step.index)
+		case stepItem:
+			if len(keys) == 0 {
+				return errValue(newTplErr(ErrRuntime, "internal error: bad read"))
+			}
+			arg := keys[0]
+			keys = keys[1:]
+			var key any
+			switch {
+			case arg.IsString():
+				key = arg.String()
+			case arg.IsInteger():
+				key = arg.Integer()
+			default:
+				return errValue(&tplErr{kind: ErrRuntime, pos: s.pos,
+					msg: fmt.Sprintf("cannot read %s: the key is %s, not a string or an integer", step.desc, typeName(arg))})
+			}
+			if v, found = cur.GetItem(key); !found && arg.IsString() {
+				v, found = cur.GetAttribute(arg.String())
 			}
 		}
+		if !found {
+			if v != nil && v.IsError() {
+				return v
+			}
+			if i == len(s.steps)-1 {
+				return tr.miss(id)
+			}
+			v = exec.AsValue(nil)
+		}
+		cur, prev = v, step.desc
 	}
-	return desc
+	return cur
 }
 
 // ---- the rewrite
 
-// readCall returns the call that replaces n when n is a read, else nil.
-func (rw *rewriter) readCall(n nodes.Node, quiet bool) *nodes.Call {
-	var s readSite
-	var args []nodes.Expression
-	var loc *tokens.Token
-	switch t := n.(type) {
-	case *nodes.Name:
-		if t.Name == nil || t.Name.Val == "" || t.Name.Val[0] == 0 {
-			return nil // our own hidden names
-		}
-		loc = t.Name
-		s = readSite{kind: readVar, pos: t.Name.Pos, name: t.Name.Val, desc: t.Name.Val}
-	case *nodes.GetAttribute:
-		if t.Node == nil {
-			return nil
-		}
-		loc = tokenOr(t.Location)
-		pos, desc := rw.describe(t.Node)
-		if t.Attribute != "" {
-			s = readSite{kind: readAttr, name: t.Attribute, desc: desc + "." + t.Attribute}
-		} else {
-			s = readSite{kind: readIndex, index: t.Index, desc: desc + "." + strconv.Itoa(t.Index)}
-		}
-		s.pos = pos
-		args = []nodes.Expression{asExpression(t.Node)}
-	case *nodes.GetItem:
-		if t.Node == nil || t.Arg == nil {
-			return nil
-		}
-		loc = tokenOr(t.Location)
-		pos, desc := rw.describe(t.Node)
-		key := "[…]"
-		switch a := t.Arg.(type) {
-		case *nodes.String:
-			key = "[" + strconv.Quote(a.Val) + "]"
-		case *nodes.Integer:
-			key = "[" + strconv.Itoa(a.Val) + "]"
-		default:
-			if _, d := rw.describe(t.Arg); d != "(…)" {
-				key = "[" + d + "]"
-			}
-		}
-		s = readSite{kind: readItem, pos: pos, desc: desc + key}
-		args = []nodes.Expression{asExpression(t.Node), asExpression(t.Arg)}
+// readCall returns the read filter that replaces the chain n, else nil.
+func (rw *rewriter) readCall(n nodes.Node, quiet bool) *nodes.FilteredExpression {
+	if rw.tooDeep != nil {
+		return nil // refused anyway; and chains that deep would make long descriptions
+	}
+	switch n.(type) {
+	case *nodes.Name, *nodes.GetAttribute, *nodes.GetItem:
 	default:
 		return nil
 	}
-	for _, a := range args {
-		if a == nil {
-			return nil // not an expression: leave gonja's own evaluation
+	// Flatten the chain, outermost step first.
+	var steps []readStep
+	var keys []nodes.Expression
+	cur := n
+	var root nodes.Expression
+	var rootName string
+	var loc *tokens.Token
+flatten:
+	for {
+		switch t := cur.(type) {
+		case *nodes.GetAttribute:
+			if t.Node == nil {
+				return nil
+			}
+			if t.Attribute != "" {
+				steps = append(steps, readStep{kind: stepAttr, name: t.Attribute})
+			} else {
+				steps = append(steps, readStep{kind: stepIndex, index: t.Index})
+			}
+			cur = t.Node
+		case *nodes.GetItem:
+			key := asExpression(t.Arg)
+			if t.Node == nil || key == nil {
+				return nil
+			}
+			steps = append(steps, readStep{kind: stepItem})
+			keys = append(keys, key)
+			cur = t.Node
+		case *nodes.Name:
+			if t.Name == nil || t.Name.Val == "" || t.Name.Val[0] == 0 {
+				return nil // our own hidden names
+			}
+			rootName, loc = t.Name.Val, t.Name
+			break flatten
+		default:
+			if root = asExpression(cur); root == nil {
+				return nil
+			}
+			break flatten
 		}
 	}
-	s.quiet = quiet
-	id := len(rw.reads)
-	rw.reads = append(rw.reads, s)
-	name := *loc
-	name.Type, name.Val = tokens.Name, readName
-	call := &nodes.Call{
-		Location: loc,
-		Func:     &nodes.Name{Name: &name},
-		Args:     append([]nodes.Expression{&nodes.Integer{Location: loc, Val: id}}, args...),
-		Kwargs:   map[string]nodes.Expression{},
+	// Root first.
+	for i, j := 0, len(steps)-1; i < j; i, j = i+1, j-1 {
+		steps[i], steps[j] = steps[j], steps[i]
 	}
-	rw.callSite[call] = id
-	return call
+	for i, j := 0, len(keys)-1; i < j; i, j = i+1, j-1 {
+		keys[i], keys[j] = keys[j], keys[i]
+	}
+	pos, desc := -1, rootName
+	if root != nil {
+		pos, desc = rw.describe(root)
+		loc = tokenOr(safePosition(root))
+	} else {
+		pos = loc.Pos
+	}
+	k := 0
+	for i := range steps {
+		switch steps[i].kind {
+		case stepAttr:
+			desc += "." + steps[i].name
+		case stepIndex:
+			desc += "." + strconv.Itoa(steps[i].index)
+		case stepItem:
+			desc += "[" + rw.keyDesc(keys[k]) + "]"
+			k++
+		}
+		steps[i].desc = desc
+	}
+	id := len(rw.reads)
+	rw.reads = append(rw.reads, readSite{pos: pos, quiet: quiet, root: rootName, desc: desc, steps: steps})
+	if root == nil {
+		root = &nodes.None{Location: loc}
+	}
+	read := &nodes.FilteredExpression{Expression: root, Filters: []*nodes.FilterCall{{
+		Token: loc, Name: readName,
+		Args:   append([]nodes.Expression{&nodes.Integer{Location: loc, Val: id}}, keys...),
+		Kwargs: map[string]nodes.Expression{},
+	}}}
+	rw.readSite[read] = id
+	return read
+}
+
+func (rw *rewriter) keyDesc(k nodes.Expression) string {
+	switch a := k.(type) {
+	case *nodes.String:
+		return strconv.Quote(a.Val)
+	case *nodes.Integer:
+		return strconv.Itoa(a.Val)
+	}
+	if _, d := rw.describe(k); d != "(…)" {
+		return d
+	}
+	return "…"
 }
 
 func asExpression(n nodes.Node) nodes.Expression {
@@ -251,13 +290,22 @@ func asExpression(n nodes.Node) nodes.Expression {
 // describe gives where an expression starts and how to name it in a message.
 func (rw *rewriter) describe(n nodes.Node) (int, string) {
 	switch t := n.(type) {
-	case *nodes.Call:
-		if id, ok := rw.callSite[t]; ok {
+	case *nodes.FilteredExpression:
+		if id, ok := rw.readSite[t]; ok {
 			return rw.reads[id].pos, rw.reads[id].desc
 		}
+	case *nodes.Call:
 		if t.Func != nil {
 			pos, d := rw.describe(t.Func)
 			return pos, d + "()"
+		}
+	case *nodes.GetAttribute:
+		if t.Node != nil {
+			pos, d := rw.describe(t.Node)
+			if t.Attribute != "" {
+				return pos, d + "." + t.Attribute
+			}
+			return pos, d + "." + strconv.Itoa(t.Index)
 		}
 	case *nodes.Name:
 		if t.Name != nil {
@@ -274,8 +322,8 @@ func (rw *rewriter) describe(n nodes.Node) (int, string) {
 	return tokenOr(safePosition(n)).Pos, "(…)"
 }
 
-// instrument replaces the read held by the interface value v (a struct
-// field, slice element) with its call.
+// instrument replaces the read chain held by the interface value v (a struct
+// field, slice element) with its read filter.
 func (rw *rewriter) instrument(v reflect.Value, quiet bool) {
 	if v.Kind() != reflect.Interface || v.IsNil() || !v.CanAddr() {
 		return
@@ -285,8 +333,8 @@ func (rw *rewriter) instrument(v reflect.Value, quiet bool) {
 	if !ok || rw.noRead[n] {
 		return
 	}
-	if call := rw.readCall(n, quiet); call != nil && reflect.TypeOf(call).AssignableTo(v.Type()) {
-		x.Set(reflect.ValueOf(call))
+	if read := rw.readCall(n, quiet); read != nil && reflect.TypeOf(read).AssignableTo(v.Type()) {
+		x.Set(reflect.ValueOf(read))
 	}
 }
 
@@ -304,7 +352,7 @@ func (rw *rewriter) instrumentMap(v reflect.Value) {
 	}
 	type repl struct {
 		key  string
-		call *nodes.Call
+		read *nodes.FilteredExpression
 	}
 	var todo []repl
 	it := v.MapRange()
@@ -313,17 +361,18 @@ func (rw *rewriter) instrumentMap(v reflect.Value) {
 		if !ok || rw.noRead[n] {
 			continue
 		}
-		if call := rw.readCall(n, false); call != nil && reflect.TypeOf(call).AssignableTo(v.Type().Elem()) {
-			todo = append(todo, repl{it.Key().String(), call})
+		if read := rw.readCall(n, false); read != nil && reflect.TypeOf(read).AssignableTo(v.Type().Elem()) {
+			todo = append(todo, repl{it.Key().String(), read})
 		}
 	}
 	for _, r := range todo {
-		v.SetMapIndex(reflect.ValueOf(r.key).Convert(v.Type().Key()), reflect.ValueOf(r.call))
+		v.SetMapIndex(reflect.ValueOf(r.key).Convert(v.Type().Key()), reflect.ValueOf(r.read))
 	}
 }
 
 // fieldRole says how the rewrite treats field i of struct value v: skip it
-// (assignment targets, a call's function), or read it quietly.
+// (assignment targets, a call's function, the inside of a chain), or read
+// it quietly.
 func (rw *rewriter) fieldRole(v reflect.Value, i int) (skip, quiet bool) {
 	f := v.Type().Field(i)
 	switch f.Name {
@@ -337,8 +386,20 @@ func (rw *rewriter) fieldRole(v reflect.Value, i int) (skip, quiet bool) {
 	}
 	switch n := accessible(v.Addr()).Interface().(type) {
 	case *nodes.Call:
-		// f() and x.method(): gonja needs the function node as written.
+		// f() and x.method(): gonja needs the function node as written; its
+		// receiver (x) is read on its own.
+		if f.Name == "Func" {
+			switch fn := n.Func.(type) {
+			case *nodes.GetAttribute, *nodes.GetItem:
+				rw.standalone[fn] = true
+			}
+		}
 		return f.Name == "Func" || f.Name == "Parent", false
+	case *nodes.GetAttribute:
+		// x inside x.y is one step of the chain that replaces x.y as a whole.
+		return f.Name == "Node" && rw.chained(n), false
+	case *nodes.GetItem:
+		return f.Name == "Node" && rw.chained(n), false
 	case *nodes.FilteredExpression:
 		return false, f.Name == "Expression" && len(n.Filters) > 0 && n.Filters[0] != nil &&
 			(n.Filters[0].Name == "default" || n.Filters[0].Name == "d")
@@ -346,6 +407,12 @@ func (rw *rewriter) fieldRole(v reflect.Value, i int) (skip, quiet bool) {
 		return false, f.Name == "Expression" && n.Test != nil && (n.Test.Name == "defined" || n.Test.Name == "undefined")
 	}
 	return false, false
+}
+
+// chained: the getter will be replaced as a whole (it is not a function
+// being called or an assignment target).
+func (rw *rewriter) chained(n nodes.Node) bool {
+	return !rw.noRead[n] && !rw.standalone[n]
 }
 
 func (rw *rewriter) markTargets(v reflect.Value) {
@@ -436,7 +503,7 @@ func (c *compiled) warnings(tr *readTrace, data map[string]any) []Warning {
 func (c *compiled) firstRead(name string) (int, bool) {
 	best := -1
 	for _, s := range c.reads {
-		if s.kind == readVar && s.name == name && (best < 0 || s.pos < best) {
+		if s.root == name && (best < 0 || s.pos < best) {
 			best = s.pos
 		}
 	}

@@ -179,8 +179,12 @@ func TestReadsKeepGonjaSemantics(t *testing.T) {
 	// Through a missing parent: an error naming the read and the missing part.
 	_, err := e.Render(context.Background(), Template{Format: FormatText, Body: "\n  {{ m.x.y }}"}, data, nil)
 	var te *Error
-	if !errors.As(err, &te) || te.Line != 2 || te.Column != 6 || !strings.Contains(te.Message, "cannot read m.x.y: m.x is none or undefined") {
+	if !errors.As(err, &te) || te.Line != 2 || te.Column != 6 || !strings.Contains(te.Message, "cannot read m.x.y: m.x is undefined") {
 		t.Errorf("through missing parent: %v", err)
+	}
+	_, err = e.Render(context.Background(), Template{Format: FormatText, Body: `{{ m.k }}{{ n.a["b"] }}`}, map[string]any{"m": data["m"], "n": map[string]any{"a": nil}}, nil)
+	if !errors.As(err, &te) || te.Column != 13 || te.Message != `cannot read n.a["b"]: n.a is none` {
+		t.Errorf("through a none parent: %v", err)
 	}
 }
 
@@ -208,7 +212,7 @@ func TestReferenceExpressionForms(t *testing.T) {
 			t.Errorf("EvalExpression(%q) = %+v, %v; want missing %q", expr, v, err, why)
 		}
 	}
-	if _, err := e.EvalExpression(context.Background(), `nope.ref`, data); err == nil || !strings.Contains(err.Error(), "nope is none or undefined") {
+	if _, err := e.EvalExpression(context.Background(), `nope.ref`, data); err == nil || !strings.Contains(err.Error(), "cannot read nope.ref: nope is undefined") {
 		t.Errorf("through a missing parent: %v", err)
 	}
 	// Syntax errors, located in the text as written.
