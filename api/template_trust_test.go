@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -232,5 +235,48 @@ func TestTemplateStageKeepsWarnings(t *testing.T) {
 	te, _ := p["error"].(map[string]any)
 	if te == nil || te["line"] != float64(3) || te["column"] != float64(13) || !strings.Contains(fmt.Sprint(te["message"]), "customer.vip is undefined") || p["output"] != nil {
 		t.Errorf("strict template stage = %v", p)
+	}
+}
+
+// HQ's template editor: the Strict box saves strict templates, and a render
+// lists its warnings under the output.
+func TestHQTemplateStrictAndWarnings(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login()
+	b.get("/hq/templates/new")
+	body := `{"to": "{{ customer.firstNme }}"}`
+	st, page := b.post("/hq/templates", url.Values{"name": {"strict form"}, "kind": {"intake"}, "format": {"json"},
+		"body": {body}, "strict": {"on"}}, "csrf")
+	if st != 200 {
+		t.Fatalf("create from the form = %d", st)
+	}
+	var id string
+	for _, it := range e.must("GET", "/v1/admin/templates", nil, 200)["items"].([]any) {
+		if m := it.(map[string]any); m["name"] == "strict form" {
+			id = m["id"].(string)
+			if m["strict"] != true {
+				t.Errorf("template saved from the form with Strict checked = %v", m)
+			}
+		}
+	}
+	if id == "" {
+		t.Fatalf("no template saved; page:\n%s", page)
+	}
+	if st, page = b.get("/hq/templates/" + id); st != 200 || !regexp.MustCompile(`name="strict" id="strict" checked`).MatchString(page) {
+		t.Errorf("editor of a strict template = %d, Strict box not checked", st)
+	}
+	// Render, not strict: the output and the warnings.
+	st, page = b.post("/hq/templates/render", url.Values{"id": {id}, "kind": {"intake"}, "format": {"json"}, "body": {body},
+		"input": {`{"customer": {"firstName": "Ann"}}`}}, "csrf")
+	if st != 200 || !strings.Contains(page, `id="render-warnings"`) || !strings.Contains(page, "line 1, column 12") ||
+		!strings.Contains(page, "customer.firstNme is undefined") {
+		t.Errorf("render in the editor = %d, no warnings shown:\n%s", st, page)
+	}
+	// Render, strict: the error, its line marked.
+	st, page = b.post("/hq/templates/render", url.Values{"id": {id}, "kind": {"intake"}, "format": {"json"}, "body": {body},
+		"input": {`{"customer": {"firstName": "Ann"}}`}, "strict": {"on"}}, "csrf")
+	if !strings.Contains(html.UnescapeString(page), "customer.firstNme is undefined (the template is strict") || !strings.Contains(page, `id="errline"`) {
+		t.Errorf("strict render in the editor = %d, no error shown:\n%s", st, page)
 	}
 }
