@@ -390,7 +390,14 @@ func (rw *rewriter) fieldRole(v reflect.Value, i int) (skip, quiet bool) {
 		// receiver (x) is read on its own.
 		if f.Name == "Func" {
 			switch fn := n.Func.(type) {
-			case *nodes.GetAttribute, *nodes.GetItem:
+			case *nodes.GetAttribute:
+				rw.standalone[fn] = true
+				if _, ok := fn.Node.(*nodes.Name); ok {
+					// l.append(x): gonja writes the changed list back to the
+					// variable only when the receiver is the name itself.
+					rw.noRead[fn.Node] = true
+				}
+			case *nodes.GetItem:
 				rw.standalone[fn] = true
 			}
 		}

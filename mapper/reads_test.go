@@ -160,15 +160,16 @@ func TestReadsKeepGonjaSemantics(t *testing.T) {
 	e := NewEngine(Options{})
 	data := map[string]any{"s": " Ab ", "m": map[string]any{"k": "v", "n": int64(2)}, "l": []any{int64(1), int64(2), int64(3)}}
 	cases := map[string]string{
-		`{{ s.strip().lower() }}`:                                       "ab",
-		`{{ m.k.upper() }}{{ m["k"] }}{{ m.n + 1 }}`:                    "Vv3",
-		`{{ l[0] }}{{ l.1 }}{{ l[-1] }}{{ l[1:] }}`:                     "123[2,3]",
-		`{% set ns = namespace(a=1) %}{% set ns.a = 5 %}{{ ns.a }}`:     "5",
-		`{% macro f(x, y=m.k) %}{{ x }}{{ y }}{% endmacro %}{{ f(1) }}`: "1v",
-		`{% with q = m.n %}{{ q }}{% endwith %}`:                        "2",
-		`{{ m.items() | list | length }}`:                               "2",
-		`{{ "x" if m.k else "y" }}`:                                     "x",
-		`{% for k, v in m | dictsort %}{{ k }}={{ v }};{% endfor %}`:    "k=v;n=2;",
+		`{{ s.strip().lower() }}`:                                                                 "ab",
+		`{{ m.k.upper() }}{{ m["k"] }}{{ m.n + 1 }}`:                                              "Vv3",
+		`{{ l[0] }}{{ l.1 }}{{ l[-1] }}{{ l[1:] }}`:                                               "123[2,3]",
+		`{% set ns = namespace(a=1) %}{% set ns.a = 5 %}{{ ns.a }}`:                               "5",
+		`{% macro f(x, y=m.k) %}{{ x }}{{ y }}{% endmacro %}{{ f(1) }}`:                           "1v",
+		`{% with q = m.n %}{{ q }}{% endwith %}`:                                                  "2",
+		`{{ m.items() | list | length }}`:                                                         "2",
+		`{{ "x" if m.k else "y" }}`:                                                               "x",
+		`{% for k, v in m | dictsort %}{{ k }}={{ v }};{% endfor %}`:                              "k=v;n=2;",
+		`{% set x = [] %}{% set _ = x.append(1) %}{% set _ = x.append(m.n) %}{{ x | join(",") }}`: "1,2",
 	}
 	for body, want := range cases {
 		r, err := e.RenderDetailed(context.Background(), Template{Format: FormatText, Body: body, Strict: true}, data, nil)
