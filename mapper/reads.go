@@ -296,8 +296,9 @@ func (rw *rewriter) describe(n nodes.Node) (int, string) {
 		}
 	case *nodes.Call:
 		if t.Func != nil {
-			pos, d := rw.describe(t.Func)
-			return pos, d + "()"
+			if pos, d := rw.describe(t.Func); d != "(…)" {
+				return pos, d + "()"
+			}
 		}
 	case *nodes.GetAttribute:
 		if t.Node != nil {
@@ -308,7 +309,7 @@ func (rw *rewriter) describe(n nodes.Node) (int, string) {
 			return pos, d + "." + strconv.Itoa(t.Index)
 		}
 	case *nodes.Name:
-		if t.Name != nil {
+		if t.Name != nil && (t.Name.Val == "" || t.Name.Val[0] != 0) {
 			return t.Name.Pos, t.Name.Val
 		}
 	case *nodes.String:
