@@ -60,7 +60,7 @@ var hqResources = []*hqResource{
 			{Key: "intakeTemplateId", Label: "Intake template", Kind: "select", Options: "templates:intake"},
 			{Key: "cancelTemplateId", Label: "Cancel template", Kind: "select", Options: "templates:cancel"},
 			{Key: "referenceExpression", Label: "Reference expression", Kind: "text",
-				Help: "template expression that pulls the order reference out of the body, e.g. {{ order.number }}"},
+				Help: "one expression that pulls the order reference out of the body, order.number or {{ order.number }}; an order it finds none in is refused (422), never given a random key"},
 		}},
 	{Name: "printers", Title: "Printers", Singular: "printer", API: "/v1/admin/printers", Update: http.MethodPatch, Keys: true,
 		Columns: []hqColumn{{"name", "Name", ""}, {"url", "URL", ""}, {"format", "Format", ""}, {"timeoutMs", "Timeout (ms)", ""}},
