@@ -154,6 +154,7 @@ func (e *Engine) compileSource(source string, sm srcMap, format Format) (c *comp
 	rw := &rewriter{format: format, inString: inString, seen: map[uintptr]bool{},
 		readSite: map[*nodes.FilteredExpression]int{}, noRead: map[nodes.Node]bool{}, standalone: map[nodes.Node]bool{}}
 	root := tpl.Root()
+	jinja2Fixups(root) // macros.go: where gonja's parse tree differs from Jinja2's
 	rw.template(root)
 	c.reads = rw.reads
 	if rw.tooDeep != nil {
