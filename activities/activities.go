@@ -80,5 +80,5 @@ func mapperTemplate(t *oi.Template, format string) mapper.Template {
 	if format == "" {
 		format = t.Format
 	}
-	return mapper.Template{ID: t.ID, Version: t.Version, Format: mapper.Format(format), Body: t.Body}
+	return mapper.Template{ID: t.ID, Version: t.Version, Format: mapper.Format(format), Body: t.Body, Strict: t.Strict}
 }

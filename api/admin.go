@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -143,6 +144,21 @@ func validateCustomer(cu *oi.Customer) error {
 	return firstErr(required("name", cu.Name), required("referenceId", cu.ReferenceID))
 }
 
+// checkReferenceExpression compiles a customer's reference expression when it
+// is saved: a syntax error is a 422 with its line and column.
+func (s *Server) checkReferenceExpression(cu *oi.Customer) error {
+	if cu.ReferenceExpression == "" {
+		return nil
+	}
+	if err := s.Mapper.CheckExpression(cu.ReferenceExpression); err != nil {
+		e := templateProblem(err)
+		e.Code, e.Field = oi.EINVALID, "referenceExpression"
+		e.Message = "referenceExpression is not one valid expression (write it like order.ref or {{ order.ref }}): " + e.Message
+		return e
+	}
+	return nil
+}
+
 func (s *Server) createCustomer(c *gin.Context) {
 	var b customerBody
 	if !s.bind(c, &b) {
@@ -150,7 +166,7 @@ func (s *Server) createCustomer(c *gin.Context) {
 	}
 	cu := &oi.Customer{ID: oi.NewID("cus")}
 	b.apply(cu)
-	if err := validateCustomer(cu); err != nil {
+	if err := firstErr(validateCustomer(cu), s.checkReferenceExpression(cu)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -179,7 +195,7 @@ func (s *Server) patchCustomer(c *gin.Context) {
 		return
 	}
 	b.apply(cu)
-	if err := validateCustomer(cu); err != nil {
+	if err := firstErr(validateCustomer(cu), s.checkReferenceExpression(cu)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -337,6 +353,7 @@ type templateBody struct {
 	Format  string `json:"format"`
 	Body    string `json:"body"`
 	Subject string `json:"subject"`
+	Strict  *bool  `json:"strict"` // omitted on PUT: the current version's
 }
 
 // check validates a template body and compiles it, so a syntax error is
@@ -374,7 +391,8 @@ func (s *Server) createTemplate(c *gin.Context) {
 	if !s.bind(c, &b) {
 		return
 	}
-	t := &oi.Template{ID: oi.NewID("tpl"), Name: b.Name, Kind: b.Kind, Format: b.Format, Body: b.Body, Subject: b.Subject}
+	t := &oi.Template{ID: oi.NewID("tpl"), Name: b.Name, Kind: b.Kind, Format: b.Format, Body: b.Body, Subject: b.Subject,
+		Strict: b.Strict != nil && *b.Strict}
 	if err := s.check(t); err != nil {
 		s.fail(c, err)
 		return
@@ -410,7 +428,10 @@ func (s *Server) putTemplate(c *gin.Context) {
 		s.fail(c, oi.FieldError("kind", "a template's kind cannot change (it is %s)", cur.Kind))
 		return
 	}
-	t := &oi.Template{ID: cur.ID, Name: b.Name, Kind: cur.Kind, Format: b.Format, Body: b.Body, Subject: b.Subject}
+	t := &oi.Template{ID: cur.ID, Name: b.Name, Kind: cur.Kind, Format: b.Format, Body: b.Body, Subject: b.Subject, Strict: cur.Strict}
+	if b.Strict != nil {
+		t.Strict = *b.Strict
+	}
 	if err := s.check(t); err != nil {
 		s.fail(c, err)
 		return
@@ -626,7 +647,8 @@ func (s *Server) getRequest(c *gin.Context) {
 	orig := gin.H{"contentType": o.Original.ContentType, "headers": o.Original.Headers, "body": string(o.Original.Body),
 		"receivedAt": o.ReceivedAt}
 	proc := gin.H{"templateId": o.Processing.TemplateID, "templateVersion": o.Processing.TemplateVersion,
-		"output": nullableBytes(o.Processing.Output), "error": o.Processing.Error, "processedAt": o.Processing.ProcessedAt}
+		"output": nullableBytes(o.Processing.Output), "error": o.Processing.Error, "processedAt": o.Processing.ProcessedAt,
+		"warnings": stageWarnings(o.Processing.Warnings)}
 	var final, resp any
 	if f := o.Final; f != nil {
 		final = gin.H{"method": f.Method, "url": f.URL, "headers": f.Headers, "body": string(f.Body)}
@@ -650,6 +672,14 @@ func (s *Server) getRequest(c *gin.Context) {
 		out["links"] = gin.H{}
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// stageWarnings is a template stage's stored warnings, [] when none.
+func stageWarnings(raw json.RawMessage) any {
+	if len(raw) == 0 || string(raw) == "null" {
+		return []any{}
+	}
+	return raw
 }
 
 func nullableBytes(b []byte) any {

@@ -179,7 +179,9 @@ func buildOpenAPI() map[string]any {
 
 	// ---- customers' and printers' API
 	add("POST", "/v1/orders", op("Orders", "Submit an order",
-		describe("JSON or XML body up to 1 MiB. The order key is the Idempotency-Key, else the order reference, else a fresh ULID."),
+		describe("JSON or XML body up to 1 MiB. The order key is the Idempotency-Key, else the order reference, else a fresh ULID. "+
+			"A customer with a reference expression never gets the ULID: an order for which it gives nothing (undefined, none, "+
+			"empty) or fails is refused with 422 naming the expression and why (referenceExpression; line and column when known)."),
 		secured("apiKey"), header("Idempotency-Key", "makes repeats safe: same key and body answers 200 with the existing order"),
 		func(o oaOp) {
 			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
@@ -485,7 +487,7 @@ const schemasJSON = `{
   "CustomerInput": {"type": "object", "additionalProperties": false, "properties": {
     "name": {"type": "string"}, "referenceId": {"type": "string"}, "printerId": {"type": "string"},
     "intakeTemplateId": {"type": "string"}, "cancelTemplateId": {"type": "string"},
-    "referenceExpression": {"type": "string", "description": "template expression that pulls the order reference out of the body"}}},
+    "referenceExpression": {"type": "string", "description": "one template expression that pulls the order reference out of the body, written order.ref or {{ order.ref }}; checked when saved (422 with line and column); an order it gives no reference for is refused"}}},
   "APIKey": {"type": "object", "required": ["id", "ownerKind", "ownerId", "prefix", "createdAt"], "properties": {
     "id": {"type": "string"}, "ownerKind": {"enum": ["customer", "printer"]}, "ownerId": {"type": "string"},
     "prefix": {"type": "string"}, "key": {"type": "string", "description": "the key itself: only in the answer that created it"},
@@ -501,13 +503,16 @@ const schemasJSON = `{
     "id": {"type": "string"}, "name": {"type": "string"}, "kind": {"enum": ["intake", "cancel", "webhook", "email"]},
     "format": {"enum": ["json", "xml", "text"]}, "version": {"type": "integer"}, "body": {"type": "string"},
     "subject": {"type": "string"},
+    "strict": {"type": "boolean", "description": "an undefined variable is a template error (line and column), not an empty value"},
     "createdAt": {"$ref": "#/components/schemas/Time"}, "updatedAt": {"$ref": "#/components/schemas/Time"}}},
   "TemplateInput": {"type": "object", "required": ["name", "format", "body"], "additionalProperties": false, "properties": {
     "name": {"type": "string"}, "kind": {"enum": ["intake", "cancel", "webhook", "email"], "description": "required on create; cannot change"},
-    "format": {"enum": ["json", "xml", "text"]}, "body": {"type": "string"}, "subject": {"type": "string"}}},
+    "format": {"enum": ["json", "xml", "text"]}, "body": {"type": "string"}, "subject": {"type": "string"},
+    "strict": {"type": "boolean", "description": "an undefined variable is a template error instead of an empty value; default false on create, the current version's on PUT"}}},
   "TemplateVersion": {"type": "object", "required": ["templateId", "version", "format", "body", "createdAt"], "properties": {
     "templateId": {"type": "string"}, "version": {"type": "integer"}, "format": {"enum": ["json", "xml", "text"]},
-    "body": {"type": "string"}, "subject": {"type": "string"}, "createdAt": {"$ref": "#/components/schemas/Time"}}},
+    "body": {"type": "string"}, "subject": {"type": "string"}, "createdAt": {"$ref": "#/components/schemas/Time"},
+    "strict": {"type": "boolean"}}},
   "RenderInput": {"type": "object", "additionalProperties": false, "properties": {
     "body": {"type": "string", "description": "a template text (or templateId)"},
     "templateId": {"type": "string", "description": "a stored template (or body)"},
@@ -518,8 +523,15 @@ const schemasJSON = `{
     "input": {"description": "intake/cancel: the order body as a JSON value, or the raw request as a string with contentType; webhook/email: the postback context"},
     "contentType": {"type": "string", "description": "with a string input: parse it as this request type (application/json, application/xml)"},
     "headers": {"$ref": "#/components/schemas/StringMap"},
-    "event": {"$ref": "#/components/schemas/Event"}}},
-  "RenderOutput": {"type": "object", "required": ["output", "format", "kind", "templateVersion"], "properties": {
+    "event": {"$ref": "#/components/schemas/Event"},
+    "strict": {"type": "boolean", "description": "render as a strict template (default: the stored template's; false for a body)"}}},
+  "Warning": {"type": "object", "required": ["line", "column", "message"], "properties": {
+    "line": {"type": "integer", "description": "1-based line in the template; 0 when not at one place"},
+    "column": {"type": "integer"}, "message": {"type": "string"}}},
+  "RenderOutput": {"type": "object", "required": ["output", "warnings", "format", "kind", "templateVersion"], "properties": {
+    "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Warning"}, "description": "undefined variables or attributes the render printed or tested, and names of ours the body shadows; sorted by position, at most 50 and a count"},
+    "subjectWarnings": {"type": "array", "items": {"$ref": "#/components/schemas/Warning"}},
+    "strict": {"type": "boolean"},
     "output": {"type": "string"}, "format": {"enum": ["json", "xml", "text"]}, "kind": {"enum": ["intake", "cancel", "webhook", "email"]},
     "templateVersion": {"type": ["integer", "null"], "description": "the stored version rendered; null for a body"},
     "subject": {"type": "string", "description": "an e-mail template's rendered subject"}}},
@@ -577,7 +589,8 @@ const schemasJSON = `{
       "receivedAt": {"$ref": "#/components/schemas/Time"}}},
     "templateProcessing": {"type": "object", "description": "2. the intake template's output or error, with the template version", "properties": {
       "templateId": {"type": "string"}, "templateVersion": {"type": "integer"}, "output": {"type": ["string", "null"]},
-      "error": {"type": ["object", "null"]}, "processedAt": {"$ref": "#/components/schemas/NullableTime"}}},
+      "error": {"type": ["object", "null"]}, "processedAt": {"$ref": "#/components/schemas/NullableTime"},
+      "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Warning"}, "description": "the render's warnings"}}},
     "finalRequest": {"type": ["object", "null"], "description": "3. what went to the printer (null: nothing was sent)", "properties": {
       "method": {"type": "string"}, "url": {"type": "string"}, "headers": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
       "body": {"type": "string"}}},

@@ -72,6 +72,7 @@ var errStopped = &tplErr{kind: ErrLimit, msg: "stopped", pos: -1}
 // context (stateKey) or through the top-level writer.
 type renderState struct {
 	lookups  Lookups
+	trace    *readTrace
 	maxOut   int // MaxOutputBytes
 	maxValue int // largest single string a template may build
 	budget   int // bytes left to allocate
