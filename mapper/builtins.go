@@ -18,17 +18,18 @@ import (
 func newEnvironment(maxValue int) *exec.Environment {
 	filters := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters)
 	ours := map[string]exec.FilterFunction{
-		"tojson":  filterToJSON,
-		"join":    filterJoin,
-		"replace": filterReplace,
-		"string":  filterString,
-		"upper":   filterCase(strings.ToUpper),
-		"lower":   filterCase(strings.ToLower),
-		"date":    filterDate,
-		"center":  filterSized(builtins.Filters, "center", 0, "width"),
-		"slice":   filterSized(builtins.Filters, "slice", 0, "slices"),
-		"batch":   filterSized(builtins.Filters, "batch", 0, "linecount"),
-		"indent":  filterIndent(builtins.Filters),
+		"tojson":   filterToJSON,
+		"join":     filterJoin,
+		"replace":  filterReplace,
+		"string":   filterString,
+		"upper":    filterCase(strings.ToUpper),
+		"lower":    filterCase(strings.ToLower),
+		"date":     filterDate,
+		"center":   filterSized(builtins.Filters, "center", 0, "width"),
+		"slice":    filterSized(builtins.Filters, "slice", 0, "slices"),
+		"batch":    filterSized(builtins.Filters, "batch", 0, "linecount"),
+		"indent":   filterIndent(builtins.Filters),
+		"wordwrap": filterWordwrap, // budget.go: linear, bounded
 	}
 	for name, f := range ours {
 		if filters.Exists(name) {
@@ -41,22 +42,25 @@ func newEnvironment(maxValue int) *exec.Environment {
 	all := map[string]exec.FilterFunction{}
 	for _, name := range filterNames(filters) {
 		f, _ := filters.Get(name)
-		all[name] = checkedFilter(f)
+		all[name] = checkedFilter(name, f)
 	}
 
 	globals := map[string]any{
-		"range":   rangeFunc,
-		"lookups": lookupsFunc,
-		binopName: binop,
+		"range":     rangeFunc,
+		"lookups":   lookupsFunc,
+		binopName:   binop,
+		literalName: literalGuard, // budget.go
 	}
 	for _, name := range []string{"dict", "cycler", "joiner", "namespace", "_", "gettext", "ngettext"} {
 		if f, ok := builtins.GlobalFunctions.Get(name); ok {
-			globals[name] = f
+			globals[name] = guardGlobal(f) // budget.go: dict/namespace weighed
 		}
 	}
 
 	methods := builtins.Methods
 	methods.Str = strMethods(maxValue)
+	methods.List = guardListMethods(methods.List, maxValue) // budget.go
+	methods.Dict = guardDictMethods(methods.Dict, maxValue)
 
 	return &exec.Environment{
 		Filters:           exec.NewFilterSet(all),
@@ -97,16 +101,17 @@ func renderStateOf(e *exec.Evaluator) *renderState {
 
 func errValue(err error) *exec.Value { return exec.AsValue(err) }
 
-func checkedFilter(f exec.FilterFunction) exec.FilterFunction {
+// checkedFilter bounds a filter before it runs (argument weights, its own
+// guard) and after (result size and weight); see budget.go.
+func checkedFilter(name string, f exec.FilterFunction) exec.FilterFunction {
 	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
-		out := f(e, in, params)
-		if out == nil || out.IsError() || !out.IsString() {
-			return out
+		st := renderStateOf(e)
+		if err := st.preFilter(name, in, params); err != nil {
+			return errValue(err)
 		}
-		if st := renderStateOf(e); st != nil {
-			if err := st.checkString(len(out.String())); err != nil {
-				return errValue(err)
-			}
+		out := f(e, in, params)
+		if err := st.postFilter(name, out); err != nil {
+			return errValue(err)
 		}
 		return out
 	}
@@ -480,8 +485,8 @@ func strMethods(maxValue int) *exec.MethodSet[string] {
 					}
 				}
 			case "format", "format_map":
-				if hugeFormatWidth(self) {
-					return nil, tooBig(name)
+				if err := checkBraceFormat(name, self, args.Args, args.KwArgs, maxValue); err != nil {
+					return nil, err
 				}
 			}
 			out, err := orig(self, sv, args)
@@ -492,28 +497,4 @@ func strMethods(maxValue int) *exec.MethodSet[string] {
 		}
 	}
 	return exec.NewMethodSet(set)
-}
-
-// hugeFormatWidth spots "{:>999999}"-style widths inside replacement fields.
-func hugeFormatWidth(f string) bool {
-	depth, digits := 0, 0
-	for i := 0; i < len(f); i++ {
-		c := f[i]
-		switch {
-		case c == '{':
-			depth++
-			digits = 0
-		case c == '}':
-			depth--
-			digits = 0
-		case depth > 0 && c >= '0' && c <= '9':
-			digits++
-			if digits > 4 {
-				return true
-			}
-		default:
-			digits = 0
-		}
-	}
-	return false
 }

@@ -299,6 +299,7 @@ type rewriter struct {
 	seen     map[uintptr]bool
 	depth    int
 	tooDeep  *tokens.Token // first node found beyond maxTreeDepth
+	target   int           // > 0 inside a tag's assignment target (budget.go wrapLiteral)
 }
 
 var (
@@ -332,7 +333,7 @@ func (rw *rewriter) markSeen(v reflect.Value) bool {
 func (rw *rewriter) walk(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Interface:
-		if !v.IsNil() {
+		if !v.IsNil() && !rw.wrapLiteral(v, func(c reflect.Value) { accessible(v).Set(c) }) {
 			rw.walk(v.Elem())
 		}
 	case reflect.Pointer:
@@ -362,8 +363,8 @@ func (rw *rewriter) walk(v reflect.Value) {
 			}}
 			return
 		case *nodes.BinaryExpression:
-			rw.walk(reflect.ValueOf(n.Left))
-			rw.walk(reflect.ValueOf(n.Right))
+			rw.walk(reflect.ValueOf(&n.Left).Elem()) // the slots, so literals can be wrapped
+			rw.walk(reflect.ValueOf(&n.Right).Elem())
 			rewriteArith(n)
 			return
 		}
@@ -372,7 +373,14 @@ func (rw *rewriter) walk(v reflect.Value) {
 		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
+			target := isAssignTarget(v.Type().Field(i).Name)
+			if target {
+				rw.target++
+			}
 			rw.walk(v.Field(i))
+			if target {
+				rw.target--
+			}
 		}
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {
@@ -381,7 +389,10 @@ func (rw *rewriter) walk(v reflect.Value) {
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			rw.walk(it.Value())
+			k := it.Key()
+			if !rw.wrapLiteral(it.Value(), func(c reflect.Value) { accessible(v).SetMapIndex(k, c) }) {
+				rw.walk(it.Value())
+			}
 		}
 	}
 }

@@ -248,7 +248,9 @@ func (e *Engine) run(ctx context.Context, c *compiled, data map[string]any, look
 	vars[stateKey] = st
 
 	done := make(chan error, 1)
+	liveRenders.Add(1)
 	go func() {
+		defer liveRenders.Add(-1)
 		defer func() {
 			if p := recover(); p != nil {
 				done <- &tplErr{kind: ErrRuntime, msg: panicMessage(p), pos: st.cur}
@@ -266,11 +268,11 @@ func (e *Engine) run(ctx context.Context, c *compiled, data map[string]any, look
 		}
 		return w.buf.Bytes(), nil
 	case <-timer.C:
-		st.stop.Store(true)
+		st.halt(done, haltGrace)
 		return nil, &Error{Kind: ErrLimit, Where: whereTemplate,
 			Message: fmt.Sprintf("rendering took longer than %s", e.opts.Timeout)}
 	case <-ctx.Done():
-		st.stop.Store(true)
+		st.halt(done, haltGrace)
 		return nil, cancelled(ctx.Err())
 	}
 }

@@ -1,0 +1,908 @@
+package mapper
+
+import (
+	"encoding/json"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nikolalohinski/gonja/v2/exec"
+	"github.com/nikolalohinski/gonja/v2/nodes"
+	"github.com/nikolalohinski/gonja/v2/tokens"
+)
+
+// A value's weight is what printing it (our JSON/text forms, gonja's own
+// String(), tojson, join...) would build: strings by their length, lists and
+// maps by the weight of their items plus punctuation. A list of 2000
+// references to one 1 MB string is small in memory but weighs 2 GB, and gonja
+// stringifies values in places we cannot reach (method calls, comparisons,
+// some filters). So values a template builds are refused by weight BEFORE
+// they exist (repetition, +, append, update...), and every place of ours that
+// prints a value weighs it first.
+//
+// Weighing stops as soon as the limit is passed, so it costs at most
+// O(limit) however big or self-similar the value is.
+
+// maxWeightFactor bounds the weight of a container a template may build or
+// hand to a filter, as a multiple of the largest string (st.maxValue): an
+// order of 1 MiB parsed into maps stays well under it.
+const maxWeightFactor = 4
+
+func weightLimit(maxValue int) int { return maxWeightFactor * maxValue }
+
+// weigher walks a value; it gives up (over) once n passes limit.
+type weigher struct {
+	st    *renderState // may be nil (methods have no render state)
+	limit int
+	n     int
+	nodes int
+	err   error
+}
+
+func (w *weigher) over() bool { return w.n > w.limit || w.err != nil }
+
+// weigh returns the weight of x, or a number above limit when x weighs more.
+func weigh(st *renderState, x any, limit int) (int, error) {
+	w := &weigher{st: st, limit: limit}
+	w.add(x, 0)
+	return w.n, w.err
+}
+
+func (w *weigher) add(x any, depth int) {
+	if w.over() {
+		return
+	}
+	w.nodes++
+	if w.nodes&1023 == 0 && w.st != nil {
+		if err := w.st.alive(); err != nil {
+			w.err = err
+			return
+		}
+	}
+	if depth > maxValueDepth {
+		w.n = w.limit + 1 // gonja's String() has no depth limit: refuse what we would refuse to print
+		return
+	}
+	switch t := x.(type) {
+	case nil:
+		w.n += 4
+	case string:
+		w.n += len(t) + 2
+	case bool:
+		w.n += 5
+	case int, int64, int32, float64, float32, uint, uint64, json.Number:
+		w.n += 8
+	case time.Time:
+		w.n += 32
+	case *exec.Value:
+		if t == nil {
+			w.n += 4
+			return
+		}
+		w.add(unwrapValue(t), depth+1)
+	case []any:
+		w.n += 2
+		for _, e := range t {
+			w.n += 2
+			w.add(e, depth+1)
+			if w.over() {
+				return
+			}
+		}
+	case map[string]any:
+		w.n += 2
+		for k, v := range t {
+			w.n += len(k) + 4
+			w.add(v, depth+1)
+			if w.over() {
+				return
+			}
+		}
+	case *exec.Dict:
+		w.addDict(t, depth)
+	case exec.Dict:
+		w.addDict(&t, depth)
+	case *exec.Pair:
+		w.n += 4
+		w.add(t.Key, depth+1)
+		w.add(t.Value, depth+1)
+	case exec.ValuesList:
+		w.n += 2
+		for _, e := range t {
+			w.n += 2
+			w.add(e, depth+1)
+			if w.over() {
+				return
+			}
+		}
+	default:
+		w.addReflect(reflect.ValueOf(x), depth)
+	}
+}
+
+func (w *weigher) addDict(d *exec.Dict, depth int) {
+	if d == nil {
+		w.n += 4
+		return
+	}
+	w.n += 2
+	for _, p := range d.Pairs {
+		w.n += 4
+		w.add(p.Key, depth+1)
+		w.add(p.Value, depth+1)
+		if w.over() {
+			return
+		}
+	}
+}
+
+func (w *weigher) addReflect(rv reflect.Value, depth int) {
+	switch rv.Kind() {
+	case reflect.Invalid:
+		w.n += 4
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() || !rv.Elem().CanInterface() {
+			w.n += 4
+			return
+		}
+		w.add(rv.Elem().Interface(), depth+1)
+	case reflect.String:
+		w.n += rv.Len() + 2
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.Type().Elem().Kind() == reflect.Uint8 {
+			w.n += rv.Len() + 3
+			return
+		}
+		w.n += 2
+		for i := 0; i < rv.Len(); i++ {
+			w.n += 2
+			if e := rv.Index(i); e.CanInterface() {
+				w.add(e.Interface(), depth+1)
+			} else {
+				w.n += 4
+			}
+			if w.over() {
+				return
+			}
+		}
+	case reflect.Map:
+		w.n += 2
+		it := rv.MapRange()
+		for it.Next() {
+			w.n += 4
+			if it.Key().CanInterface() {
+				w.add(it.Key().Interface(), depth+1)
+			}
+			if it.Value().CanInterface() {
+				w.add(it.Value().Interface(), depth+1)
+			}
+			if w.over() {
+				return
+			}
+		}
+	case reflect.Struct:
+		w.n += 2
+		for i := 0; i < rv.NumField(); i++ {
+			w.n += 4
+			if f := rv.Field(i); f.CanInterface() {
+				w.add(f.Interface(), depth+1)
+			}
+			if w.over() {
+				return
+			}
+		}
+	default:
+		w.n += 8
+	}
+}
+
+// alive reports errStopped once the render was abandoned (deadline or the
+// caller's context). Long loops of ours call it so that work stops at once.
+func (st *renderState) alive() error {
+	if st != nil && st.stop.Load() {
+		return errStopped
+	}
+	return nil
+}
+
+// checkWeight refuses a value whose printed form would exceed limit.
+func (st *renderState) checkWeight(v *exec.Value, limit int, what string) error {
+	n, err := weigh(st, unwrapValue(v), limit)
+	if err != nil {
+		return err
+	}
+	if n > limit {
+		return newTplErr(ErrLimit, "%s would be larger than %d bytes when written out", what, limit)
+	}
+	return nil
+}
+
+// weightOf is the weight of v, capped just above the container limit.
+func (st *renderState) weightOf(v *exec.Value) (int, error) {
+	return weigh(st, unwrapValue(v), weightLimit(st.maxValue))
+}
+
+// chargeRepeat takes a repetition of unit bytes n times from the budget
+// before the result is built; the result must fit in limit.
+func (st *renderState) chargeRepeat(unit, n, limit int, what string) error {
+	if n <= 0 || unit <= 0 {
+		return nil
+	}
+	if unit > limit/n {
+		return newTplErr(ErrLimit, "%s would be larger than %d bytes", what, limit)
+	}
+	return st.charge(unit * n)
+}
+
+// checkArgs weighs a filter's or method's input and arguments before they
+// run: gonja's filters and methods stringify their operands freely.
+func (st *renderState) checkArgs(name string, in *exec.Value, params *exec.VarArgs) error {
+	if st == nil {
+		return nil
+	}
+	limit := weightLimit(st.maxValue)
+	if in != nil && !in.IsString() {
+		if err := st.checkWeight(in, limit, "the value given to "+name); err != nil {
+			return err
+		}
+	}
+	if params == nil {
+		return nil
+	}
+	for _, a := range params.Args {
+		if a != nil && !a.IsString() {
+			if err := st.checkWeight(a, limit, "an argument of "+name); err != nil {
+				return err
+			}
+		}
+	}
+	for _, a := range params.KwArgs {
+		if a != nil && !a.IsString() {
+			if err := st.checkWeight(a, limit, "an argument of "+name); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// filterGuards check what a filter will build from its arguments before the
+// filter builds it; checkedFilter runs them.
+var filterGuards = map[string]func(st *renderState, in *exec.Value, params *exec.VarArgs) error{
+	"format": func(st *renderState, in *exec.Value, params *exec.VarArgs) error {
+		return st.checkPercentFormat("format", in.String(), params.Args)
+	},
+}
+
+// preFilter is what checkedFilter runs before a filter: argument weights and
+// the filter's own guard.
+func (st *renderState) preFilter(name string, in *exec.Value, params *exec.VarArgs) error {
+	if st == nil {
+		return nil
+	}
+	if err := st.alive(); err != nil {
+		return err
+	}
+	if in != nil && in.IsError() {
+		return in // the input failed: that error, not the filter's complaint about it
+	}
+	if err := st.checkArgs(name, in, params); err != nil {
+		return err
+	}
+	if g, ok := filterGuards[name]; ok && in != nil && !in.IsError() {
+		return g(st, in, params)
+	}
+	return nil
+}
+
+// postFilter bounds what a filter returned: strings by size (charged), lists
+// and maps by weight (batch's fill_with, map over a big list...).
+func (st *renderState) postFilter(name string, out *exec.Value) error {
+	if st == nil || out == nil || out.IsError() {
+		return nil
+	}
+	if out.IsString() {
+		return st.checkString(len(out.String()))
+	}
+	if out.IsList() || out.IsDict() {
+		n, err := st.weightOf(out)
+		if err != nil {
+			return err
+		}
+		if n > weightLimit(st.maxValue) {
+			return newTplErr(ErrLimit, "%s: the result would be larger than %d bytes when written out", name, weightLimit(st.maxValue))
+		}
+		return st.charge(16 * out.Len())
+	}
+	return nil
+}
+
+// ---- string formatting: '%…' % args, "…"|format(args), "{…}".format(args)
+
+// formatLimit is how much text one formatting call may produce.
+func formatLimit(maxValue int) int { return maxValue }
+
+// checkPercentFormat bounds printf-style formatting ('%5d' % x, |format)
+// before it runs: every conversion costs its width and precision (including
+// '*' taken from the arguments) plus the weight of its argument.
+func (st *renderState) checkPercentFormat(name, format string, args []*exec.Value) error {
+	limit := math.MaxInt
+	if st != nil {
+		limit = formatLimit(st.maxValue)
+	}
+	total, err := percentFormatSize(format, args, limit)
+	if err != nil {
+		return err
+	}
+	if total > limit {
+		return newTplErr(ErrLimit, "%s: the formatted text would be larger than %d bytes", name, limit)
+	}
+	if st != nil {
+		return st.charge(total)
+	}
+	return nil
+}
+
+// percentFormatSize estimates an upper bound of the size of format % args.
+func percentFormatSize(format string, args []*exec.Value, limit int) (int, error) {
+	total := 0
+	next := 0
+	argAt := func() *exec.Value {
+		if next >= 0 && next < len(args) {
+			a := args[next]
+			next++
+			return a
+		}
+		next++
+		return nil
+	}
+	for i := 0; i < len(format); i++ {
+		if total > limit {
+			return total, nil
+		}
+		if format[i] != '%' {
+			total++
+			continue
+		}
+		i++
+		if i >= len(format) {
+			break
+		}
+		var named *exec.Value
+		if format[i] == '(' { // %(name)s takes its value from the one mapping argument
+			if j := strings.IndexByte(format[i:], ')'); j >= 0 {
+				if len(args) == 1 && args[0] != nil && args[0].IsDict() {
+					if v, ok := args[0].GetItem(format[i+1 : i+j]); ok {
+						named = v
+					}
+				}
+				i += j + 1
+				next = -1 << 30 // no positional arguments with names
+			}
+		}
+		for i < len(format) && strings.IndexByte("-+ #0", format[i]) >= 0 {
+			i++
+		}
+		width, prec := 0, 0
+		readNum := func() int {
+			if i < len(format) && format[i] == '*' {
+				i++
+				if a := argAt(); a != nil && (a.IsInteger() || a.IsFloat()) {
+					return absInt(a.Integer())
+				}
+				return 0
+			}
+			n := 0
+			for i < len(format) && format[i] >= '0' && format[i] <= '9' {
+				if n <= limit {
+					n = n*10 + int(format[i]-'0')
+				}
+				i++
+			}
+			return n
+		}
+		width = readNum()
+		if i < len(format) && format[i] == '.' {
+			i++
+			prec = readNum()
+		}
+		for i < len(format) && strings.IndexByte("hlLqjzt", format[i]) >= 0 {
+			i++
+		}
+		if i >= len(format) {
+			break
+		}
+		if format[i] == '%' {
+			total++
+			continue
+		}
+		item := 8
+		a := named
+		if a == nil && next >= 0 {
+			a = argAt()
+		}
+		if a != nil {
+			n, err := weigh(nil, unwrapValue(a), limit)
+			if err != nil {
+				return 0, err
+			}
+			item = n
+		}
+		total += maxInt(width, item) + prec
+	}
+	return total, nil
+}
+
+// checkBraceFormat bounds str.format / format_map before it runs: each
+// replacement field costs its width and precision, nested fields ({:{w}})
+// resolved from the arguments, plus the weight of its argument.
+func checkBraceFormat(name, format string, args []*exec.Value, kwargs map[string]*exec.Value, limit int) error {
+	total, err := braceFormatSize(format, args, kwargs, limit, 0)
+	if err != nil {
+		return err
+	}
+	if total > limit {
+		return newTplErr(ErrLimit, "%s: the formatted text would be larger than %d bytes", name, limit)
+	}
+	return nil
+}
+
+func braceFormatSize(format string, args []*exec.Value, kwargs map[string]*exec.Value, limit, depth int) (int, error) {
+	total := 0
+	auto := 0
+	lookup := func(field string) *exec.Value {
+		field = strings.TrimSpace(field)
+		if k := strings.IndexAny(field, ".["); k >= 0 {
+			field = field[:k]
+		}
+		if field == "" {
+			if auto < len(args) {
+				a := args[auto]
+				auto++
+				return a
+			}
+			auto++
+			return nil
+		}
+		if n, err := strconv.Atoi(field); err == nil {
+			if n >= 0 && n < len(args) {
+				return args[n]
+			}
+			return nil
+		}
+		return kwargs[field]
+	}
+	for i := 0; i < len(format); i++ {
+		if total > limit {
+			return total, nil
+		}
+		c := format[i]
+		if c != '{' {
+			total++
+			continue
+		}
+		if i+1 < len(format) && format[i+1] == '{' {
+			i++
+			total++
+			continue
+		}
+		// find the matching close brace, allowing one level of nesting
+		j, level := i+1, 1
+		for ; j < len(format) && level > 0; j++ {
+			switch format[j] {
+			case '{':
+				level++
+			case '}':
+				level--
+			}
+		}
+		field := format[i+1 : j-1]
+		if level > 0 {
+			field = format[i+1:]
+		}
+		i = j - 1
+		spec := ""
+		name := field
+		if k := strings.IndexAny(field, ":!"); k >= 0 {
+			name = field[:k]
+			spec = field[k:]
+			if strings.HasPrefix(spec, "!") {
+				if m := strings.IndexByte(spec, ':'); m >= 0 {
+					spec = spec[m:]
+				} else {
+					spec = ""
+				}
+			}
+			spec = strings.TrimPrefix(spec, ":")
+		}
+		arg := lookup(name)
+		item := 8
+		if arg != nil {
+			n, err := weigh(nil, unwrapValue(arg), limit)
+			if err != nil {
+				return 0, err
+			}
+			item = n
+		}
+		// resolve nested fields in the spec ("{:>{w}}") to their values
+		if strings.Contains(spec, "{") && depth == 0 {
+			var b strings.Builder
+			for k := 0; k < len(spec); k++ {
+				if spec[k] != '{' {
+					b.WriteByte(spec[k])
+					continue
+				}
+				e := strings.IndexByte(spec[k:], '}')
+				if e < 0 {
+					break
+				}
+				if v := lookup(spec[k+1 : k+e]); v != nil {
+					b.WriteString(textOf(v))
+				}
+				k += e
+			}
+			spec = b.String()
+		}
+		width, prec := specNumbers(spec, limit)
+		total += maxInt(width, item) + prec
+	}
+	return total, nil
+}
+
+// specNumbers reads the width and precision of a format spec
+// ([[fill]align][sign][#][0][width][,_][.precision][type]).
+func specNumbers(spec string, limit int) (width, prec int) {
+	i := 0
+	if utf8.RuneCountInString(spec) >= 2 {
+		_, size := utf8.DecodeRuneInString(spec)
+		if size < len(spec) && strings.IndexByte("<>=^", spec[size]) >= 0 {
+			i = size + 1
+		}
+	}
+	if i == 0 && len(spec) > 0 && strings.IndexByte("<>=^", spec[0]) >= 0 {
+		i = 1
+	}
+	for i < len(spec) && strings.IndexByte("+- #0", spec[i]) >= 0 {
+		i++
+	}
+	num := func() int {
+		n := 0
+		for i < len(spec) && spec[i] >= '0' && spec[i] <= '9' {
+			if n <= limit {
+				n = n*10 + int(spec[i]-'0')
+			}
+			i++
+		}
+		return n
+	}
+	width = num()
+	for i < len(spec) && (spec[i] == ',' || spec[i] == '_') {
+		i++
+	}
+	if i < len(spec) && spec[i] == '.' {
+		i++
+		prec = num()
+	}
+	return width, prec
+}
+
+func absInt(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
+}
+
+// ---- filters we run ourselves because gonja's cost more than their output
+
+// filterWordwrap is gonja's wordwrap (same output) without its quadratic
+// string building: gonja appends each word to a growing line and counts the
+// line's runes again for every word, so one long paragraph with a large
+// width costs words × line length.
+func filterWordwrap(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	width := 79
+	if v, ok := argOrKw(params, 0, "width"); ok {
+		if !v.IsInteger() {
+			return errValue(newTplErr(ErrRuntime, "wordwrap: width must be an integer"))
+		}
+		width = v.Integer()
+	}
+	if width <= 0 {
+		return in
+	}
+	st := renderStateOf(e)
+	s := in.String()
+	// The result is never longer than the input plus one break per paragraph.
+	if st != nil {
+		if err := st.checkString(len(s) + 1); err != nil {
+			return errValue(err)
+		}
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	words := 0
+	for p, paragraph := range strings.Split(s, "\n") {
+		if p > 0 {
+			b.WriteByte('\n')
+		}
+		lineLen := -1 // runes on the current line, -1 before its first word
+		for _, word := range strings.Fields(paragraph) {
+			words++
+			if words&1023 == 0 && st != nil {
+				if err := st.alive(); err != nil {
+					return errValue(err)
+				}
+			}
+			wl := utf8.RuneCountInString(word)
+			switch {
+			case lineLen < 0:
+				lineLen = wl
+			case lineLen+1+wl <= width:
+				b.WriteByte(' ')
+				lineLen += 1 + wl
+			default:
+				b.WriteByte('\n')
+				lineLen = wl
+			}
+			b.WriteString(word)
+		}
+	}
+	return exec.AsValue(b.String())
+}
+
+// ---- list and dict methods: growth is charged by weight before it happens
+
+// guardListMethods wraps gonja's list methods: append and friends may not
+// grow a list past the container weight limit. Methods get no render state,
+// so the limit is the engine's.
+func guardListMethods(set *exec.MethodSet[[]any], maxValue int) *exec.MethodSet[[]any] {
+	limit := weightLimit(maxValue)
+	out := map[string]exec.Method[[]any]{}
+	for _, name := range []string{"append", "reverse", "copy", "extend", "insert", "pop", "remove", "index", "count", "clear", "sort"} {
+		orig, ok := set.Get(name)
+		if !ok {
+			continue
+		}
+		name := name
+		out[name] = func(self []any, sv *exec.Value, args *exec.VarArgs) (any, error) {
+			switch name {
+			case "append", "extend", "insert":
+				n, err := weigh(nil, self, limit)
+				if err != nil {
+					return nil, err
+				}
+				for _, a := range args.Args {
+					m, err := weigh(nil, unwrapValue(a), limit)
+					if err != nil {
+						return nil, err
+					}
+					n += m
+				}
+				if n > limit || len(self) >= maxListItems {
+					return nil, newTplErr(ErrLimit, "%s: the list would be larger than %d bytes (or %d items) when written out", name, limit, maxListItems)
+				}
+			}
+			return orig(self, sv, args)
+		}
+	}
+	return exec.NewMethodSet(out)
+}
+
+// guardDictMethods does the same for update and setdefault.
+func guardDictMethods(set *exec.MethodSet[map[string]any], maxValue int) *exec.MethodSet[map[string]any] {
+	limit := weightLimit(maxValue)
+	out := map[string]exec.Method[map[string]any]{}
+	for _, name := range []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear", "popitem"} {
+		orig, ok := set.Get(name)
+		if !ok {
+			continue
+		}
+		name := name
+		out[name] = func(self map[string]any, sv *exec.Value, args *exec.VarArgs) (any, error) {
+			switch name {
+			case "update", "setdefault":
+				n, err := weigh(nil, self, limit)
+				if err != nil {
+					return nil, err
+				}
+				for _, a := range args.Args {
+					m, err := weigh(nil, unwrapValue(a), limit)
+					if err != nil {
+						return nil, err
+					}
+					n += m
+				}
+				for k, a := range args.KwArgs {
+					m, err := weigh(nil, unwrapValue(a), limit)
+					if err != nil {
+						return nil, err
+					}
+					n += m + len(k)
+				}
+				if n > limit {
+					return nil, newTplErr(ErrLimit, "%s: the mapping would be larger than %d bytes when written out", name, limit)
+				}
+			}
+			return orig(self, sv, args)
+		}
+	}
+	return exec.NewMethodSet(out)
+}
+
+// ---- literals: [..], (..) and {..} are weighed when they are built
+
+// literalName is the global the rewriter routes list, tuple and dict
+// literals through (see wrapLiteral); no template can spell it.
+const literalName = "\x00literal"
+
+// literalGuard receives a freshly built literal. gonja keeps an element that
+// failed to evaluate as an error value inside the list ([1/0] would print
+// null): that error is the result instead. And a literal may not weigh more
+// than the container limit: [a, a, a, a] of a 4 MB list is 16 MB to print,
+// and nesting such literals grows exponentially with the template's length.
+func literalGuard(e *exec.Evaluator, params *exec.VarArgs) *exec.Value {
+	if len(params.Args) != 1 {
+		return errValue(newTplErr(ErrRuntime, "internal error: bad literal"))
+	}
+	v := params.Args[0]
+	if vl, ok := unwrapValue(v).(exec.ValuesList); ok {
+		for _, item := range vl {
+			if item != nil && item.IsError() {
+				return item
+			}
+		}
+	}
+	if st := renderStateOf(e); st != nil {
+		if err := st.checkWeight(v, weightLimit(st.maxValue), "the list or mapping"); err != nil {
+			return errValue(err)
+		}
+	}
+	return v
+}
+
+// wrapLiteral replaces a list, tuple or dict literal held in slot (an
+// interface-typed field, slice element or map value of the parsed tree) by a
+// call literalGuard(literal). It walks the literal first, so nested literals
+// are wrapped too, and reports whether it replaced anything. set targets
+// (rw.target > 0) are left alone: they are names, not values.
+func (rw *rewriter) wrapLiteral(slot reflect.Value, set func(reflect.Value)) (done bool) {
+	if rw.target > 0 || slot.Kind() != reflect.Interface || slot.IsNil() || !slot.Elem().CanInterface() && !slot.CanAddr() {
+		return false
+	}
+	defer func() {
+		if recover() != nil { // a slot reflect cannot write: the literal stays as it is (already walked)
+			done = true
+		}
+	}()
+	var loc *tokens.Token
+	switch n := accessible(slot).Elem().Interface().(type) {
+	case *nodes.List:
+		loc = n.Location
+	case *nodes.Tuple:
+		loc = n.Location
+	case *nodes.Dict:
+		loc = n.Token
+	default:
+		return false
+	}
+	lit := accessible(slot).Elem()
+	rw.walk(lit)
+	tok := *tokenOr(loc)
+	tok.Type, tok.Val = tokens.Name, literalName
+	call := &nodes.Call{Location: loc, Func: &nodes.Name{Name: &tok},
+		Args: []nodes.Expression{lit.Interface().(nodes.Expression)}, Kwargs: map[string]nodes.Expression{}}
+	cv := reflect.ValueOf(call)
+	if !cv.Type().Implements(slot.Type()) {
+		return false
+	}
+	set(cv)
+	return true
+}
+
+// isAssignTarget names the fields of gonja's nodes that hold what a tag
+// assigns to rather than a value.
+func isAssignTarget(field string) bool {
+	switch field {
+	case "target", "Target", "targets", "Targets":
+		return true
+	}
+	return false
+}
+
+// guardGlobal bounds dict(...) and namespace(...): their keyword arguments
+// together may not weigh more than the container limit.
+func guardGlobal(f any) any {
+	check := func(e *exec.Evaluator, params *exec.VarArgs) error {
+		st := renderStateOf(e)
+		if st == nil {
+			return nil
+		}
+		limit := weightLimit(st.maxValue)
+		total := 0
+		for _, group := range [][]*exec.Value{params.Args, mapValues(params.KwArgs)} {
+			for _, a := range group {
+				n, err := weigh(st, unwrapValue(a), limit-total)
+				if err != nil {
+					return err
+				}
+				total += n
+				if total > limit {
+					return newTplErr(ErrLimit, "the mapping would be larger than %d bytes when written out", limit)
+				}
+			}
+		}
+		return nil
+	}
+	switch fn := f.(type) {
+	case func(*exec.Evaluator, *exec.VarArgs) *exec.Value:
+		return func(e *exec.Evaluator, params *exec.VarArgs) *exec.Value {
+			if err := check(e, params); err != nil {
+				return errValue(err)
+			}
+			return fn(e, params)
+		}
+	case func(*exec.Evaluator, *exec.VarArgs) map[string]any:
+		return func(e *exec.Evaluator, params *exec.VarArgs) *exec.Value {
+			if err := check(e, params); err != nil {
+				return errValue(err)
+			}
+			return exec.AsValue(fn(e, params))
+		}
+	}
+	return f
+}
+
+func mapValues(m map[string]*exec.Value) []*exec.Value {
+	out := make([]*exec.Value, 0, len(m))
+	for _, v := range m {
+		out = append(out, v)
+	}
+	return out
+}
+
+// heavyAssignment is the weight from which {% set obj.attr = value %} weighs
+// the whole object afterwards: cheap for counters and flags, and a template
+// can fan out at most (its length / 20) such tags of up to this size unchecked.
+const heavyAssignment = 4 << 10
+
+// afterSet bounds objects that grow by {% set ns.attr = value %}: once a
+// heavy value was stored, the object (namespace, dict) it went into is weighed.
+func (st *renderState) afterSet(r *exec.Renderer, cs any) error {
+	rv := reflect.ValueOf(cs)
+	if rv.Kind() != reflect.Pointer || rv.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	f := rv.Elem().FieldByName("target")
+	if !f.IsValid() || f.Kind() != reflect.Interface || f.IsNil() {
+		return nil
+	}
+	ga, ok := accessible(f).Interface().(*nodes.GetAttribute)
+	if !ok {
+		return nil
+	}
+	v := r.Eval(ga)
+	if v == nil || v.IsError() {
+		return nil
+	}
+	if n, err := weigh(st, unwrapValue(v), heavyAssignment); err != nil || n <= heavyAssignment {
+		return err
+	}
+	obj := r.Eval(ga.Node)
+	if obj == nil || obj.IsError() {
+		return nil
+	}
+	return st.checkWeight(obj, weightLimit(st.maxValue), "the namespace or mapping")
+}

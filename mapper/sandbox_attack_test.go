@@ -1,0 +1,217 @@
+package mapper
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"runtime/metrics"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// attack is one template (or reference expression) meant to exhaust the
+// process. The same corpus runs against the real binary in
+// faults/render_attack_test.go; keep the two in step.
+type attack struct {
+	name string
+	body string // a text template, or an expression when expr is set
+	expr bool
+}
+
+const big = `{% set s = "a" * 1000000 %}`
+
+var attackCorpus = []attack{
+	{"issue: list of 2000 refs to a 1 MB string, printed", big + `{{ [s] * 2000 }}`, false},
+	{"list repetition joined", big + `{{ ([s] * 2000) | join }}`, false},
+	{"list repetition to json", big + `{{ ([s] * 2000) | tojson }}`, false},
+	{"list repetition as string", big + `{{ ([s] * 2000) | string }}`, false},
+	{"nested list repetition", big + `{{ [[s] * 40] * 50 }}`, false},
+	{"nested repetition of a small list", `{{ [["x"] * 1000] * 100000 }}`, false},
+	{"list repetition concatenated", big + `{{ ([s] * 2000) ~ "" }}`, false},
+	{"list repetition through a gonja filter", big + `{{ ([s] * 2000) | trim }}`, false},
+	{"list growth then a method call", big + `{% set a = [s, s, s] %}{% set b = a + a %}{{ b.count(s) }}`, false},
+	{"literal fan-out then print", big + `{% set a = [s,s,s,s,s,s,s,s] %}{% set b = [a,a,a,a,a,a,a,a] %}{% set c = [b,b,b,b,b,b,b,b] %}{{ c }}`, false},
+	{"literal fan-out through a filter", big + `{% set a = [s,s,s,s,s,s,s,s] %}{% set b = [a,a,a,a,a,a,a,a] %}{{ [b,b,b,b] | tojson }}`, false},
+	{"string repetition past the limit", `{{ "a" * 1000000000 }}`, false},
+	{"string repetition of a big string", big + `{{ s * 2000 }}`, false},
+	{"percent format width", `{{ '%0999999999d' % 1 }}`, false},
+	{"percent format star width", `{{ '%*d' % (999999999, 1) }}`, false},
+	{"percent format many widths", `{{ '` + strings.Repeat("%99999d", 200) + `' % (` + strings.Repeat("1,", 199) + `1) }}`, false},
+	{"format filter many widths", `{{ "` + strings.Repeat("%999999d", 100) + `" | format(` + strings.Repeat("1,", 99) + `1) }}`, false},
+	{"str.format width", `{{ '{:>999999999}'.format(1) }}`, false},
+	{"str.format nested width", `{{ '{:>{w}}'.format(1, w=999999999) }}`, false},
+	{"str.format nested positional width", `{{ '{:>{}}{:>{}}'.format(1, 900000, 2, 900000) }}`, false},
+	{"str.format of a big list", big + `{{ '{}'.format([s] * 1000) }}`, false},
+	{"wordwrap of a huge paragraph", `{% set w = ("ab " * 300000) | wordwrap(100000000) %}{{ w ~ w }}`, false},
+	{"wordwrap of a huge string, narrow", big + `{{ (s ~ " " ~ s) | wordwrap(1) ~ s }}`, false},
+	{"replace blow-up", big + `{{ s | replace("a", "aaaaaaaaaa") }}`, false},
+	{"join with a big separator", big + `{{ range(100000) | join(s) }}`, false},
+	{"center width", `{{ "x" | center(999999999) }}`, false},
+	{"range too long", `{% for i in range(1000000000) %}{% endfor %}`, false},
+	{"nested ranges", `{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}`, false},
+	{"range joined and repeated", `{{ (range(100000) | list) * 1000 }}`, false},
+	{"loop over a repeated list", `{% for x in [1] * 100000 %}{% for y in [1] * 100000 %}{{ x }}{% endfor %}{% endfor %}`, false},
+	{"loop over a repeated big list", big + `{% for x in [s] * 100000 %}{{ loop.index }}{% endfor %}`, false},
+	{"dict growth in a loop", big + `{% set ns = namespace(d={}) %}{% for i in range(100000) %}{% set ns.d = {"k" ~ i: s, "prev": ns.d} %}{% endfor %}{{ ns.d | length }}`, false},
+	{"dict literal fan-out", big + `{% set d = {"a": s, "b": s, "c": s, "d": s, "e": s} %}{{ d | length }}`, false},
+	{"dict growth by update", big + `{% set d = {"a": [s, s, s]} %}{% set _ = d.update({"b": [s, s]}) %}{{ d | length }}`, false},
+	{"list growth by append", big + `{% set l = [] %}` + strings.Repeat(`{% set _ = l.append(s) %}`, 8) + `{{ l | length }}`, false},
+	{"namespace growth by set", big + `{% set ns = namespace() %}{% set ns.a = [s, s, s] %}{% set ns.b = [s, s, s] %}{{ ns.a | length }}`, false},
+	{"namespace fan-out", big + `{% set ns = namespace(a=[s, s, s], b=[s, s, s]) %}{{ ns.a | length }}`, false},
+	{"list growth by +", big + `{% set ns = namespace(l=[]) %}{% for i in range(100000) %}{% set ns.l = ns.l + [s] %}{% endfor %}{{ ns.l | length }}`, false},
+	{"list doubling", `{% set ns = namespace(l=["abcdefgh"]) %}{% for i in range(60) %}{% set ns.l = ns.l + ns.l %}{% endfor %}{{ ns.l | length }}`, false},
+	{"namespace string growth", big + `{% set ns = namespace(s="") %}{% for i in range(100000) %}{% set ns.s = ns.s ~ s %}{% endfor %}{{ ns.s | length }}`, false},
+	{"macro recursion", `{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}`, false},
+	{"macro fan-out", `{% macro f(n) %}{% if n < 40 %}{{ f(n + 1) }}{{ f(n + 1) }}{% endif %}{% endmacro %}{{ f(0) }}`, false},
+	{"macro output doubling", `{% macro f(n) %}{% if n < 40 %}{{ f(n + 1) }}{{ f(n + 1) }}{% else %}xxxxxxxxxxxxxxxx{% endif %}{% endmacro %}{{ f(0) }}`, false},
+	{"set block growth", big + `{% set ns = namespace(s="") %}{% for i in range(1000) %}{% set x %}{{ ns.s }}{{ s }}{% endset %}{% set ns.s = x %}{% endfor %}`, false},
+	{"batch fill", big + `{{ [1] | batch(100000, s) | list | length }}`, false},
+	{"reference: string repetition", `"a" * 1000000000`, true},
+	{"reference: list repetition joined", `(["abcdefgh"] * 100000) | join("abcdefgh" * 100000)`, true},
+	{"reference: list of a big string", `["a" * 1000000] * 5000`, true},
+	{"reference: percent width", `'%0999999999d' % 1`, true},
+	{"reference: format width", `'{:>{w}}'.format(1, w=999999999)`, true},
+	{"reference: wordwrap", `("ab " * 300000) | wordwrap(100000000) ~ ("ab " * 300000)`, true},
+}
+
+// TestSandboxAttacks runs every attack: each must end in an ErrLimit that a
+// budget raised (not the clock), and allocate far less than it asked for.
+func TestSandboxAttacks(t *testing.T) {
+	e := NewEngine(Options{Timeout: 30 * time.Second}) // a budget must stop each attack, not the deadline
+	for _, a := range attackCorpus {
+		t.Run(a.name, func(t *testing.T) {
+			runtime.GC()
+			peak := sampleHeap()
+			t0 := time.Now()
+			var err error
+			if a.expr {
+				_, err = e.EvalString(context.Background(), a.body, map[string]any{"orderReferenceId": "R-1"})
+			} else {
+				_, err = e.Render(context.Background(), Template{Format: FormatText, Body: a.body}, nil, nil)
+			}
+			took := time.Since(t0)
+			grew := peak()
+			var te *Error
+			if !errors.As(err, &te) || te.Kind != ErrLimit {
+				t.Fatalf("got %v, want a limit error", err)
+			}
+			if strings.Contains(te.Message, "took longer") {
+				t.Fatalf("stopped by the clock, not by a budget: %v", err)
+			}
+			// 16 MiB budget + the 1 MB strings the attacks start from + gonja's own copies.
+			if grew > 64<<20 {
+				t.Errorf("the heap grew by %d MiB before the attack was refused", grew>>20)
+			}
+			t.Logf("%v, heap +%d MiB: %s", took.Round(time.Millisecond), grew>>20, te.Message)
+		})
+	}
+}
+
+// An abandoned render stops: when Render returns at its deadline, the
+// render's goroutine has finished (no work goes on behind the answer).
+func TestSandboxDeadlineStopsRender(t *testing.T) {
+	e := NewEngine(Options{Timeout: 200 * time.Millisecond})
+	slow := []string{
+		// loop whose body allocates nothing and costs ~0.1 ms: only the clock stops it
+		big + `{% for i in range(100000) %}{% set n = s.count("ab") %}{% endfor %}`,
+		big + `{% for i in range(100000) %}{% if s.endswith("b") or s.find("b") > 0 %}x{% endif %}{% endfor %}`,
+	}
+	for _, body := range slow {
+		_, err := e.Render(context.Background(), Template{Format: FormatText, Body: body}, nil, nil)
+		var te *Error
+		if !errors.As(err, &te) || te.Kind != ErrLimit || !strings.Contains(te.Message, "took longer") {
+			t.Fatalf("got %v, want the deadline error", err)
+		}
+		if n := liveRenders.Load(); n != 0 {
+			t.Errorf("%d render goroutines still running after Render returned", n)
+		}
+	}
+	// The caller's context stops a render the same way.
+	e = NewEngine(Options{Timeout: time.Minute})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := e.Render(ctx, Template{Format: FormatText, Body: slow[0]}, nil, nil)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("got %v, want the context's error", err)
+	}
+	if n := liveRenders.Load(); n != 0 {
+		t.Errorf("%d render goroutines still running after Render returned", n)
+	}
+}
+
+// The guards refuse only what is too big: ordinary uses of the same
+// constructs still render.
+func TestSandboxAllowsOrdinary(t *testing.T) {
+	e := NewEngine(Options{})
+	cases := map[string]string{
+		`{{ ["ab"] * 3 }}`:                         `["ab","ab","ab"]`,
+		`{{ ([1, 2] * 2) | join(",") }}`:           `1,2,1,2`,
+		`{{ '{:>5}|{:<{w}}|'.format(1, 2, w=3) }}`: `    1|2  |`,
+		`{{ "%05d" | format(42) }}`:                `00042`,
+		`{{ "ab cd ef" | wordwrap(5) }}`:           "ab cd\nef",
+		`{{ "ab  cd\n\nef gh" | wordwrap(2) }}`:    "ab\ncd\n\nef\ngh",
+		`{% set l = [] %}{% set _ = l.append(1) %}{% set _ = l.append("a") %}{{ l }}`:                            `[1,"a"]`,
+		`{% set ns = namespace(l=[]) %}{% for i in range(3) %}{% set ns.l = ns.l + [i] %}{% endfor %}{{ ns.l }}`: `[0,1,2]`,
+		`{{ "x" * 3 ~ [1] }}`: `xxx[1]`,
+	}
+	for body, want := range cases {
+		out, err := e.Render(context.Background(), Template{Format: FormatText, Body: body}, nil, nil)
+		if err != nil {
+			t.Errorf("%s: %v", body, err)
+			continue
+		}
+		if string(out) != want {
+			t.Errorf("%s = %q, want %q", body, out, want)
+		}
+	}
+	// an order close to the 1 MiB body limit can still be written out whole
+	items := make([]any, 0, 5000)
+	for i := 0; i < 5000; i++ {
+		items = append(items, map[string]any{"sku": strings.Repeat("s", 150), "quantity": i})
+	}
+	out, err := e.Render(context.Background(), Template{Format: FormatJSON, Body: `{"items": {{ items | tojson }}, "n": {{ (items + items) | length }}}`},
+		map[string]any{"items": items}, nil)
+	if err != nil {
+		t.Fatalf("big order: %v", err)
+	}
+	if len(out) < 800_000 {
+		t.Errorf("big order: output of %d bytes", len(out))
+	}
+}
+
+// sampleHeap watches the live heap until the returned function is called,
+// which reports how far the heap grew above where it started.
+func sampleHeap() func() uint64 {
+	read := func() uint64 {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64()
+	}
+	start := read()
+	var max atomic.Uint64
+	max.Store(start)
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			if n := read(); n > max.Load() {
+				max.Store(n)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	return func() uint64 {
+		close(stop)
+		<-done
+		return max.Load() - start
+	}
+}
