@@ -2,12 +2,14 @@ package mapper
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/nodes"
@@ -84,6 +86,11 @@ func (w *weigher) add(x any, depth int) {
 		}
 		w.add(unwrapValue(t), depth+1)
 	case []any:
+		if len(t) > 16 && w.memoized(unsafe.Pointer(&t[0]), len(t)) {
+			return
+		}
+		start := w.n
+		defer w.remember(len(t) > 16, func() unsafe.Pointer { return unsafe.Pointer(&t[0]) }, len(t), start)
 		w.n += 2
 		for _, e := range t {
 			w.n += 2
@@ -93,6 +100,11 @@ func (w *weigher) add(x any, depth int) {
 			}
 		}
 	case map[string]any:
+		if len(t) > 16 && w.memoized(reflect.ValueOf(t).UnsafePointer(), len(t)) {
+			return
+		}
+		start := w.n
+		defer w.remember(len(t) > 16, func() unsafe.Pointer { return reflect.ValueOf(t).UnsafePointer() }, len(t), start)
 		w.n += 2
 		for k, v := range t {
 			w.n += len(k) + 4
@@ -120,6 +132,38 @@ func (w *weigher) add(x any, depth int) {
 		}
 	default:
 		w.addReflect(reflect.ValueOf(x), depth)
+	}
+}
+
+// Weights of big lists and maps are remembered for the render (by address
+// and length): the order's items weighed once, not in every loop iteration
+// that puts them in a literal. {% set obj.attr %} clears the memo (the one
+// way a template changes a map in place).
+type memoKey struct {
+	p unsafe.Pointer
+	n int
+}
+
+func (w *weigher) memoized(p unsafe.Pointer, n int) bool {
+	if w.st == nil || w.st.weights == nil {
+		return false
+	}
+	if v, ok := w.st.weights[memoKey{p, n}]; ok {
+		w.n += v
+		return true
+	}
+	return false
+}
+
+func (w *weigher) remember(ok bool, p func() unsafe.Pointer, n, start int) {
+	if !ok || w.st == nil || w.over() {
+		return
+	}
+	if w.st.weights == nil {
+		w.st.weights = map[memoKey]int{}
+	}
+	if len(w.st.weights) < 4096 {
+		w.st.weights[memoKey{p(), n}] = w.n - start
 	}
 }
 
@@ -244,6 +288,9 @@ func (st *renderState) checkArgs(name string, in *exec.Value, params *exec.VarAr
 		return nil
 	}
 	limit := weightLimit(st.maxValue)
+	if containerFilters[name] {
+		return nil
+	}
 	if in != nil && !in.IsString() {
 		if err := st.checkWeight(in, limit, "the value given to "+name); err != nil {
 			return err
@@ -267,6 +314,17 @@ func (st *renderState) checkArgs(name string, in *exec.Value, params *exec.VarAr
 		}
 	}
 	return nil
+}
+
+// containerFilters work on a list or mapping item by item without writing
+// it out whole, so their input is not weighed first (items | length in a
+// loop stays O(1)); what they return is bounded by postFilter.
+var containerFilters = map[string]bool{
+	"length": true, "count": true, "first": true, "last": true, "default": true, "d": true, "list": true,
+	"map": true, "select": true, "reject": true, "selectattr": true, "rejectattr": true, "sort": true,
+	"unique": true, "reverse": true, "batch": true, "slice": true, "groupby": true, "dictsort": true,
+	"items": true, "sum": true, "min": true, "max": true, "random": true, "attr": true, "abs": true,
+	"round": true, "join": true, // join bounds its result item by item
 }
 
 // filterGuards check what a filter will build from its arguments before the
@@ -893,6 +951,7 @@ func (st *renderState) afterSet(r *exec.Renderer, cs any) error {
 	if !ok {
 		return nil
 	}
+	st.weights = nil // a map may have changed in place
 	v := r.Eval(ga)
 	if v == nil || v.IsError() {
 		return nil
@@ -905,4 +964,41 @@ func (st *renderState) afterSet(r *exec.Renderer, cs any) error {
 		return nil
 	}
 	return st.checkWeight(obj, weightLimit(st.maxValue), "the namespace or mapping")
+}
+
+// ---- compile: gonja's parser is superlinear in the nesting of block tags
+// (25 000 unclosed {% if %} take seconds and go on after compileBounded
+// gave up), so the lexer pass refuses deep nesting before the parser runs.
+
+// maxTagNesting is how deep block tags may nest; the rewriter would refuse
+// deeper trees (maxTreeDepth) anyway, after the parser paid for them.
+const maxTagNesting = 100
+
+var blockOpeners = map[string]bool{"if": true, "for": true, "macro": true, "call": true, "filter": true,
+	"with": true, "block": true, "autoescape": true, "raw": true}
+
+// tagNesting counts open block tags while scanTokens walks the tokens.
+type tagNesting struct {
+	depth int
+	open  bool // the previous token was {%
+}
+
+func (n *tagNesting) see(t *tokens.Token) *lexError {
+	wasOpen := n.open
+	n.open = t.Type == tokens.BlockBegin
+	if !wasOpen || t.Type != tokens.Name {
+		return nil
+	}
+	switch {
+	case strings.HasPrefix(t.Val, "end"):
+		if n.depth > 0 {
+			n.depth--
+		}
+	case blockOpeners[t.Val]:
+		n.depth++
+		if n.depth > maxTagNesting {
+			return &lexError{msg: fmt.Sprintf("tags are nested more than %d deep (missing {%% end… %%}?)", maxTagNesting), pos: t.Pos}
+		}
+	}
+	return nil
 }

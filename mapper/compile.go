@@ -180,9 +180,13 @@ func scanTokens(source string, cfg *config.Config) (map[int]bool, *lexError) {
 	in, esc := false, false
 	depth := 0
 	afterBlock := false
+	var nesting tagNesting // budget.go
 	s := tokens.LexAll(source, cfg)
 	for !s.EOF() {
 		t := s.Current()
+		if err := nesting.see(t); err != nil {
+			return nil, err
+		}
 		if afterBlock && t.Type == tokens.Name {
 			switch t.Val {
 			case "include", "import", "from", "extends":

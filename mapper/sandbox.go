@@ -79,8 +79,9 @@ type renderState struct {
 	stop     atomic.Bool
 	steps    int
 	depth    int
-	cur      int // offset of the innermost tag being executed (for panics)
-	errPos   int // offset of the innermost tag an error came through, -1 until then
+	cur      int             // offset of the innermost tag being executed (for panics)
+	errPos   int             // offset of the innermost tag an error came through, -1 until then
+	weights  map[memoKey]int // weights of big lists and maps already weighed (budget.go)
 }
 
 // liveRenders counts render goroutines still running, abandoned or not
