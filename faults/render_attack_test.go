@@ -61,6 +61,10 @@ var attackTemplates = []struct{ name, body string }{
 	{"macro fan-out", `{% macro f(n) %}{% if n < 40 %}{{ f(n + 1) }}{{ f(n + 1) }}{% endif %}{% endmacro %}{{ f(0) }}`},
 	{"macro output doubling", `{% macro f(n) %}{% if n < 40 %}{{ f(n + 1) }}{{ f(n + 1) }}{% else %}xxxxxxxxxxxxxxxx{% endif %}{% endmacro %}{{ f(0) }}`},
 	{"set block growth", attackBigS + `{% set ns = namespace(s="") %}{% for i in range(1000) %}{% set x %}{{ ns.s }}{{ s }}{% endset %}{% set ns.s = x %}{% endfor %}`},
+	{"loop over the characters of a 1 MB string", attackBigS + `{% for c in s %}{{ c }}{% endfor %}`},
+	{"1 MB string as a list", attackBigS + `{{ s | list | length }}`},
+	{"groupby over a 1 MB string", attackBigS + `{{ s | groupby("x") | length }}`},
+	{"split into a million items", attackBigS + `{{ s.split("a") | length }}`},
 	{"batch fill", attackBigS + `{{ [1] | batch(100000, s) | list | length }}`},
 }
 

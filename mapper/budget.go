@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	controlStructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/nodes"
 	"github.com/nikolalohinski/gonja/v2/tokens"
@@ -346,6 +347,9 @@ func (st *renderState) preFilter(name string, in *exec.Value, params *exec.VarAr
 	}
 	if in != nil && in.IsError() {
 		return in // the input failed: that error, not the filter's complaint about it
+	}
+	if err := st.checkIteration(name, in); err != nil {
+		return err
 	}
 	if err := st.checkArgs(name, in, params); err != nil {
 		return err
@@ -999,6 +1003,111 @@ func (n *tagNesting) see(t *tokens.Token) *lexError {
 		if n.depth > maxTagNesting {
 			return &lexError{msg: fmt.Sprintf("tags are nested more than %d deep (missing {%% end… %%}?)", maxTagNesting), pos: t.Pos}
 		}
+	}
+	return nil
+}
+
+// ---- iteration: refused before gonja expands the iterable
+
+// iterName is the global the rewriter routes every {% for %} iterable
+// through (see guardFor).
+const iterName = "\x00iter"
+
+// itemCount is how many items iterating v yields, without building them.
+func itemCount(v *exec.Value) int {
+	switch x := unwrapValue(v).(type) {
+	case nil:
+		return 0
+	case string:
+		return utf8.RuneCountInString(x)
+	case *exec.Dict:
+		return len(x.Pairs)
+	}
+	rv := reflect.ValueOf(unwrapValue(v))
+	switch rv.Kind() {
+	case reflect.Slice, reflect.Array, reflect.Map:
+		return rv.Len()
+	case reflect.String:
+		return utf8.RuneCountInString(rv.String())
+	}
+	return 0
+}
+
+// iterGuard receives a loop's iterable: gonja turns it into one value per
+// item before the first iteration (a 1 MB string is a million values, some
+// 200 MB), so a loop that could not finish within the step limit is refused
+// before it starts.
+func iterGuard(e *exec.Evaluator, params *exec.VarArgs) *exec.Value {
+	if len(params.Args) != 1 {
+		return errValue(newTplErr(ErrRuntime, "internal error: bad loop"))
+	}
+	v := params.Args[0]
+	if st := renderStateOf(e); st != nil {
+		if err := st.alive(); err != nil {
+			return errValue(err)
+		}
+		if n := itemCount(v); n > maxListItems || st.steps+n > maxSteps {
+			return errValue(newTplErr(ErrLimit, "the loop would run %d times; a template may run at most %d steps and loop over %d items", n, maxSteps, maxListItems))
+		}
+	}
+	return v
+}
+
+// guardFor routes a {% for %}'s iterable through iterGuard.
+func (rw *rewriter) guardFor(x any) {
+	fc, ok := x.(*controlStructures.ForControlStructure)
+	if !ok || fc.ObjectEvaluator == nil {
+		return
+	}
+	loc := safePosition(fc.ObjectEvaluator)
+	tok := *tokenOr(loc)
+	tok.Type, tok.Val = tokens.Name, iterName
+	fc.ObjectEvaluator = &nodes.Call{Location: loc, Func: &nodes.Name{Name: &tok},
+		Args: []nodes.Expression{fc.ObjectEvaluator}, Kwargs: map[string]nodes.Expression{}}
+}
+
+// iteratingFilters build one value per item of their input: a string is
+// split into characters first. Inputs with more items than a list may have
+// are refused before that.
+var iteratingFilters = map[string]bool{
+	"list": true, "batch": true, "slice": true, "map": true, "select": true, "reject": true,
+	"selectattr": true, "rejectattr": true, "sort": true, "unique": true, "groupby": true,
+	"dictsort": true, "items": true, "sum": true, "min": true, "max": true, "join": true, "reverse": true,
+}
+
+func (st *renderState) checkIteration(name string, in *exec.Value) error {
+	if !iteratingFilters[name] || in == nil {
+		return nil
+	}
+	if n := itemCount(in); n > maxListItems {
+		return newTplErr(ErrLimit, "%s: the value has %d items, over the limit of %d", name, n, maxListItems)
+	}
+	return nil
+}
+
+// checkSplit refuses str.split / rsplit / splitlines that would return more
+// items than a list may have.
+func checkSplit(name, self string, args *exec.VarArgs) error {
+	n := 0
+	switch name {
+	case "splitlines":
+		n = strings.Count(self, "\n") + strings.Count(self, "\r")
+	default:
+		sep := ""
+		if len(args.Args) > 0 && args.Args[0].IsString() {
+			sep = args.Args[0].String()
+		}
+		if sep == "" {
+			n = len(strings.Fields(self)) // split() on whitespace; Fields is what it costs anyway
+			if n <= maxListItems {
+				return nil
+			}
+		} else {
+			n = strings.Count(self, sep)
+		}
+	}
+	if n > maxListItems {
+		return newTplErr(ErrLimit, "%s: the result would have %d items, over the limit of %d", name, n, maxListItems)
 	}
 	return nil
 }

@@ -50,6 +50,7 @@ func newEnvironment(maxValue int) *exec.Environment {
 		"lookups":   lookupsFunc,
 		binopName:   binop,
 		literalName: literalGuard, // budget.go
+		iterName:    iterGuard,    // budget.go
 	}
 	for _, name := range []string{"dict", "cycler", "joiner", "namespace", "_", "gettext", "ngettext"} {
 		if f, ok := builtins.GlobalFunctions.Get(name); ok {
@@ -483,6 +484,10 @@ func strMethods(maxValue int) *exec.MethodSet[string] {
 					if total > maxValue {
 						return nil, tooBig(name)
 					}
+				}
+			case "split", "rsplit", "splitlines":
+				if err := checkSplit(name, self, args); err != nil {
+					return nil, err
 				}
 			case "format", "format_map":
 				if err := checkBraceFormat(name, self, args.Args, args.KwArgs, maxValue); err != nil {

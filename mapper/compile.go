@@ -353,6 +353,7 @@ func (rw *rewriter) walk(v reflect.Value) {
 				return
 			}
 		}
+		rw.guardFor(x) // budget.go
 		switch n := x.(type) {
 		case *nodes.Wrapper:
 			for _, c := range n.Nodes {
