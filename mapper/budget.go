@@ -26,6 +26,10 @@ import (
 // they exist (repetition, +, append, update...), and every place of ours that
 // prints a value weighs it first.
 //
+// The weight is the size of the value as compact JSON before escaping: never
+// more than what our writers produce (so a value that fits is never refused
+// for its weight), and at most about 6 times less (\u00XX escapes).
+//
 // Weighing stops as soon as the limit is passed, so it costs at most
 // O(limit) however big or self-similar the value is.
 
@@ -75,9 +79,17 @@ func (w *weigher) add(x any, depth int) {
 	case string:
 		w.n += len(t) + 2
 	case bool:
-		w.n += 5
-	case int, int64, int32, float64, float32, uint, uint64, json.Number:
-		w.n += 8
+		w.n += 4
+	case int:
+		w.n += digits(int64(t))
+	case int64:
+		w.n += digits(t)
+	case float64:
+		w.n += len(formatFloat(t))
+	case json.Number:
+		w.n += len(t)
+	case int32, float32, uint, uint64:
+		w.n += 1
 	case time.Time:
 		w.n += 32
 	case *exec.Value:
@@ -93,8 +105,10 @@ func (w *weigher) add(x any, depth int) {
 		start := w.n
 		defer w.remember(len(t) > 16, func() unsafe.Pointer { return unsafe.Pointer(&t[0]) }, len(t), start)
 		w.n += 2
-		for _, e := range t {
-			w.n += 2
+		for i, e := range t {
+			if i > 0 {
+				w.n++
+			}
 			w.add(e, depth+1)
 			if w.over() {
 				return
@@ -106,7 +120,7 @@ func (w *weigher) add(x any, depth int) {
 		}
 		start := w.n
 		defer w.remember(len(t) > 16, func() unsafe.Pointer { return reflect.ValueOf(t).UnsafePointer() }, len(t), start)
-		w.n += 2
+		w.n++ // '{' + '}' and a comma between entries: len+4 per entry counts one comma too many
 		for k, v := range t {
 			w.n += len(k) + 4
 			w.add(v, depth+1)
@@ -124,8 +138,10 @@ func (w *weigher) add(x any, depth int) {
 		w.add(t.Value, depth+1)
 	case exec.ValuesList:
 		w.n += 2
-		for _, e := range t {
-			w.n += 2
+		for i, e := range t {
+			if i > 0 {
+				w.n++
+			}
 			w.add(e, depth+1)
 			if w.over() {
 				return
@@ -168,14 +184,34 @@ func (w *weigher) remember(ok bool, p func() unsafe.Pointer, n, start int) {
 	}
 }
 
+// digits is the length of n written in decimal.
+func digits(n int64) int {
+	d := 1
+	if n < 0 {
+		d++
+		if n == math.MinInt64 {
+			return 20
+		}
+		n = -n
+	}
+	for n >= 10 {
+		n /= 10
+		d++
+	}
+	return d
+}
+
 func (w *weigher) addDict(d *exec.Dict, depth int) {
 	if d == nil {
 		w.n += 4
 		return
 	}
 	w.n += 2
-	for _, p := range d.Pairs {
-		w.n += 4
+	for i, p := range d.Pairs {
+		if i > 0 {
+			w.n++
+		}
+		w.n++ // ':'
 		w.add(p.Key, depth+1)
 		w.add(p.Value, depth+1)
 		if w.over() {
@@ -203,7 +239,9 @@ func (w *weigher) addReflect(rv reflect.Value, depth int) {
 		}
 		w.n += 2
 		for i := 0; i < rv.Len(); i++ {
-			w.n += 2
+			if i > 0 {
+				w.n++
+			}
 			if e := rv.Index(i); e.CanInterface() {
 				w.add(e.Interface(), depth+1)
 			} else {
@@ -216,8 +254,9 @@ func (w *weigher) addReflect(rv reflect.Value, depth int) {
 	case reflect.Map:
 		w.n += 2
 		it := rv.MapRange()
+		w.n-- // as for map[string]any: one comma fewer than entries
 		for it.Next() {
-			w.n += 4
+			w.n += 2
 			if it.Key().CanInterface() {
 				w.add(it.Key().Interface(), depth+1)
 			}
@@ -1046,8 +1085,12 @@ func iterGuard(e *exec.Evaluator, params *exec.VarArgs) *exec.Value {
 		if err := st.alive(); err != nil {
 			return errValue(err)
 		}
-		if n := itemCount(v); n > maxListItems || st.steps+n > maxSteps {
-			return errValue(newTplErr(ErrLimit, "the loop would run %d times; a template may run at most %d steps and loop over %d items", n, maxSteps, maxListItems))
+		n := itemCount(v)
+		if n > maxListItems {
+			return errValue(newTplErr(ErrLimit, "the loop would run %d times, over the limit of %d", n, maxListItems))
+		}
+		if st.steps+n > maxSteps {
+			return errValue(newTplErr(ErrLimit, "the loop would run %d times; after the %d steps already run, that passes the limit of %d steps (loops too long?)", n, st.steps, maxSteps))
 		}
 	}
 	return v

@@ -250,13 +250,16 @@ func (e *Engine) run(ctx context.Context, c *compiled, data map[string]any, look
 	done := make(chan error, 1)
 	liveRenders.Add(1)
 	go func() {
-		defer liveRenders.Add(-1)
-		defer func() {
-			if p := recover(); p != nil {
-				done <- &tplErr{kind: ErrRuntime, msg: panicMessage(p), pos: st.cur}
-			}
+		err := func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = &tplErr{kind: ErrRuntime, msg: panicMessage(p), pos: st.cur}
+				}
+			}()
+			return c.tpl.Execute(w, exec.NewContext(vars))
 		}()
-		done <- c.tpl.Execute(w, exec.NewContext(vars))
+		liveRenders.Add(-1) // before the answer: when Render has it, the render is over
+		done <- err
 	}()
 
 	timer := time.NewTimer(e.opts.Timeout)

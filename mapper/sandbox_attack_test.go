@@ -2,7 +2,11 @@ package mapper
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"math"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"strings"
@@ -247,5 +251,55 @@ func TestSandboxCompileBounded(t *testing.T) {
 	}
 	if err := e.Check(Template{Format: FormatText, Body: strings.Repeat("{% if x %}", 60) + strings.Repeat("{% endif %}", 60)}); err != nil {
 		t.Errorf("60 nested ifs: %v", err)
+	}
+}
+
+// A value's weight never exceeds its JSON size (so nothing that fits is
+// refused for its weight) and is not far below it (so weighing bounds what
+// writing builds).
+func TestWeightBoundsJSONSize(t *testing.T) {
+	values := map[string]any{}
+	for _, name := range []string{"shop-style.json", "storefront-camel.json", "erp-order.xml"} {
+		body, err := os.ReadFile(filepath.Join("..", "..", "shared", "samples", "orders", name))
+		if err != nil {
+			body, err = os.ReadFile(filepath.Join("/work/shared/samples/orders", name))
+		}
+		if err != nil {
+			t.Logf("sample %s not found: %v", name, err)
+			continue
+		}
+		ct := "application/json"
+		if strings.HasSuffix(name, ".xml") {
+			ct = "application/xml"
+		}
+		v, _, err := ParseInput(ct, body)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		values[name] = v
+	}
+	ints := make([]any, 200_000)
+	for i := range ints {
+		ints[i] = int64(i % 10)
+	}
+	values["200k small integers"] = ints
+	values["mixed"] = []any{nil, true, false, 1.5, -3, "a\"b", map[string]any{"k": []any{"x", 2.25e-9}}, json.Number("12.50")}
+	for name, v := range values {
+		w, err := weigh(nil, v, math.MaxInt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := appendJSON(nil, v, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w > len(b) || 6*w+16 < len(b) {
+			t.Errorf("%s: weight %d for %d bytes of JSON", name, w, len(b))
+		}
+	}
+	// 200k small integers print in under 1 MiB: the output check lets them through.
+	out, err := NewEngine(Options{}).Render(context.Background(), Template{Format: FormatJSON, Body: `{{ n }}`}, map[string]any{"n": ints}, nil)
+	if err != nil || len(out) < 400_000 {
+		t.Fatalf("printing 200k integers: %d bytes, %v", len(out), err)
 	}
 }
