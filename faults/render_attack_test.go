@@ -65,6 +65,9 @@ var attackTemplates = []struct{ name, body string }{
 	{"1 MB string as a list", attackBigS + `{{ s | list | length }}`},
 	{"groupby over a 1 MB string", attackBigS + `{{ s | groupby("x") | length }}`},
 	{"split into a million items", attackBigS + `{{ s.split("a") | length }}`},
+	// stopped by the clock (2 s): the render must stop behind its answer
+	{"deadline: slow loop", attackBigS + `{% for i in range(100000) %}{% set n = s.count("ab") %}{% endfor %}`},
+	{"deadline: select in, quadratic", `{{ range(100000) | select("in", range(100000) | list) | list | length }}`},
 	{"batch fill", attackBigS + `{{ [1] | batch(100000, s) | list | length }}`},
 }
 
@@ -81,6 +84,7 @@ var attackExpressions = []struct{ name, expr string }{
 	{"'{:>{w}}'.format(1, w=999999999)", `'{:>{w}}'.format(1, w=999999999)`},
 	{"wordwrap of a huge paragraph", `("ab " * 300000) | wordwrap(100000000) ~ ("ab " * 300000)`},
 	{"range | join(big)", `range(100000) | join("a" * 1000000)`},
+	{"deadline: select in, quadratic", `range(100000) | select("in", range(100000) | list) | list | length`},
 	{"literal fan-out", `[["a" * 1000000, "a" * 1000000, "a" * 1000000], ["a" * 1000000, "a" * 1000000]] | tojson`},
 }
 

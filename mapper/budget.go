@@ -1154,3 +1154,47 @@ func checkSplit(name, self string, args *exec.VarArgs) error {
 	}
 	return nil
 }
+
+// ---- tests: select/reject/selectattr call a test per item, and some tests
+// (in) scan a list: every test call checks that the render is still wanted,
+// so range(100000) | select("in", big_list) stops at the deadline instead of
+// running on for minutes behind the answer.
+
+// gonjaTests are the tests gonja v2.9.1 ships (TestSet cannot list them).
+var gonjaTests = []string{"boolean", "callable", "defined", "divisibleby", "eq", "equalto", "escaped", "even",
+	"false", "filter", "float", "ge", "gt", "greaterthan", "in", "integer", "iterable", "le", "lower", "lt",
+	"lessthan", "mapping", "ne", "none", "number", "odd", "sameas", "sequence", "string", "test", "true",
+	"undefined", "upper"}
+
+type evalTest = func(*exec.Evaluator, *exec.Value, *exec.VarArgs) (bool, error)
+type ctxTest = func(*exec.Context, *exec.Value, *exec.VarArgs) (bool, error)
+
+// guardTests copies set with every known test wrapped in a liveness check.
+func guardTests(set *exec.TestSet) *exec.TestSet {
+	out := map[string]exec.TestFunction{}
+	for _, name := range gonjaTests {
+		f, ok := set.Get(name)
+		if !ok {
+			continue
+		}
+		var call evalTest
+		switch fn := f.(type) {
+		case evalTest:
+			call = fn
+		case ctxTest:
+			call = func(e *exec.Evaluator, in *exec.Value, p *exec.VarArgs) (bool, error) {
+				return fn(e.Environment.Context, in, p)
+			}
+		default:
+			out[name] = f
+			continue
+		}
+		out[name] = func(e *exec.Evaluator, in *exec.Value, p *exec.VarArgs) (bool, error) {
+			if err := renderStateOf(e).alive(); err != nil {
+				return false, err
+			}
+			return call(e, in, p)
+		}
+	}
+	return exec.NewTestSet(map[string]exec.TestFunction{}).Update(set).Update(exec.NewTestSet(out))
+}

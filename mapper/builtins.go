@@ -65,7 +65,7 @@ func newEnvironment(maxValue int) *exec.Environment {
 
 	return &exec.Environment{
 		Filters:           exec.NewFilterSet(all),
-		Tests:             exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests),
+		Tests:             guardTests(exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)), // budget.go
 		ControlStructures: exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures),
 		Context:           exec.NewContext(globals),
 		Methods:           methods,

@@ -101,8 +101,10 @@ func (st *renderState) halt(done <-chan error, grace time.Duration) {
 	}
 }
 
-// haltGrace is how long Render waits for an abandoned render to stop.
-const haltGrace = 500 * time.Millisecond
+// haltGrace is how long Render waits for an abandoned render to stop; it
+// normally stops within milliseconds (the next tag, item or filter call), and
+// on a starved machine Render answers anyway rather than hold the caller.
+const haltGrace = 200 * time.Millisecond
 
 func newRenderState(maxOut int, lookups Lookups) *renderState {
 	maxValue := maxOut
