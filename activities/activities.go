@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -30,9 +29,9 @@ type Activities struct {
 	Webhooks *delivery.WebhookSender
 	Mailer   *delivery.Mailer
 	Sealer   *seal.Sealer
-	// Printers is the client for printer calls. Printers are configured by
-	// the operator (often on their own network), so it is not guarded.
-	Printers *http.Client
+	// Printers calls printers through the same Guard as webhooks: a printer
+	// on a private network must be in the allow-list.
+	Printers *delivery.PrinterClient
 	Logger   *slog.Logger
 	// Now is the clock of postback attempt records (nil: time.Now); tests of
 	// the retry schedule pass the Temporal test environment's clock.

@@ -14,6 +14,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/delivery"
+	"orderintake/internal/seal"
 	"orderintake/mapper"
 	"orderintake/store"
 	"orderintake/workflows"
@@ -157,7 +158,13 @@ func RenderTrigger(ctx context.Context, st *store.Store, eng *mapper.Engine, t *
 		format = tpl.Format
 	}
 	p.Format = format
-	body, rerr := eng.Render(ctx, mapperTemplate(tpl, format), data, lookups)
+	renderAs := format
+	if t.Method == oi.MethodEmail && (format == oi.FormatText || format == "") && looksLikeHTML([]byte(tpl.Body)) {
+		// An HTML e-mail: a printer's message or a customer's name must not
+		// become markup (a phishing link in the PSP's own mail).
+		renderAs = string(mapper.FormatHTML)
+	}
+	body, rerr := eng.Render(ctx, mapperTemplate(tpl, renderAs), data, lookups)
 	if rerr == nil && t.Method == oi.MethodEmail && tpl.Subject != "" {
 		var subj []byte
 		subj, rerr = eng.Render(ctx, mapper.Template{ID: tpl.ID + "#subject", Version: tpl.Version, Format: mapper.FormatText, Body: tpl.Subject}, data, lookups)
@@ -254,7 +261,7 @@ func (a *Activities) sendWebhook(ctx context.Context, p *oi.Postback) (delivery.
 	}
 	secrets := make([]string, 0, len(sealed))
 	for _, s := range sealed {
-		plain, err := a.Sealer.Open(s)
+		plain, _, err := a.Sealer.OpenFor(s, seal.TriggerSecret(p.TriggerID))
 		if err != nil {
 			return delivery.Result{}, nonRetryable(workflows.ErrOrderConfig, "cannot open the trigger's signing secret", nil)
 		}
@@ -272,12 +279,12 @@ func (a *Activities) sendEmail(ctx context.Context, p *oi.Postback, t *oi.Trigge
 	if err != nil {
 		return delivery.Result{}, fmt.Errorf("load smtp settings: %w", err)
 	}
-	password, err := a.Sealer.Open(sealed)
+	password, _, err := a.Sealer.OpenFor(sealed, seal.SMTPPassword)
 	if err != nil {
 		return delivery.Result{}, nonRetryable(workflows.ErrOrderConfig, "cannot open the SMTP password", nil)
 	}
 	settings := delivery.SMTPSettings{FromAddress: st.FromAddress, FromName: st.FromName, Host: st.Host, Port: st.Port,
-		Username: st.Username, Password: password, TLS: st.TLS}
+		Username: st.Username, Password: password, TLS: st.TLS, AllowPlainAuth: st.AllowPlainAuth}
 	mail := delivery.Email{MessageID: emailMessageID(p, st.FromAddress), To: t.Emails, Subject: p.Subject, Text: string(p.Body)}
 	if looksLikeHTML(p.Body) {
 		mail.HTML, mail.Text = string(p.Body), htmlToText(p.Body)

@@ -435,7 +435,7 @@ func (rw *rewriter) wrapTag(n nodes.Node) nodes.Node {
 			if rw.inString[t.Start.Pos] {
 				mode = modeJSONString
 			}
-		case FormatXML:
+		case FormatXML, FormatHTML:
 			mode = modeXML
 		}
 		return &nodes.ControlStructureBlock{Location: t.Start, Name: "output",

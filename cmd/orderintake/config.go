@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"orderintake/api"
 	"orderintake/delivery"
 	"orderintake/internal/seal"
+	"orderintake/internal/temporaltls"
 	"orderintake/mapper"
 	"orderintake/store"
 	"orderintake/worker"
@@ -37,6 +39,8 @@ type config struct {
 	AllowPrivate   bool
 	AllowList      []netip.Prefix
 	Demo           bool
+	// TemporalTLS is mTLS to a Temporal cluster (TEMPORAL_TLS_*); nil: plain.
+	TemporalTLS *tls.Config
 	// Per-key rate limit (see limits.go).
 	RateLimit float64
 	RateBurst int
@@ -83,6 +87,11 @@ func loadConfig(dev bool) (*config, error) {
 	if c.Demo, err = envBool("ORDERINTAKE_DEMO", dev); err != nil {
 		return nil, err
 	}
+	if !dev { // dev dials its own embedded server, which speaks plain gRPC on loopback
+		if c.TemporalTLS, err = temporaltls.FromEnv(os.Getenv); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.loadLimits(); err != nil {
 		return nil, err
 	}
@@ -125,7 +134,7 @@ func dialTemporal(ctx context.Context, c *config, log *slog.Logger) (client.Clie
 	metrics, reg, _ := api.TemporalMetrics() // the scope lives as long as the process
 	c.sdkMetrics = reg
 	cl, err := client.DialContext(ctx, client.Options{HostPort: c.TemporalAddr, Namespace: c.Namespace, Logger: sdklog.NewStructuredLogger(tl),
-		MetricsHandler: metrics})
+		MetricsHandler: metrics, ConnectionOptions: client.ConnectionOptions{TLS: c.TemporalTLS}})
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", c.TemporalAddr, err)
 	}
@@ -158,6 +167,15 @@ func openParts(ctx context.Context, c *config) (*parts, error) {
 	st, err := store.Open(ctx, c.DatabaseURL)
 	if err != nil {
 		return nil, err
+	}
+	// Secrets sealed by an older release are bound to their row now (and
+	// printer headers sealed); idempotent, so every replica may run it.
+	n, err := st.ResealSecrets(ctx, sealer)
+	if n > 0 {
+		slog.Info("resealed secrets at rest", "values", n)
+	}
+	if err != nil {
+		slog.Error("some secrets at rest could not be resealed; sends that need them will fail", "error", err)
 	}
 	return &parts{store: st, mapper: mapper.NewEngine(mapper.Options{}), sealer: sealer,
 		guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}}, nil
