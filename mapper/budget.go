@@ -1033,7 +1033,7 @@ func (n *tagNesting) see(t *tokens.Token) *lexError {
 		return nil
 	}
 	switch {
-	case strings.HasPrefix(t.Val, "end"):
+	case strings.HasPrefix(t.Val, "end") && blockOpeners[t.Val[3:]]: // not endset: set is not counted
 		if n.depth > 0 {
 			n.depth--
 		}

@@ -248,16 +248,17 @@ func TestSandboxCompileBounded(t *testing.T) {
 	e := NewEngine(Options{})
 	const n = 250 << 10
 	cases := map[string]string{
-		"unclosed ifs":   strings.Repeat("{% if x %}", n/10),
-		"unclosed fors":  strings.Repeat("{% for x in y %}", n/16),
-		"nested macros":  strings.Repeat("{% macro m() %}", n/15),
-		"attr chain":     "{{ x" + strings.Repeat(".a", n/2) + " }}",
-		"call chain":     "{{ x" + strings.Repeat("()", n/2) + " }}",
-		"unary chain":    "{{ " + strings.Repeat("not ", n/4) + "x }}",
-		"parenthesised":  "{{ " + strings.Repeat("(", n/2) + "x }}",
-		"open brackets":  strings.Repeat("{{ [", n/4),
-		"filter chain":   "{{ x" + strings.Repeat("|e", n/2) + " }}" + strings.Repeat("{% if x %}", 200),
-		"if/endif pairs": strings.Repeat("{% if x %}{% endif %}", n/21) + strings.Repeat("{% if x %}", 200),
+		"unclosed ifs":     strings.Repeat("{% if x %}", n/10),
+		"unclosed fors":    strings.Repeat("{% for x in y %}", n/16),
+		"nested macros":    strings.Repeat("{% macro m() %}", n/15),
+		"attr chain":       "{{ x" + strings.Repeat(".a", n/2) + " }}",
+		"call chain":       "{{ x" + strings.Repeat("()", n/2) + " }}",
+		"unary chain":      "{{ " + strings.Repeat("not ", n/4) + "x }}",
+		"parenthesised":    "{{ " + strings.Repeat("(", n/2) + "x }}",
+		"open brackets":    strings.Repeat("{{ [", n/4),
+		"filter chain":     "{{ x" + strings.Repeat("|e", n/2) + " }}" + strings.Repeat("{% if x %}", 200),
+		"ifs with endsets": strings.Repeat("{% if x %}{% endset %}", n/22),
+		"if/endif pairs":   strings.Repeat("{% if x %}{% endif %}", n/21) + strings.Repeat("{% if x %}", 200),
 	}
 	for name, body := range cases {
 		err := e.Check(Template{Format: FormatText, Body: body})
