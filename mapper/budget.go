@@ -976,8 +976,9 @@ func mapValues(m map[string]*exec.Value) []*exec.Value {
 
 // heavyAssignment is the weight from which {% set obj.attr = value %} weighs
 // the whole object afterwards: cheap for counters and flags, and a template
-// can fan out at most (its length / 20) such tags of up to this size unchecked.
-const heavyAssignment = 4 << 10
+// of 256 KiB fans out at most some 15 000 such tags of up to this size
+// (15 MB) unchecked.
+const heavyAssignment = 1 << 10
 
 // afterSet bounds objects that grow by {% set ns.attr = value %}: once a
 // heavy value was stored, the object (namespace, dict) it went into is weighed.
@@ -994,7 +995,6 @@ func (st *renderState) afterSet(r *exec.Renderer, cs any) error {
 	if !ok {
 		return nil
 	}
-	st.weights = nil // a map may have changed in place
 	v := r.Eval(ga)
 	if v == nil || v.IsError() {
 		return nil
@@ -1002,6 +1002,9 @@ func (st *renderState) afterSet(r *exec.Renderer, cs any) error {
 	if n, err := weigh(st, unwrapValue(v), heavyAssignment); err != nil || n <= heavyAssignment {
 		return err
 	}
+	// A map changed in place: remembered weights may be stale (light
+	// assignments change them by less than heavyAssignment each).
+	st.weights = nil
 	obj := r.Eval(ga.Node)
 	if obj == nil || obj.IsError() {
 		return nil
