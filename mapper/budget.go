@@ -369,11 +369,8 @@ var containerFilters = map[string]bool{
 
 // filterGuards check what a filter will build from its arguments before the
 // filter builds it; checkedFilter runs them.
-var filterGuards = map[string]func(st *renderState, in *exec.Value, params *exec.VarArgs) error{
-	"format": func(st *renderState, in *exec.Value, params *exec.VarArgs) error {
-		return st.checkPercentFormat("format", in.String(), params.Args)
-	},
-}
+// (format.go's '%' and |format take their sizes from their own budget.)
+var filterGuards = map[string]func(st *renderState, in *exec.Value, params *exec.VarArgs) error{}
 
 // preFilter is what checkedFilter runs before a filter: argument weights and
 // the filter's own guard.
@@ -421,121 +418,8 @@ func (st *renderState) postFilter(name string, out *exec.Value) error {
 	return nil
 }
 
-// ---- string formatting: '%…' % args, "…"|format(args), "{…}".format(args)
-
-// formatLimit is how much text one formatting call may produce.
-func formatLimit(maxValue int) int { return maxValue }
-
-// checkPercentFormat bounds printf-style formatting ('%5d' % x, |format)
-// before it runs: every conversion costs its width and precision (including
-// '*' taken from the arguments) plus the weight of its argument.
-func (st *renderState) checkPercentFormat(name, format string, args []*exec.Value) error {
-	limit := math.MaxInt
-	if st != nil {
-		limit = formatLimit(st.maxValue)
-	}
-	total, err := percentFormatSize(format, args, limit)
-	if err != nil {
-		return err
-	}
-	if total > limit {
-		return newTplErr(ErrLimit, "%s: the formatted text would be larger than %d bytes", name, limit)
-	}
-	if st != nil {
-		return st.charge(total)
-	}
-	return nil
-}
-
-// percentFormatSize estimates an upper bound of the size of format % args.
-func percentFormatSize(format string, args []*exec.Value, limit int) (int, error) {
-	total := 0
-	next := 0
-	argAt := func() *exec.Value {
-		if next >= 0 && next < len(args) {
-			a := args[next]
-			next++
-			return a
-		}
-		next++
-		return nil
-	}
-	for i := 0; i < len(format); i++ {
-		if total > limit {
-			return total, nil
-		}
-		if format[i] != '%' {
-			total++
-			continue
-		}
-		i++
-		if i >= len(format) {
-			break
-		}
-		var named *exec.Value
-		if format[i] == '(' { // %(name)s takes its value from the one mapping argument
-			if j := strings.IndexByte(format[i:], ')'); j >= 0 {
-				if len(args) == 1 && args[0] != nil && args[0].IsDict() {
-					if v, ok := args[0].GetItem(format[i+1 : i+j]); ok {
-						named = v
-					}
-				}
-				i += j + 1
-				next = -1 << 30 // no positional arguments with names
-			}
-		}
-		for i < len(format) && strings.IndexByte("-+ #0", format[i]) >= 0 {
-			i++
-		}
-		width, prec := 0, 0
-		readNum := func() int {
-			if i < len(format) && format[i] == '*' {
-				i++
-				if a := argAt(); a != nil && (a.IsInteger() || a.IsFloat()) {
-					return absInt(a.Integer())
-				}
-				return 0
-			}
-			n := 0
-			for i < len(format) && format[i] >= '0' && format[i] <= '9' {
-				if n <= limit {
-					n = n*10 + int(format[i]-'0')
-				}
-				i++
-			}
-			return n
-		}
-		width = readNum()
-		if i < len(format) && format[i] == '.' {
-			i++
-			prec = readNum()
-		}
-		for i < len(format) && strings.IndexByte("hlLqjzt", format[i]) >= 0 {
-			i++
-		}
-		if i >= len(format) {
-			break
-		}
-		if format[i] == '%' {
-			total++
-			continue
-		}
-		item := 8
-		a := named
-		if a == nil && next >= 0 {
-			a = argAt()
-		}
-		if a != nil {
-			n, err := weigh(nil, unwrapValue(a), limit)
-			if err != nil {
-				return 0, err
-			}
-			item = n
-		}
-		total += maxInt(width, item) + prec
-	}
-	return total, nil
-}
+// ---- string formatting: "{…}".format(args) is sized before it runs (on top
+// of format.go's own budget: nested widths are resolved here first)
 
 // checkBraceFormat bounds str.format / format_map before it runs: each
 // replacement field costs its width and precision, nested fields ({:{w}})
@@ -690,78 +574,11 @@ func specNumbers(spec string, limit int) (width, prec int) {
 	return width, prec
 }
 
-func absInt(n int) int {
-	if n < 0 {
-		return -n
-	}
-	return n
-}
-
 func maxInt(a, b int) int {
 	if a > b {
 		return a
 	}
 	return b
-}
-
-// ---- filters we run ourselves because gonja's cost more than their output
-
-// filterWordwrap is gonja's wordwrap (same output) without its quadratic
-// string building: gonja appends each word to a growing line and counts the
-// line's runes again for every word, so one long paragraph with a large
-// width costs words × line length.
-func filterWordwrap(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
-	if in.IsError() {
-		return in
-	}
-	width := 79
-	if v, ok := argOrKw(params, 0, "width"); ok {
-		if !v.IsInteger() {
-			return errValue(newTplErr(ErrRuntime, "wordwrap: width must be an integer"))
-		}
-		width = v.Integer()
-	}
-	if width <= 0 {
-		return in
-	}
-	st := renderStateOf(e)
-	s := in.String()
-	// The result is never longer than the input plus one break per paragraph.
-	if st != nil {
-		if err := st.checkString(len(s) + 1); err != nil {
-			return errValue(err)
-		}
-	}
-	var b strings.Builder
-	b.Grow(len(s))
-	words := 0
-	for p, paragraph := range strings.Split(s, "\n") {
-		if p > 0 {
-			b.WriteByte('\n')
-		}
-		lineLen := -1 // runes on the current line, -1 before its first word
-		for _, word := range strings.Fields(paragraph) {
-			words++
-			if words&1023 == 0 && st != nil {
-				if err := st.alive(); err != nil {
-					return errValue(err)
-				}
-			}
-			wl := utf8.RuneCountInString(word)
-			switch {
-			case lineLen < 0:
-				lineLen = wl
-			case lineLen+1+wl <= width:
-				b.WriteByte(' ')
-				lineLen += 1 + wl
-			default:
-				b.WriteByte('\n')
-				lineLen = wl
-			}
-			b.WriteString(word)
-		}
-	}
-	return exec.AsValue(b.String())
 }
 
 // ---- list and dict methods: growth is charged by weight before it happens

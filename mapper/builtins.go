@@ -1,8 +1,6 @@
 package mapper
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -18,18 +16,21 @@ import (
 func newEnvironment(maxValue int) *exec.Environment {
 	filters := exec.NewFilterSet(map[string]exec.FilterFunction{}).Update(builtins.Filters)
 	ours := map[string]exec.FilterFunction{
-		"tojson":   filterToJSON,
-		"join":     filterJoin,
-		"replace":  filterReplace,
-		"string":   filterString,
-		"upper":    filterCase(strings.ToUpper),
-		"lower":    filterCase(strings.ToLower),
-		"date":     filterDate,
-		"center":   filterSized(builtins.Filters, "center", 0, "width"),
-		"slice":    filterSized(builtins.Filters, "slice", 0, "slices"),
-		"batch":    filterSized(builtins.Filters, "batch", 0, "linecount"),
-		"indent":   filterIndent(builtins.Filters),
-		"wordwrap": filterWordwrap, // budget.go: linear, bounded
+		"tojson":  filterToJSON,
+		"join":    filterJoin,
+		"replace": filterReplace,
+		"string":  filterString,
+		"upper":   filterCase(strings.ToUpper),
+		"lower":   filterCase(strings.ToLower),
+		"date":    filterDate,
+		"center":  filterSized(builtins.Filters, "center", 0, "width"),
+		"slice":   filterSized(builtins.Filters, "slice", 0, "slices"),
+		"batch":   filterSized(builtins.Filters, "batch", 0, "linecount"),
+		"indent":  filterIndent(builtins.Filters),
+		"format":  filterFormat,
+	}
+	for name, f := range compatFilters() {
+		ours[name] = f
 	}
 	for name, f := range ours {
 		if filters.Exists(name) {
@@ -60,13 +61,26 @@ func newEnvironment(maxValue int) *exec.Environment {
 
 	methods := builtins.Methods
 	methods.Str = strMethods(maxValue)
-	methods.List = guardListMethods(methods.List, maxValue) // budget.go
-	methods.Dict = guardDictMethods(methods.Dict, maxValue)
+	methods.List = guardListMethods(listMethods(builtins.Methods.List), maxValue) // budget.go: growth weighed
+	methods.Dict = guardDictMethods(dictMethods(builtins.Methods.Dict), maxValue)
+
+	controls := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
+	for name, wrap := range map[string]func(parser.ControlStructureParser) parser.ControlStructureParser{
+		"set": setParser, "for": forParser, "call": callParser,
+	} {
+		if orig, ok := controls.Get(name); ok {
+			_ = controls.Replace(name, wrap(orig))
+		}
+	}
+	tests := exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)
+	for name, f := range ourTests() {
+		_ = tests.Replace(name, f)
+	}
 
 	return &exec.Environment{
 		Filters:           exec.NewFilterSet(all),
-		Tests:             guardTests(exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)), // budget.go
-		ControlStructures: exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures),
+		Tests:             guardTests(tests), // budget.go: every test call checks the deadline
+		ControlStructures: controls,
 		Context:           exec.NewContext(globals),
 		Methods:           methods,
 	}
@@ -133,25 +147,33 @@ func textOf(v *exec.Value) string {
 	return s
 }
 
-func filterToJSON(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+// filterToJSON is Jinja2's tojson (see pyJSON): the result is safe, written
+// as it is in every format.
+func filterToJSON(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
 	if in.IsError() {
 		return in
 	}
-	b, err := appendJSON(nil, unwrapValue(in), 0)
-	if err != nil {
-		return errValue(err)
-	}
+	indent := -1
 	if ind, ok := argOrKw(params, 0, "indent"); ok && !ind.IsNil() {
-		n := ind.Integer()
-		if n < 0 || n > 16 {
+		indent = ind.Integer()
+		if indent < 0 || indent > 16 {
 			return errValue(newTplErr(ErrRuntime, "tojson: indent must be between 0 and 16"))
 		}
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, b, "", strings.Repeat(" ", n)); err == nil {
-			b = buf.Bytes()
+	}
+	j := &pyJSON{indent: indent, limit: math.MaxInt}
+	st := renderStateOf(e)
+	if st != nil {
+		j.limit = st.maxValue
+	}
+	if err := j.value(unwrapValue(in), 0); err != nil {
+		return errValue(err)
+	}
+	if st != nil {
+		if err := st.charge(len(j.b)); err != nil {
+			return errValue(err)
 		}
 	}
-	return exec.AsSafeValue(string(b))
+	return exec.AsSafeValue(string(j.b))
 }
 
 // attrOf resolves "a.b.0" style attribute paths as Jinja's attribute= does.
@@ -247,9 +269,16 @@ func filterReplace(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exe
 	return exec.AsValue(strings.Replace(s, old, repl, n))
 }
 
-func filterString(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+// filterString is the text form of a value; a list or mapping whose text
+// would exceed the string limit is refused before its text is built.
+func filterString(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
 	if in.IsError() {
 		return in
+	}
+	if st := renderStateOf(e); st != nil && (in.IsList() || in.IsDict()) {
+		if n := textSizeAtLeast(unwrapValue(in), st.maxValue, 0); n > st.maxValue {
+			return errValue(newTplErr(ErrLimit, "string: the text of this value is larger than %d bytes", st.maxValue))
+		}
 	}
 	return exec.AsValue(textOf(in))
 }
@@ -449,8 +478,12 @@ func strMethods(maxValue int) *exec.MethodSet[string] {
 		return newTplErr(ErrLimit, "%s: the result would be larger than %d bytes", name, maxValue)
 	}
 	set := map[string]exec.Method[string]{}
+	ours := pyStrMethods(maxValue)
 	for _, name := range names {
-		orig, ok := builtins.Methods.Str.Get(name)
+		orig, ok := ours[name]
+		if !ok {
+			orig, ok = builtins.Methods.Str.Get(name)
+		}
 		if !ok {
 			continue
 		}
