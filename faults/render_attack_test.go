@@ -173,10 +173,10 @@ func TestRenderAttacks(t *testing.T) {
 	hwmSeq := attackProcKB(t, pid, "VmHWM")
 	t.Logf("after the sequential run: VmHWM %d MB", hwmSeq/1024)
 
-	// The same corpus from 4 clients at once: budgets are per render, so a
+	// The same corpus from 3 clients at once: budgets are per render, so a
 	// burst costs what the renders in flight hold together (each refused
 	// render peaks at a few tens of MB, mostly gonja's garbage).
-	const clients = 4
+	const clients = 3
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	statuses := map[int]int{}
