@@ -49,6 +49,7 @@ var attackTemplates = []struct{ name, body string }{
 	{"loop over [1] * 100000, nested", `{% for x in [1] * 100000 %}{% for y in [1] * 100000 %}{{ x }}{% endfor %}{% endfor %}`},
 	{"loop over [s] * 100000", attackBigS + `{% for x in [s] * 100000 %}{{ loop.index }}{% endfor %}`},
 	{"dict growth in a loop", attackBigS + `{% set ns = namespace(d={}) %}{% for i in range(100000) %}{% set ns.d = {"k" ~ i: s, "prev": ns.d} %}{% endfor %}{{ ns.d | length }}`},
+	{"dict growth by update in a loop", attackBigS + `{% set d = {} %}{% for i in range(100000) %}{% set _ = d.update({"k" ~ i: s}) %}{% endfor %}{{ d | length }}`},
 	{"dict literal fan-out", attackBigS + `{% set d = {"a": s, "b": s, "c": s, "d": s, "e": s} %}{{ d | length }}`},
 	{"dict growth by update", attackBigS + `{% set d = {"a": [s, s, s]} %}{% set _ = d.update({"b": [s, s]}) %}{{ d | length }}`},
 	{"list growth by append", attackBigS + `{% set l = [] %}` + strings.Repeat(`{% set _ = l.append(s) %}`, 8) + `{{ l | length }}`},

@@ -59,6 +59,7 @@ var attackCorpus = []attack{
 	{"loop over a repeated list", `{% for x in [1] * 100000 %}{% for y in [1] * 100000 %}{{ x }}{% endfor %}{% endfor %}`, false},
 	{"loop over a repeated big list", big + `{% for x in [s] * 100000 %}{{ loop.index }}{% endfor %}`, false},
 	{"dict growth in a loop", big + `{% set ns = namespace(d={}) %}{% for i in range(100000) %}{% set ns.d = {"k" ~ i: s, "prev": ns.d} %}{% endfor %}{{ ns.d | length }}`, false},
+	{"dict growth by update in a loop", big + `{% set d = {} %}{% for i in range(100000) %}{% set _ = d.update({"k" ~ i: s}) %}{% endfor %}{{ d | length }}`, false},
 	{"dict literal fan-out", big + `{% set d = {"a": s, "b": s, "c": s, "d": s, "e": s} %}{{ d | length }}`, false},
 	{"dict growth by update", big + `{% set d = {"a": [s, s, s]} %}{% set _ = d.update({"b": [s, s]}) %}{{ d | length }}`, false},
 	{"list growth by append", big + `{% set l = [] %}` + strings.Repeat(`{% set _ = l.append(s) %}`, 8) + `{{ l | length }}`, false},
