@@ -105,6 +105,7 @@ var problemText = map[string]string{
 	"404": "No such resource", "409": "Conflict with the current state", "413": "Body too large",
 	"415": "Unsupported content type", "422": "Invalid input: the problem names the field (and line/column for bodies and templates)",
 	"503": "A dependency is unavailable; retry after Retry-After",
+	"429": "Too many requests, or too many failed authentications from this address; retry after Retry-After",
 }
 
 // problems adds application/problem+json answers; 500 is on every operation.
@@ -136,7 +137,7 @@ func op(tag, summary string, opts ...oaOpt) oaOp {
 
 // admin is an admin-token operation with the problems every admin call may answer.
 func admin(summary string, opts ...oaOpt) oaOp {
-	return op("Admin", summary, append([]oaOpt{secured("adminToken"), problems("401")}, opts...)...)
+	return op("Admin", summary, append([]oaOpt{secured("adminToken"), problems("401", "429")}, opts...)...)
 }
 
 var listParams = []oaOpt{
@@ -187,14 +188,14 @@ func buildOpenAPI() map[string]any {
 		},
 		ok("202", "Accepted: the order's workflow started", ref("OrderAccepted")),
 		ok("200", "A repeat of an order already accepted", ref("OrderAccepted")),
-		problems("400", "401", "403", "409", "413", "415", "422", "503")))
+		problems("400", "401", "403", "409", "413", "415", "422", "429", "503")))
 	add("GET", "/v1/orders/{id}", op("Orders", "An order's status and event timeline (own orders only)", secured("apiKey"),
-		ok("200", "The order", ref("OrderStatus")), problems("401", "403", "404")))
+		ok("200", "The order", ref("OrderStatus")), problems("401", "403", "404", "429")))
 	add("POST", "/v1/printer/orders/{id}/events", op("Printers", "Report a status event", secured("apiKey"),
 		body(ref("PrinterEventInput"), true),
 		ok("202", "Queued for the order's workflow", ref("EventAccepted")),
 		ok("200", "A repeat of an event already recorded", ref("EventAccepted")),
-		problems("400", "401", "403", "404", "409", "413", "422", "503")))
+		problems("400", "401", "403", "404", "409", "413", "422", "429", "503")))
 
 	// ---- admin: customers and keys
 	add("POST", "/v1/admin/customers", admin("Create a customer", body(ref("CustomerInput"), true),
@@ -367,8 +368,10 @@ func addHQ(add func(method, path string, o oaOp)) {
 	add("GET", "/hq/hq.css", op("HQ", "Style sheet", resp("200", "CSS", content("text/css", map[string]any{"type": "string"}))))
 	add("GET", "/hq/login", op("HQ", "Login page", resp("200", "HTML page", content("text/html", map[string]any{"type": "string"}))))
 	add("POST", "/hq/login", op("HQ", "Sign in with the admin token (sets the session cookie)",
-		resp("303", "Signed in", nil), resp("401", "Wrong token", content("text/html", map[string]any{"type": "string"}))))
-	add("POST", "/hq/logout", form("Sign out"))
+		resp("303", "Signed in", nil), resp("401", "Wrong token", content("text/html", map[string]any{"type": "string"})),
+		resp("429", "Too many failed sign-ins from this address; retry after Retry-After", content("text/html", map[string]any{"type": "string"}))))
+	add("POST", "/hq/logout", form("Sign out (ends the session on every replica)"))
+	add("POST", "/hq/logout-everywhere", form("Sign out everywhere: end every HQ session"))
 	add("GET", "/hq/", page("Redirects to Requests"))
 	add("GET", "/hq/requests", page("Requests: list with date range and filters"))
 	add("GET", "/hq/requests/{id}", page("One order: four panes, timeline, postbacks, Web UI link"))
