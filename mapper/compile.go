@@ -184,9 +184,13 @@ func scanTokens(source string, cfg *config.Config) (map[int]bool, *lexError) {
 	in, esc := false, false
 	depth := 0
 	afterBlock := false
+	var nesting tagNesting // budget.go
 	s := tokens.LexAll(source, cfg)
 	for !s.EOF() {
 		t := s.Current()
+		if err := nesting.see(t); err != nil {
+			return nil, err
+		}
 		if afterBlock && t.Type == tokens.Name {
 			switch t.Val {
 			case "include", "import", "from", "extends":
@@ -305,6 +309,7 @@ type rewriter struct {
 	seen     map[uintptr]bool
 	depth    int
 	tooDeep  *tokens.Token // first node found beyond maxTreeDepth
+	target   int           // > 0 inside a tag's assignment target (budget.go wrapLiteral)
 
 	reads      []readSite
 	readSite   map[*nodes.FilteredExpression]int // read filter -> its site in reads
@@ -343,7 +348,7 @@ func (rw *rewriter) markSeen(v reflect.Value) bool {
 func (rw *rewriter) walk(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Interface:
-		if !v.IsNil() {
+		if !v.IsNil() && !rw.wrapLiteral(v, func(c reflect.Value) { accessible(v).Set(c) }) {
 			rw.walk(v.Elem())
 		}
 	case reflect.Pointer:
@@ -359,6 +364,7 @@ func (rw *rewriter) walk(v reflect.Value) {
 				return
 			}
 		}
+		rw.guardFor(x) // budget.go
 		switch n := x.(type) {
 		case *nodes.Wrapper:
 			for _, c := range n.Nodes {
@@ -373,8 +379,8 @@ func (rw *rewriter) walk(v reflect.Value) {
 			}}
 			return
 		case *nodes.BinaryExpression:
-			rw.walk(reflect.ValueOf(n.Left))
-			rw.walk(reflect.ValueOf(n.Right))
+			rw.walk(reflect.ValueOf(&n.Left).Elem()) // the slots, so literals can be wrapped
+			rw.walk(reflect.ValueOf(&n.Right).Elem())
 			if read := rw.readCall(n.Left, false); read != nil {
 				n.Left = read
 			}
@@ -396,7 +402,14 @@ func (rw *rewriter) walk(v reflect.Value) {
 		for i := 0; i < v.NumField(); i++ {
 			skip, quiet := rw.fieldRole(v, i)
 			f := v.Field(i)
+			target := isAssignTarget(v.Type().Field(i).Name)
+			if target {
+				rw.target++
+			}
 			rw.walk(f)
+			if target {
+				rw.target--
+			}
 			if !skip {
 				rw.instrument(f, quiet)
 			}
@@ -410,7 +423,10 @@ func (rw *rewriter) walk(v reflect.Value) {
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			rw.walk(it.Value())
+			k := it.Key()
+			if !rw.wrapLiteral(it.Value(), func(c reflect.Value) { accessible(v).SetMapIndex(k, c) }) {
+				rw.walk(it.Value())
+			}
 		}
 		rw.instrumentMap(v)
 	}

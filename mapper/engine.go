@@ -322,13 +322,18 @@ func (e *Engine) run(ctx context.Context, c *compiled, data map[string]any, look
 	vars[stateKey] = st
 
 	done := make(chan error, 1)
+	liveRenders.Add(1)
 	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- &tplErr{kind: ErrRuntime, msg: panicMessage(p), pos: st.cur}
-			}
+		err := func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = &tplErr{kind: ErrRuntime, msg: panicMessage(p), pos: st.cur}
+				}
+			}()
+			return c.tpl.Execute(w, exec.NewContext(vars))
 		}()
-		done <- c.tpl.Execute(w, exec.NewContext(vars))
+		liveRenders.Add(-1) // before the answer: when Render has it, the render is over
+		done <- err
 	}()
 
 	timer := time.NewTimer(e.opts.Timeout)
@@ -340,12 +345,12 @@ func (e *Engine) run(ctx context.Context, c *compiled, data map[string]any, look
 		}
 		return w.buf.Bytes(), nil
 	case <-timer.C:
-		st.stop.Store(true)
+		st.halt(done, haltGrace)
 		tr.abandon()
 		return nil, &Error{Kind: ErrLimit, Where: whereTemplate,
 			Message: fmt.Sprintf("rendering took longer than %s", e.opts.Timeout)}
 	case <-ctx.Done():
-		st.stop.Store(true)
+		st.halt(done, haltGrace)
 		tr.abandon()
 		return nil, cancelled(ctx.Err())
 	}
