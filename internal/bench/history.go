@@ -146,7 +146,7 @@ func History(ctx context.Context, o HistoryOptions) (*HistoryReport, error) {
 		}
 	}
 
-	queries := historyQueries(o, end)
+	queries := append(historyQueries(o, end), overviewQueries(o, end)...)
 	var done atomic.Int64
 	pr := startProgress(o.Progress, "queries", counter{"queries", int64(len(queries)), done.Load})
 	defer pr.Stop()

@@ -1,0 +1,81 @@
+package bench
+
+import (
+	"context"
+	"math/rand/v2"
+	"time"
+
+	"orderintake/store"
+)
+
+// OverviewTargetMs is the p99 an HQ overview query should stay under.
+const OverviewTargetMs = 50
+
+// overviewQueries are the reads of the HQ overview page (store/overview.go),
+// over the last 24 hours and 7 days of the history, all customers and one
+// (the biggest customers are the first: the history is skewed).
+func overviewQueries(o HistoryOptions, end time.Time) []histQuery {
+	window := func(span time.Duration, oneCustomer bool) func(r *rand.Rand) store.OverviewFilter {
+		return func(r *rand.Rand) store.OverviewFilter {
+			f := store.OverviewFilter{From: end.Add(-span), To: end}
+			if oneCustomer {
+				f.CustomerID = store.SyntheticCustomerID(r.IntN(min(o.Customers, 5)))
+			}
+			return f
+		}
+	}
+	q := func(name string, pick func(r *rand.Rand) store.OverviewFilter, run func(context.Context, *store.Store, store.OverviewFilter) (int, error)) histQuery {
+		return histQuery{name: "overview: " + name,
+			prepare: func(_ context.Context, _ *store.Store, r *rand.Rand) (any, error) { return pick(r), nil },
+			run: func(ctx context.Context, st *store.Store, p any) (int, error) {
+				return run(ctx, st, p.(store.OverviewFilter))
+			}}
+	}
+	perHour := func(ctx context.Context, st *store.Store, f store.OverviewFilter) (int, error) {
+		c, err := st.OrdersPerHour(ctx, f)
+		return len(c), err
+	}
+	pbStats := func(ctx context.Context, st *store.Store, f store.OverviewFilter) (int, error) {
+		_, err := st.PostbackStats(ctx, f)
+		return 1, err
+	}
+	latencies := func(ctx context.Context, st *store.Store, f store.OverviewFilter) (int, error) {
+		_, err := st.Latencies(ctx, f)
+		return 2, err
+	}
+	customers := func(ctx context.Context, st *store.Store, f store.OverviewFilter) (int, error) {
+		c, err := st.CustomerSummaries(ctx, f)
+		return len(c), err
+	}
+	failingTriggers := func(ctx context.Context, st *store.Store, f store.OverviewFilter) (int, error) {
+		t, err := st.FailingTriggers(ctx, f.CustomerID)
+		return len(t), err
+	}
+	failingPrinters := func(ctx context.Context, st *store.Store, f store.OverviewFilter) (int, error) {
+		p, err := st.FailingPrinters(ctx, f.CustomerID)
+		return len(p), err
+	}
+	day, week := 24*time.Hour, 7*24*time.Hour
+	qs := []histQuery{
+		q("orders per hour by status, 24 h", window(day, false), perHour),
+		q("orders per hour by status, 7 days", window(week, false), perHour),
+		q("orders per hour by status, customer, 7 days", window(week, true), perHour),
+		q("latency p50/p95, 24 h", window(day, false), latencies),
+		q("latency p50/p95, 7 days", window(week, false), latencies),
+		q("latency p50/p95, customer, 7 days", window(week, true), latencies),
+		q("orders per customer, 24 h", window(day, false), customers),
+		q("orders per customer, 7 days", window(week, false), customers),
+		q("failing printers", window(day, false), failingPrinters),
+		q("failing printers, customer", window(day, true), failingPrinters),
+	}
+	if o.PostbacksPerOrder == 0 {
+		return qs
+	}
+	return append(qs,
+		q("postback success and retries, 24 h", window(day, false), pbStats),
+		q("postback success and retries, 7 days", window(week, false), pbStats),
+		q("postback success and retries, customer, 7 days", window(week, true), pbStats),
+		q("failing triggers", window(day, false), failingTriggers),
+		q("failing triggers, customer", window(day, true), failingTriggers),
+	)
+}
