@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	oi "orderintake"
+	"orderintake/alerts"
 	"orderintake/delivery"
 	"orderintake/internal/seal"
 	"orderintake/mapper"
@@ -33,6 +34,9 @@ type Activities struct {
 	// on a private network must be in the allow-list.
 	Printers *delivery.PrinterClient
 	Logger   *slog.Logger
+	// Alerts is told each postback attempt's and printer answer's outcome
+	// (nil: no alerting).
+	Alerts *alerts.Alerter
 	// Now is the clock of postback attempt records (nil: time.Now); tests of
 	// the retry schedule pass the Temporal test environment's clock.
 	Now func() time.Time

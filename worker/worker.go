@@ -12,6 +12,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"orderintake/activities"
+	"orderintake/alerts"
 	"orderintake/delivery"
 	"orderintake/internal/seal"
 	"orderintake/mapper"
@@ -31,6 +32,8 @@ type Config struct {
 	MaxConcurrentActivities int
 	// StopTimeout is how long Stop waits for running activities (0: DefaultStopTimeout).
 	StopTimeout time.Duration
+	// PublicURL prefixes the HQ links in operator alerts ("": relative links).
+	PublicURL string
 }
 
 // DefaultStopTimeout lets in-flight printer calls and deliveries (most take
@@ -40,7 +43,7 @@ const DefaultStopTimeout = 30 * time.Second
 
 // Activities wires the activities from cfg.
 func Activities(cfg Config) *activities.Activities {
-	return &activities.Activities{
+	a := &activities.Activities{
 		Store:    cfg.Store,
 		Mapper:   cfg.Mapper,
 		Webhooks: delivery.NewWebhookSender(cfg.Guard, 0),
@@ -49,6 +52,9 @@ func Activities(cfg Config) *activities.Activities {
 		Printers: delivery.NewPrinterClient(cfg.Guard),
 		Logger:   cfg.Logger,
 	}
+	a.Alerts = &alerts.Alerter{Store: cfg.Store, PublicURL: cfg.PublicURL, Logger: cfg.Logger,
+		Notifier: &alerts.Sender{SMTP: a.SMTPSettings, Mailer: a.Mailer, Webhooks: a.Webhooks, Sealer: cfg.Sealer}}
+	return a
 }
 
 // New builds a worker on the order task queue with everything registered.

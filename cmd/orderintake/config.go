@@ -179,6 +179,8 @@ type parts struct {
 	mapper *mapper.Engine
 	sealer *seal.Sealer
 	guard  *delivery.Guard
+	// publicURL prefixes the HQ links in operator alerts.
+	publicURL string
 }
 
 func openParts(ctx context.Context, c *config) (*parts, error) {
@@ -200,11 +202,11 @@ func openParts(ctx context.Context, c *config) (*parts, error) {
 		slog.Error("some secrets at rest could not be resealed; sends that need them will fail", "error", err)
 	}
 	return &parts{store: st, mapper: mapper.NewEngine(mapper.Options{}), sealer: sealer,
-		guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}}, nil
+		guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}, publicURL: c.PublicURL}, nil
 }
 
 func (p *parts) workerConfig(log *slog.Logger) worker.Config {
-	return worker.Config{Store: p.store, Mapper: p.mapper, Sealer: p.sealer, Guard: p.guard, Logger: log}
+	return worker.Config{Store: p.store, Mapper: p.mapper, Sealer: p.sealer, Guard: p.guard, Logger: log, PublicURL: p.publicURL}
 }
 
 func (p *parts) apiServer(c *config, tc client.Client, log *slog.Logger, uiURL string) *api.Server {
