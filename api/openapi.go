@@ -292,6 +292,10 @@ func buildOpenAPI() map[string]any {
 		ok("200", "Settings", ref("SMTPSettings"))))
 	add("PUT", "/v1/admin/settings/smtp", admin("Replace the outgoing mail server settings", body(ref("SMTPInput"), true),
 		ok("200", "Saved", ref("SMTPSettings")), problems("400", "422")))
+	add("GET", "/v1/admin/settings/alerts", admin("Operator alerts: who is told when a trigger or a printer fails",
+		ok("200", "Settings", ref("AlertSettings"))))
+	add("PUT", "/v1/admin/settings/alerts", admin("Replace the operator alert settings", body(ref("AlertInput"), true),
+		ok("200", "Saved (with the webhook's signing secret when one was made)", ref("AlertSettings")), problems("400", "422")))
 
 	// ---- admin: Requests and Postbacks views
 	add("GET", "/v1/admin/requests", admin("Requests view: orders newest first",
@@ -573,6 +577,17 @@ const schemasJSON = `{
     "password": {"type": "string", "description": "write-only: absent keeps the stored one while host, port and username stay the same (a change of any drops it), empty removes it"},
     "tls": {"type": "boolean"},
     "allowPlainAuth": {"type": "boolean", "description": "let the username and password travel without TLS; default false (a send with credentials and TLS off is refused)"}}},
+  "AlertSettings": {"type": "object", "required": ["enabled", "emails", "webhookUrl", "hasWebhookSecret", "triggerFailures", "printerFailures"], "properties": {
+    "enabled": {"type": "boolean"}, "emails": {"type": "array", "items": {"type": "string"}}, "webhookUrl": {"type": "string"},
+    "hasWebhookSecret": {"type": "boolean"}, "triggerFailures": {"type": "integer"}, "printerFailures": {"type": "integer"},
+    "updatedAt": {"$ref": "#/components/schemas/Time"},
+    "secret": {"type": "string", "description": "the operator webhook's signing secret (whsec_…), only in the answer that made it"}}},
+  "AlertInput": {"type": "object", "additionalProperties": false, "properties": {
+    "enabled": {"type": "boolean"}, "emails": {"type": "array", "items": {"type": "string"}},
+    "webhookUrl": {"type": "string", "description": "http(s) URL; signed like triggers' webhooks (Standard Webhooks)"},
+    "triggerFailures": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "failed attempts in a row before an alert (default 5); a 410 or an exhausted schedule alerts at once"},
+    "printerFailures": {"type": "integer", "minimum": 1, "maximum": 1000},
+    "rotateSecret": {"type": "boolean", "description": "make a new signing secret (returned once)"}}},
   "RequestSummary": {"type": "object", "required": ["id", "customerId", "orderReferenceId", "status", "receivedAt", "updatedAt", "workflowId"], "properties": {
     "id": {"type": "string"}, "customerId": {"type": "string"}, "printerId": {"type": "string"},
     "orderReferenceId": {"type": "string"}, "status": {"type": "string"}, "statusReason": {"type": "string"},
