@@ -169,6 +169,15 @@ func (s *Store) Latencies(ctx context.Context, f OverviewFilter) (Latencies, err
 // as this many.
 const failingWindow = 20
 
+// failingSubjects are the triggers and printers the alerting keeps as
+// failing (a streak of failures, or an open incident): the only ones whose
+// history "failing now" reads, so its cost follows what fails, not how many
+// triggers and printers there are.
+const failingSubjects = `with failing_subjects as (
+		select subject_kind, subject_id from alert_streaks where failures > 0
+		union select subject_kind, subject_id from alert_incidents where recovered_at is null)
+	`
+
 // FailingTrigger is a trigger whose latest postbacks failed in a row, or
 // that is disabled (a 410 disables it).
 type FailingTrigger struct {
@@ -184,11 +193,11 @@ type FailingTrigger struct {
 }
 
 // FailingTriggers lists the triggers failing now: disabled ones with a
-// reason, and active ones whose latest postbacks failed in a row
-// (failed, exhausted or aborted, or pending after a failed attempt),
-// most failures first.
+// reason, and the ones the alerting counts as failing whose latest
+// postbacks failed in a row (failed, exhausted or aborted, or pending after
+// a failed attempt), most failures first.
 func (s *Store) FailingTriggers(ctx context.Context, customerID string) ([]FailingTrigger, error) {
-	rows, err := s.pool.Query(ctx, `select t.id, t.name, t.event, t.status, t.disabled_reason, t.customer_id, c.name,
+	rows, err := s.pool.Query(ctx, failingSubjects+`select t.id, t.name, t.event, t.status, t.disabled_reason, t.customer_id, c.name,
 			coalesce(r.n, 0), coalesce(r.exhausted, false), coalesce(r.reason, ''), r.last_at
 		from triggers t join customers c on c.id = t.customer_id
 		left join lateral (
@@ -203,6 +212,7 @@ func (s *Store) FailingTriggers(ctx context.Context, customerID string) ([]Faili
 				and (p.status in ('failed', 'exhausted', 'aborted') or (p.status = 'pending' and p.attempts > 0))
 		) r on true
 		where ($1 = '' or t.customer_id = $1)
+			and ((t.status = 'disabled' and t.disabled_reason <> '') or t.id in (select subject_id from failing_subjects where subject_kind = 'trigger'))
 			and ((t.status = 'disabled' and t.disabled_reason <> '') or coalesce(r.n, 0) > 0)
 		order by (t.status = 'disabled') desc, coalesce(r.n, 0) desc, t.id`, customerID, failingWindow)
 	if err != nil {
@@ -226,12 +236,13 @@ type FailingPrinter struct {
 	LastAt      *time.Time
 }
 
-// FailingPrinters lists the printers whose latest orders (of one customer,
-// when given) got an error from them in a row: an answer that is not 2xx, or
+// FailingPrinters lists the printers the alerting counts as failing whose
+// latest orders (of one customer, when given) got an error from them in a row: an answer that is not 2xx, or
 // none (response_error), most failures first.
 func (s *Store) FailingPrinters(ctx context.Context, customerID string) ([]FailingPrinter, error) {
-	rows, err := s.pool.Query(ctx, `select pr.id, pr.name, r.n, r.status, coalesce(r.err, ''), r.last_at
+	rows, err := s.pool.Query(ctx, failingSubjects+`select pr.id, pr.name, r.n, r.status, coalesce(r.err, ''), r.last_at
 		from printers pr
+		join failing_subjects f on f.subject_kind = 'printer' and f.subject_id = pr.id
 		join lateral (
 			select count(*) as n, max(o.response_status) filter (where o.rn = 1) as status,
 				max(o.response_error) filter (where o.rn = 1) as err, max(o.sent_at) as last_at

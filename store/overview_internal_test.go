@@ -103,6 +103,13 @@ func TestOverviewQueries(t *testing.T) {
 	f.postback(t, a1, "trg_ok", "cus_a", "delivered", 2*h, 1, 20)
 	f.postback(t, a1, "trg_ok", "cus_a", "delivered", 40*h, 1, 20) // outside 24 h
 
+	// The alerting counted these as failing (activities report every attempt).
+	for _, sub := range [][2]string{{AlertTrigger, "trg_fail"}, {AlertTrigger, "trg_ok"}, {AlertPrinter, "prn_a"}, {AlertPrinter, "prn_b"}} {
+		if _, err := f.st.AddAlertFailure(ctx, sub[0], sub[1], "test"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	day := OverviewFilter{From: f.now.Add(-24 * h), To: f.now}
 	week := OverviewFilter{From: f.now.Add(-7 * 24 * h), To: f.now}
 
