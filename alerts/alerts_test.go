@@ -57,7 +57,9 @@ func fail(id string) alerts.Outcome {
 	return alerts.Outcome{Kind: store.AlertTrigger, SubjectID: id, Name: "shipped hook", Reason: "receiver answered 500", Link: "/hq/postbacks/pb_1"}
 }
 
-func ok(id string) alerts.Outcome { return alerts.Outcome{Kind: store.AlertTrigger, SubjectID: id, OK: true} }
+func ok(id string) alerts.Outcome {
+	return alerts.Outcome{Kind: store.AlertTrigger, SubjectID: id, OK: true}
+}
 
 func record(t *testing.T, a *alerts.Alerter, outs ...alerts.Outcome) {
 	t.Helper()

@@ -378,7 +378,9 @@ func addHQ(add func(method, path string, o oaOp)) {
 		resp("429", "Too many failed sign-ins from this address; retry after Retry-After", content("text/html", map[string]any{"type": "string"}))))
 	add("POST", "/hq/logout", form("Sign out (ends the session on every replica)"))
 	add("POST", "/hq/logout-everywhere", form("Sign out everywhere: end every HQ session"))
-	add("GET", "/hq/", page("Redirects to Requests"))
+	add("GET", "/hq/", page("Overview: orders per hour by status, failure and postback rates, latencies, failing now, alerts, per customer"))
+	add("GET", "/hq/static/{file}", op("HQ", "The template editor's bundle (editor.js, editor.css), served from the binary",
+		resp("200", "Script or style sheet", content("application/javascript", map[string]any{"type": "string"}))))
 	add("GET", "/hq/requests", page("Requests: list with date range and filters"))
 	add("GET", "/hq/requests/{id}", page("One order: four panes, timeline, postbacks, Web UI link"))
 	add("GET", "/hq/postbacks", page("Postbacks: list with filters and bulk resend"))
@@ -392,6 +394,7 @@ func addHQ(add func(method, path string, o oaOp)) {
 	add("GET", "/hq/templates/{id}", page("Template editor"))
 	add("POST", "/hq/templates/{id}", form("Save a new template version"))
 	add("POST", "/hq/templates/{id}/rollback", form("Make an old template version current again"))
+	add("POST", "/hq/templates/{id}/impact", form("Preview a draft over the customer's last 50 real orders (or postbacks): same, changed, now failing"))
 	for _, r := range hqResources {
 		base := "/hq/" + r.Name
 		add("GET", base, page(r.Title))
@@ -411,6 +414,7 @@ func addHQ(add func(method, path string, o oaOp)) {
 	}
 	add("GET", "/hq/settings", page("Settings: outgoing mail"))
 	add("POST", "/hq/settings", form("Save the outgoing mail settings"))
+	add("POST", "/hq/settings/alerts", form("Save the operator alert settings"))
 }
 
 // operationName turns /v1/admin/customers/{id}/keys into AdminCustomersIdKeys.
@@ -528,7 +532,8 @@ const schemasJSON = `{
     "contentType": {"type": "string", "description": "with a string input: parse it as this request type (application/json, application/xml)"},
     "headers": {"$ref": "#/components/schemas/StringMap"},
     "event": {"$ref": "#/components/schemas/Event"},
-    "strict": {"type": "boolean", "description": "render as a strict template (default: the stored template's; false for a body)"}}},
+    "strict": {"type": "boolean", "description": "render as a strict template (default: the stored template's; false for a body)"},
+    "orderId": {"type": "string", "description": "render against this real order instead of input: its original request (intake/cancel; customerId defaults to its customer), or the postback context of its event (webhook/email; event, default its latest)"}}},
   "Warning": {"type": "object", "required": ["line", "column", "message"], "properties": {
     "line": {"type": "integer", "description": "1-based line in the template; 0 when not at one place"},
     "column": {"type": "integer"}, "message": {"type": "string"}}},

@@ -104,6 +104,7 @@ function mount(ta) {
   ta.insertAdjacentElement("afterend", host);
   const shadow = host.attachShadow({ mode: "open" });
 
+  // The textarea is the form field: every edit is written back to it.
   const sync = EditorView.updateListener.of((u) => { if (u.docChanged) ta.value = u.state.doc.toString(); });
   const state = EditorState.create({
     doc: ta.value,
@@ -147,8 +148,9 @@ function mount(ta) {
       view.focus();
     });
   }
-  const form = ta.form;
-  if (form) form.addEventListener("submit", () => { ta.value = view.state.doc.toString(); });
+  // No submit hook: the update listener already keeps the textarea in step
+  // with every edit, and a value set on the textarea itself (a script, a
+  // test) is not overwritten by an untouched editor.
   host.dataset.ready = "true";
   return view;
 }
