@@ -72,6 +72,7 @@ func (s *Server) hqRoutes(r *gin.Engine) {
 	g := r.Group("/hq", h.secureHeaders)
 	g.GET("/hq.css", h.css)
 	g.GET("/static/:file", h.editorAsset)
+	g.GET("/favicon.svg", h.favicon)
 	g.GET("/login", h.loginPage)
 	g.POST("/login", h.login)
 

@@ -41,6 +41,14 @@ func (h *hq) editorAsset(c *gin.Context) {
 	c.Data(http.StatusOK, ct, b)
 }
 
+// favicon is the HQ's icon: linked from every page, so the browser does not
+// ask for /favicon.ico (a 404 in the console).
+func (h *hq) favicon(c *gin.Context) {
+	c.Header("Cache-Control", "public, max-age=86400")
+	c.Data(http.StatusOK, "image/svg+xml", []byte(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 16 16">`+
+		`<rect width="16" height="16" rx="3" fill="#18202f"/><path d="M4 11V5h2.2l1.8 3.2L9.8 5H12v6h-1.8V8.1L8 11.4 5.8 8.1V11z" fill="#7ea2ff"/></svg>`))
+}
+
 // ---- overview
 
 type overviewPage struct {

@@ -379,6 +379,8 @@ func addHQ(add func(method, path string, o oaOp)) {
 	add("POST", "/hq/logout", form("Sign out (ends the session on every replica)"))
 	add("POST", "/hq/logout-everywhere", form("Sign out everywhere: end every HQ session"))
 	add("GET", "/hq/", page("Overview: orders per hour by status, failure and postback rates, latencies, failing now, alerts, per customer"))
+	add("GET", "/hq/favicon.svg", op("HQ", "The HQ's icon (so browsers do not ask for /favicon.ico)",
+		resp("200", "SVG", content("image/svg+xml", map[string]any{"type": "string"}))))
 	add("GET", "/hq/static/{file}", op("HQ", "The template editor's bundle (editor.js, editor.css), served from the binary",
 		resp("200", "Script or style sheet", content("application/javascript", map[string]any{"type": "string"}))))
 	add("GET", "/hq/requests", page("Requests: list with date range and filters"))

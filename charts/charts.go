@@ -182,7 +182,7 @@ func Meter(id string, rate float64, known bool, good bool) template.HTML {
 	if known {
 		fill = w * math.Min(math.Max(rate, 0), 1)
 	}
-	return template.HTML(fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" class="meter" id="%s" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" role="img" aria-label="%s"><rect width="%.0f" height="%.0f" rx="3" fill="#f3f4f6"/><rect width="%.1f" height="%.0f" rx="3" fill="%s"/></svg>`,
+	return template.HTML(fmt.Sprintf(`<svg xmlns="http://www.w3.org/2000/svg" class="meter" id="%s" viewBox="0 0 %.0f %.0f" width="%.0f" height="%.0f" preserveAspectRatio="none" role="img" aria-label="%s"><rect width="%.0f" height="%.0f" rx="3" fill="#f3f4f6"/><rect width="%.1f" height="%.0f" rx="3" fill="%s"/></svg>`,
 		esc(id), w, h, w, h, esc(Percent(rate, known)), w, h, fill, h, color)) //nolint:gosec // escaped
 }
 

@@ -64,6 +64,17 @@ const theme = EditorView.theme({
   ".cm-jinja-tag": { color: "#0f766e", background: "#ecfdf8", fontWeight: "600" },
   ".cm-jinja-comment": { color: "#6b7280", fontStyle: "italic" },
   ".cm-errline": { background: "#fde8e8" },
+  // @codemirror/lint draws its gutter markers and squiggles as data: SVG
+  // images, which the HQ's CSP (img-src 'self' by default-src) refuses:
+  // the same marks in plain CSS instead.
+  ".cm-lint-marker": { content: "normal", display: "inline-block", width: ".7em", height: ".7em", margin: ".15em", borderRadius: "50%", boxSizing: "border-box" },
+  ".cm-lint-marker-error": { content: "normal", background: "#f87", border: "2px solid #e11" },
+  ".cm-lint-marker-warning": { content: "normal", background: "#fe8", border: "2px solid #d90", borderRadius: "2px" },
+  ".cm-lint-marker-info": { content: "normal", background: "#aaf", border: "2px solid #77e", borderRadius: "2px" },
+  ".cm-lintRange-error, .cm-lintRange-warning, .cm-lintRange-info, .cm-lintRange-hint": { backgroundImage: "none", textDecoration: "underline wavy", textUnderlineOffset: "3px" },
+  ".cm-lintRange-error": { textDecorationColor: "#e11" },
+  ".cm-lintRange-warning": { textDecorationColor: "orange" },
+  ".cm-lintRange-info, .cm-lintRange-hint": { textDecorationColor: "#999" },
 });
 
 function diagnosticsFor(doc, err, warnings) {
