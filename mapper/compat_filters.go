@@ -23,6 +23,7 @@ func compatFilters() map[string]exec.FilterFunction {
 		"urlencode": filterURLEncode,
 		"wordwrap":  filterWordwrap,
 		"round":     filterRound,
+		"sum":       filterSum,
 		"max":       filterMinMax(true),
 		"min":       filterMinMax(false),
 		"items":     filterItems,
@@ -309,8 +310,8 @@ func filterRound(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.
 	x := floatOf(in)
 	switch method {
 	case "common":
-		if in.IsInteger() && prec >= 0 {
-			return exec.AsValue(intOf(in))
+		if in.IsInteger() { // Python's round keeps an int an int: round(1250, -2) is 1200
+			return exec.AsValue(roundIntHalfEven(intOf(in), prec))
 		}
 		if prec >= 0 {
 			r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'f', prec, 64), 64)
@@ -327,6 +328,85 @@ func filterRound(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.
 		return exec.AsValue(f(x*p) / p)
 	}
 	return errValue(newTplErr(ErrRuntime, "round: method must be 'common', 'ceil' or 'floor'"))
+}
+
+// roundIntHalfEven is Python's round(n, prec) for an int n.
+func roundIntHalfEven(n int64, prec int) int64 {
+	if prec >= 0 {
+		return n
+	}
+	if prec < -18 {
+		return 0 // 10**19 is beyond int64: every int64 rounds to 0
+	}
+	p := int64(1)
+	for i := 0; i < -prec; i++ {
+		p *= 10
+	}
+	q, r := n/p, n%p
+	if r < 0 { // floor division, as Python
+		q, r = q-1, r+p
+	}
+	if 2*uint64(r) > uint64(p) || (2*uint64(r) == uint64(p) && q%2 != 0) {
+		q++
+	}
+	return q * p
+}
+
+// filterSum is Jinja2's sum(attribute=None, start=0): Python's sum, so ints
+// add up to an int and any float makes a float (15.0, not 15); a value that
+// is not a number is an error, as in Python.
+func filterSum(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	attr := ""
+	if a, ok := argOrKw(params, 0, "attribute"); ok && !a.IsNil() {
+		attr = textOf(a)
+	}
+	var isum int64
+	var fsum float64
+	isFloat := false
+	add := func(v *exec.Value) error {
+		switch {
+		case v.IsFloat():
+			if !isFloat {
+				isFloat, fsum = true, float64(isum)
+			}
+			fsum += v.Float()
+		case v.IsInteger() || v.IsBool():
+			if isFloat {
+				fsum += float64(intOf(v))
+			} else {
+				isum += intOf(v)
+			}
+		default:
+			return newTplErr(ErrRuntime, "sum: cannot add a %s to a number", typeName(v))
+		}
+		return nil
+	}
+	if s, ok := argOrKw(params, 1, "start"); ok {
+		if err := add(s); err != nil {
+			return errValue(err)
+		}
+	}
+	if !in.IsList() && !in.IsDict() {
+		return errValue(newTplErr(ErrRuntime, "sum: a %s is not a list", typeName(in)))
+	}
+	var err error
+	in.Iterate(func(_, _ int, item, _ *exec.Value) bool {
+		if attr != "" {
+			item = attrOf(item, attr)
+		}
+		err = add(item)
+		return err == nil
+	}, func() {})
+	if err != nil {
+		return errValue(err)
+	}
+	if isFloat {
+		return exec.AsValue(fsum)
+	}
+	return exec.AsValue(isum)
 }
 
 // filterMinMax is Jinja2's max/min(case_sensitive=False, attribute=None).

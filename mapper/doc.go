@@ -30,7 +30,9 @@
 // writes a comma, while {{ "," }} outside a string writes the JSON string ",".
 // In xml templates values are XML-escaped; in text templates written plainly.
 // Everywhere, booleans print true/false, integers never get ".0", floats print
-// in shortest form (2.0 prints 2) and none prints "" (null in JSON).
+// as Python (Jinja2, json.dumps) writes them (8 / 2 prints 4.0, 1e+16, 1e-05)
+// and none prints "" (null in JSON). JSON has no NaN or infinity: such a value
+// in a JSON template is a template error (in a JSON string it is the text inf).
 //
 // JSON output must be one well-formed value without duplicate keys; XML output
 // one well-formed document with a single root. Failures are *Error with Kind
