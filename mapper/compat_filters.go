@@ -36,6 +36,28 @@ func compatFilters() map[string]exec.FilterFunction {
 		"length":    filterLengthCompat(builtinFilter("length")),
 		"count":     filterLengthCompat(builtinFilter("count")),
 		"d":         filterDefault,
+		"select":    filterItemTest(builtinFilter("select")),
+		"reject":    filterItemTest(builtinFilter("reject")),
+	}
+}
+
+// filterItemTest runs select/reject telling the defined/undefined tests that
+// they test items of a list: an item is defined, none included (gonja has
+// no undefined value to put in a list), as in Jinja2.
+func filterItemTest(orig exec.FilterFunction) exec.FilterFunction {
+	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+		if len(params.Args) > 0 && params.Args[0].IsString() {
+			switch params.Args[0].String() {
+			case "defined", "undefined":
+				kw := make(map[string]*exec.Value, len(params.KwArgs)+1)
+				for k, v := range params.KwArgs {
+					kw[k] = v
+				}
+				kw[itemKwarg] = exec.AsValue(true)
+				params = &exec.VarArgs{Args: params.Args, KwArgs: kw}
+			}
+		}
+		return orig(e, in, params)
 	}
 }
 

@@ -124,14 +124,22 @@ func readFilter(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.V
 	for i := range s.steps {
 		step := &s.steps[i]
 		if cur.IsNil() {
-			what := "none"
-			if !found {
-				what = "undefined"
+			if found {
+				// Jinja2: an attribute or item of none is undefined (it prints
+				// empty); reading on from that undefined is an error.
+				if i == len(s.steps)-1 {
+					return tr.miss(id)
+				}
+				if step.kind == stepItem {
+					keys = keys[1:]
+				}
+				cur, prev, found = exec.AsValue(nil), step.desc, false
+				continue
 			}
 			if prev == "" {
 				prev = "the value"
 			}
-			return errValue(&tplErr{kind: ErrRuntime, pos: s.pos, msg: fmt.Sprintf("cannot read %s: %s is %s", step.desc, prev, what)})
+			return errValue(&tplErr{kind: ErrRuntime, pos: s.pos, msg: fmt.Sprintf("cannot read %s: %s is undefined", step.desc, prev)})
 		}
 		var v *exec.Value
 		switch step.kind {
