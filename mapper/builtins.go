@@ -83,6 +83,7 @@ func newEnvironment(maxValue int) *exec.Environment {
 		ControlStructures: controls,
 		Context:           exec.NewContext(globals),
 		Methods:           methods,
+		MethodWriteBack:   methodWriteBack, // reads.go
 	}
 }
 

@@ -85,6 +85,8 @@ func textString(x any) (string, error) {
 		return t.Format(time.RFC3339Nano), nil
 	case json.Number:
 		return t.String(), nil
+	case map[string]func() string:
+		return "", errSelfPrinted()
 	}
 	rv := reflect.ValueOf(x)
 	switch rv.Kind() {
@@ -108,6 +110,13 @@ func textString(x any) (string, error) {
 		return string(b), err
 	}
 	return fmt.Sprint(x), nil
+}
+
+// errSelfPrinted: gonja's self (the template's blocks, map[string]func()
+// string) would print as {} where Jinja2 prints <TemplateReference None>;
+// neither is anything a payload wants. self.block() still works.
+func errSelfPrinted() error {
+	return newTplErr(ErrRuntime, "self (the template's blocks) cannot be printed; call a block as self.name()")
 }
 
 // isContainer reports the gonja/Go collection types we print as JSON even when
@@ -209,6 +218,8 @@ func appendJSONText(b []byte, x any, depth int, text bool) ([]byte, error) {
 		return appendDict(b, &t, depth, text)
 	case *exec.Pair:
 		return appendJSONText(b, []any{t.Key, t.Value}, depth+1, text)
+	case map[string]func() string:
+		return b, errSelfPrinted()
 	}
 	return appendReflectJSON(b, reflect.ValueOf(x), depth, text)
 }
