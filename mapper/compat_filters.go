@@ -41,6 +41,62 @@ func compatFilters() map[string]exec.FilterFunction {
 	}
 }
 
+// dictFunc is Python's dict(mapping_or_pairs=(), **kwargs) as a dict that
+// keeps its order: the mapping's (or the pairs') first, then the keyword
+// arguments as written (kwargOrder). gonja's ignored the mapping and
+// ordered the keywords at random.
+func dictFunc(_ *exec.Evaluator, params *exec.VarArgs) *exec.Value {
+	d := exec.NewDict()
+	set := func(k, v *exec.Value) {
+		for _, p := range d.Pairs {
+			if p.Key.EqualValueTo(k) {
+				p.Value = v
+				return
+			}
+		}
+		d.Pairs = append(d.Pairs, &exec.Pair{Key: k, Value: v})
+	}
+	if len(params.Args) > 1 {
+		return errValue(newTplErr(ErrRuntime, "dict expects at most 1 positional argument, got %d", len(params.Args)))
+	}
+	if len(params.Args) == 1 {
+		src := params.Args[0]
+		switch {
+		case src.IsDict():
+			for _, p := range dictPairs(src) {
+				set(p[0], p[1])
+			}
+		case src.IsList():
+			for _, item := range listItems(src) {
+				kv := listItems(item)
+				if !item.IsList() || len(kv) != 2 {
+					return errValue(newTplErr(ErrRuntime, "dict: each item must be a pair (key, value)"))
+				}
+				set(kv[0], kv[1])
+			}
+		default:
+			return errValue(newTplErr(ErrRuntime, "dict: a %s is not a mapping", typeName(src)))
+		}
+	}
+	var names []string
+	if o, ok := params.KwArgs[orderKwarg]; ok {
+		for _, n := range listItems(o) {
+			names = append(names, n.String())
+		}
+	} else {
+		for k := range params.KwArgs {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+	}
+	for _, k := range names {
+		if v, ok := params.KwArgs[k]; ok {
+			set(exec.AsValue(k), v)
+		}
+	}
+	return exec.AsValue(d)
+}
+
 // filterItemTest runs select/reject telling the defined/undefined tests that
 // they test items of a list: an item is defined, none included (gonja has
 // no undefined value to put in a list), as in Jinja2.
@@ -641,6 +697,74 @@ func dictMethods(base *exec.MethodSet[map[string]any]) *exec.MethodSet[map[strin
 		}
 		return nil, nil
 	}
+	// setdefault, pop, copy and clear change (or copy) a dict in place, as
+	// update does: a dict literal, or an object of the order body (ordered.go).
+	inPlace := func(name string, f func(d *exec.Dict, args *exec.VarArgs) (any, error)) {
+		base := set[name]
+		set[name] = func(m map[string]any, self *exec.Value, args *exec.VarArgs) (any, error) {
+			d, ok := unwrapValue(self).(*exec.Dict)
+			if !ok {
+				if base == nil {
+					return nil, newTplErr(ErrRuntime, "%s is not supported here", name)
+				}
+				return base(m, self, args)
+			}
+			return f(d, args)
+		}
+	}
+	find := func(d *exec.Dict, k *exec.Value) int {
+		for i, p := range d.Pairs {
+			if p.Key.EqualValueTo(k) {
+				return i
+			}
+		}
+		return -1
+	}
+	inPlace("setdefault", func(d *exec.Dict, args *exec.VarArgs) (any, error) {
+		if len(args.Args) < 1 || len(args.Args) > 2 || len(args.KwArgs) > 0 {
+			return nil, newTplErr(ErrRuntime, "setdefault expects setdefault(key[, default])")
+		}
+		if i := find(d, args.Args[0]); i >= 0 {
+			return d.Pairs[i].Value.Interface(), nil
+		}
+		v := exec.AsValue(nil)
+		if len(args.Args) == 2 {
+			v = args.Args[1]
+		}
+		d.Pairs = append(d.Pairs, &exec.Pair{Key: args.Args[0], Value: v})
+		return v.Interface(), nil
+	})
+	inPlace("pop", func(d *exec.Dict, args *exec.VarArgs) (any, error) {
+		if len(args.Args) < 1 || len(args.Args) > 2 || len(args.KwArgs) > 0 {
+			return nil, newTplErr(ErrRuntime, "pop expects pop(key[, default])")
+		}
+		if i := find(d, args.Args[0]); i >= 0 {
+			v := d.Pairs[i].Value
+			d.Pairs = append(d.Pairs[:i:i], d.Pairs[i+1:]...)
+			return v.Interface(), nil
+		}
+		if len(args.Args) == 2 {
+			return args.Args[1].Interface(), nil
+		}
+		return nil, newTplErr(ErrRuntime, "pop: the key %s is not in the mapping", clip(textOf(args.Args[0]), 80))
+	})
+	inPlace("copy", func(d *exec.Dict, args *exec.VarArgs) (any, error) {
+		if len(args.Args) > 0 || len(args.KwArgs) > 0 {
+			return nil, newTplErr(ErrRuntime, "copy takes no arguments")
+		}
+		c := &exec.Dict{Pairs: make([]*exec.Pair, len(d.Pairs))}
+		for i, p := range d.Pairs {
+			c.Pairs[i] = &exec.Pair{Key: p.Key, Value: p.Value}
+		}
+		return c, nil
+	})
+	inPlace("clear", func(d *exec.Dict, args *exec.VarArgs) (any, error) {
+		if len(args.Args) > 0 || len(args.KwArgs) > 0 {
+			return nil, newTplErr(ErrRuntime, "clear takes no arguments")
+		}
+		d.Pairs = nil
+		return nil, nil
+	})
 	return exec.NewMethodSet(set)
 }
 

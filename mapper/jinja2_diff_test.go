@@ -124,11 +124,11 @@ func TestJinja2Differential(t *testing.T) {
 		if data == nil {
 			data = corpus.DefaultData
 		}
-		parsed, _, err := ParseInput("application/json", data)
+		parsed, _, err := ParseInputOrdered("application/json", data)
 		if err != nil {
 			t.Fatalf("%s: data: %v", c.Name, err)
 		}
-		m, _ := parsed.(map[string]any)
+		m, _ := AsMap(parsed)
 		got, gerr := e.Render(context.Background(), Template{Format: FormatText, Body: c.Template}, m, nil)
 
 		if c.Gap != "" {

@@ -16,7 +16,7 @@ var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 func intakeData(t *testing.T, contentType string, body []byte) map[string]any {
 	t.Helper()
-	v, _, err := ParseInput(contentType, body)
+	v, _, err := ParseInputOrdered(contentType, body)
 	if err != nil {
 		t.Fatal(err)
 	}

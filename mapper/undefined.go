@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"reflect"
+	"sort"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/nodes"
@@ -17,9 +18,10 @@ import (
 // undefined.
 
 const (
-	pathKwarg = "\x00path"
-	altsKwarg = "\x00alts" // defaultChain
-	itemKwarg = "\x00item" // the tested value is an item of a list (select, reject)
+	pathKwarg  = "\x00path"
+	altsKwarg  = "\x00alts"  // defaultChain
+	itemKwarg  = "\x00item"  // the tested value is an item of a list (select, reject)
+	orderKwarg = "\x00order" // dict(): its keyword arguments' names as written (kwargOrder)
 )
 
 var (
@@ -53,6 +55,9 @@ func testPaths(v reflect.Value, seen map[uintptr]bool, depth int) {
 		}
 		if b, ok := accessible(v).Interface().(*nodes.BinaryExpression); ok {
 			noneComparison(b)
+		}
+		if c, ok := accessible(v).Interface().(*nodes.Call); ok {
+			kwargOrder(c)
 		}
 		if f, ok := accessible(v).Interface().(*nodes.FilteredExpression); ok && len(f.Filters) > 0 {
 			if fc := f.Filters[0]; fc != nil && pathFilters[fc.Name] {
@@ -138,6 +143,41 @@ func booleanDefault(fc *nodes.FilterCall) bool {
 func isFalseLiteral(e nodes.Expression) bool {
 	b, ok := e.(*nodes.Bool)
 	return ok && !b.Val
+}
+
+// kwargOrder gives dict(...) the order its keyword arguments were written in
+// (gonja keeps them in a Go map): a hidden keyword argument listing the names.
+func kwargOrder(c *nodes.Call) {
+	n, ok := c.Func.(*nodes.Name)
+	if !ok || n.Name == nil || n.Name.Val != "dict" || len(c.Kwargs) == 0 {
+		return
+	}
+	type kw struct {
+		name string
+		pos  int
+	}
+	var kws []kw
+	for name, e := range c.Kwargs {
+		if name == orderKwarg {
+			return
+		}
+		pos := -1
+		if t := safePosition(e); t != nil {
+			pos = t.Pos
+		}
+		kws = append(kws, kw{name, pos})
+	}
+	sort.Slice(kws, func(i, j int) bool {
+		if kws[i].pos != kws[j].pos {
+			return kws[i].pos < kws[j].pos
+		}
+		return kws[i].name < kws[j].name
+	})
+	names := make([]nodes.Expression, len(kws))
+	for i, k := range kws {
+		names[i] = &nodes.String{Location: n.Name, Val: k.name}
+	}
+	c.Kwargs[orderKwarg] = &nodes.List{Location: n.Name, Val: names}
 }
 
 // noneComparison turns `path == none` (or `none == path`, and !=) into
