@@ -38,6 +38,17 @@
 // one well-formed document with a single root. Failures are *Error with Kind
 // ErrOutput and the line/column in the output.
 //
+// # Data
+//
+// Template data comes from ParseInputOrdered (or IntakeContext over it): its
+// objects (*Object) keep the body's key order, and a render reads each as a
+// gonja dict in that order, built for that render only, so a template that
+// changes one ({% set _ = d.update(...) %}) changes neither the parsed body
+// nor another render. ParseInput gives the same values as plain maps, for
+// code that reads a body itself. As in Jinja2, an attribute or item of none
+// is undefined (empty, a warning; an error in a strict template), and
+// reading on from an undefined value is an error.
+//
 // # Functions and filters
 //
 // lookups({"<lookup name>": value, ...}, strict=False, default="") maps a value
