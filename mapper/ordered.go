@@ -150,7 +150,7 @@ func templateValue(v any, memo dictMemo) any {
 		vals := make([]exec.Value, 2*len(o.keys))
 		for i, k := range o.keys {
 			vals[2*i] = exec.Value{Val: reflect.ValueOf(k)}
-			vals[2*i+1] = *exec.ToValue(conv(o.vals[k]))
+			vals[2*i+1] = exec.Value{Val: reflect.ValueOf(conv(o.vals[k]))} // parsed values are plain Go values: what ToValue would make, without its allocation
 			pairs[i] = exec.Pair{Key: &vals[2*i], Value: &vals[2*i+1]}
 			d.Pairs[i] = &pairs[i]
 		}
