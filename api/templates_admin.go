@@ -355,7 +355,7 @@ func (s *Server) rollbackTemplate(c *gin.Context) {
 // of one of its events (webhook, email): event, default its latest recorded.
 func (s *Server) orderContext(ctx context.Context, o *oi.OrderRequest, kind, event string, cust *oi.Customer) (map[string]any, error) {
 	if kind == oi.KindIntake || kind == oi.KindCancel {
-		body, _, err := mapper.ParseInput(o.Original.ContentType, o.Original.Body)
+		body, _, err := mapper.ParseInputOrdered(o.Original.ContentType, o.Original.Body)
 		if err != nil {
 			return nil, oi.FieldError("orderId", "order %s's request does not parse (%v): no template ever saw it", o.ID, err)
 		}

@@ -168,7 +168,7 @@ func loadInputs(ctx context.Context, st *store.Store, t *oi.Template, cust *oi.C
 		out = append(out, input{
 			item: Item{Kind: "order", ID: o.ID, OrderID: o.ID, OrderReferenceID: o.OrderReferenceID, At: o.ReceivedAt},
 			data: func() map[string]any {
-				b, _, _ := mapper.ParseInput(ctype, raw) // parsed above; again for a fresh value
+				b, _, _ := mapper.ParseInputOrdered(ctype, raw) // parsed above; again for a fresh value, in the body's key order as at intake
 				return mapper.IntakeContext(b, headers, info, at)
 			}})
 	}
