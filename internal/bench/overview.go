@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"orderintake/overview"
@@ -20,6 +21,19 @@ const (
 	overviewPrefix = "overview: "
 	refreshPrefix  = "overview refresh: "
 )
+
+// targetMs is a query's p99 target: the lists' and details', the overview
+// reads', none for the overview's refreshes (they run at most once a
+// minute per window, beside the page, not in it).
+func targetMs(name string) (float64, bool) {
+	switch {
+	case strings.HasPrefix(name, refreshPrefix):
+		return 0, false
+	case strings.HasPrefix(name, overviewPrefix):
+		return OverviewTargetMs, true
+	}
+	return HistoryTargetMs, true
+}
 
 // overviewQueries are the reads of the HQ overview page (store/overview.go,
 // overview/), over the last 24 hours and 7 days of the history, all
