@@ -119,3 +119,24 @@ func cloneForm(v url.Values) url.Values {
 }
 
 func storeFilter(customerID string) store.ListFilter { return store.ListFilter{CustomerID: customerID} }
+
+// Render's warnings reach the code editor (its gutter marks them) and the
+// list beside it (each links to its line).
+func TestHQEditorWarningsForTheGutter(t *testing.T) {
+	e := newEnv(t)
+	b := e.browser()
+	b.login()
+	b.get("/hq/templates/new")
+	status, page := b.post("/hq/templates/render", url.Values{"name": {"w"}, "kind": {"intake"}, "format": {"json"},
+		"body": {"{\n  \"gift\": \"{{ gift_note }}\"\n}"}, "input": {`{"orderReferenceId": "W-1"}`}}, "csrf")
+	if status != 200 {
+		t.Fatalf("render = %d", status)
+	}
+	m := regexp.MustCompile(`data-warnings="([^"]*)"`).FindStringSubmatch(page)
+	if m == nil || !strings.Contains(m[1], "&#34;line&#34;:2") || !strings.Contains(m[1], "gift_note") {
+		t.Errorf("the editor gets no warning on line 2 naming gift_note: %v", m)
+	}
+	if !strings.Contains(page, `data-goto-line="2"`) {
+		t.Error("the warnings list does not link to line 2")
+	}
+}
