@@ -399,6 +399,7 @@ var hqFuncs = template.FuncMap{
 	"pathEsc":  url.PathEscape,
 	"link":     overviewLink,
 	"millis":   charts.Millis,
+	"ms":       apiMillis,
 	"queryEsc": url.QueryEscape,
 }
 

@@ -49,6 +49,18 @@ func (h *hq) favicon(c *gin.Context) {
 		`<rect width="16" height="16" rx="3" fill="#18202f"/><path d="M4 11V5h2.2l1.8 3.2L9.8 5H12v6h-1.8V8.1L8 11.4 5.8 8.1V11z" fill="#7ea2ff"/></svg>`))
 }
 
+// apiMillis shows a duration the API gives in milliseconds: under 1 ms is
+// "<1 ms", not "0 ms" (which reads as "not measured").
+func apiMillis(v any) string {
+	if f, ok := v.(float64); ok {
+		return charts.Millis(f)
+	}
+	if v == nil {
+		return "—"
+	}
+	return str(v) + " ms"
+}
+
 // ---- overview
 
 type overviewPage struct {
