@@ -49,9 +49,30 @@ func overviewQueries(o HistoryOptions, end time.Time) []histQuery {
 			return f
 		}
 	}
+	// "Failing now" reads the history of the subjects the alerting counts as
+	// failing; the synthetic history has none, so a bad day is staged before
+	// the first overview query: a streak on every trigger of the first 20
+	// customers (the biggest: 60 triggers over ~400,000 postbacks) and on
+	// the printer.
+	staged := false
+	stage := func(ctx context.Context, st *store.Store) error {
+		if staged {
+			return nil
+		}
+		staged = true
+		for i := range min(o.Customers, 20) {
+			for _, ev := range store.SyntheticEvents[:o.PostbacksPerOrder] {
+				if _, err := st.AddAlertFailure(ctx, store.AlertTrigger, store.SyntheticTriggerID(i, ev), "staged by the bench"); err != nil {
+					return err
+				}
+			}
+		}
+		_, err := st.AddAlertFailure(ctx, store.AlertPrinter, store.SyntheticPrinterID, "staged by the bench")
+		return err
+	}
 	q := func(name string, pick func(r *rand.Rand) store.OverviewFilter, run func(context.Context, *store.Store, store.OverviewFilter) (int, error)) histQuery {
 		return histQuery{name: name,
-			prepare: func(_ context.Context, _ *store.Store, r *rand.Rand) (any, error) { return pick(r), nil },
+			prepare: func(ctx context.Context, st *store.Store, r *rand.Rand) (any, error) { return pick(r), stage(ctx, st) },
 			run: func(ctx context.Context, st *store.Store, p any) (int, error) {
 				return run(ctx, st, p.(store.OverviewFilter))
 			}}
