@@ -1,6 +1,9 @@
-// Package pgtest gives every test its own empty database on a real
-// PostgreSQL: TEST_DATABASE_URL's server when set, else one private cluster
-// per test binary, started on first use from the machine's initdb/pg_ctl.
+// Package pgtest gives every test its own database on a real PostgreSQL:
+// TEST_DATABASE_URL's server when set, else one private cluster per test
+// binary, started on first use from the machine's initdb/pg_ctl. A database
+// is either empty (URL) or a clone of a template prepared once per server
+// and key (FromTemplate): cloning a migrated schema takes milliseconds where
+// running every migration again takes most of a second.
 package pgtest
 
 import (
@@ -9,6 +12,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -19,6 +23,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"orderintake/internal/pgcluster"
 )
@@ -55,6 +60,122 @@ func URL(t testing.TB) string {
 	if err := pgcluster.CreateDatabase(ctx, admin, name); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
+	return dropAtEnd(t, admin, name)
+}
+
+// FromTemplate returns the URL of a fresh database for this test, cloned
+// (CREATE DATABASE … TEMPLATE) from a template that setup prepared once,
+// and dropped when the test ends. key names the template's content: pass a
+// hash of whatever setup applies (the migrations), so a changed schema gets
+// a new template instead of a stale one. Templates stay on the server
+// between runs (a shared TEST_DATABASE_URL server keeps its own; a private
+// cluster goes with its test binary).
+func FromTemplate(t testing.TB, key string, setup func(ctx context.Context, url string) error) string {
+	t.Helper()
+	admin, err := server()
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	tpl, err := template(ctx, admin, key, setup)
+	if err != nil {
+		t.Fatalf("pgtest: template %s: %v", key, err)
+	}
+	name := "t_" + randomHex(8)
+	if err := cloneDatabase(ctx, admin, tpl, name); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	return dropAtEnd(t, admin, name)
+}
+
+var (
+	tplMu    sync.Mutex
+	tplReady = map[string]string{} // key -> template database name, once prepared
+)
+
+// template returns the name of the template database for key, preparing it
+// when the server lacks it. An advisory lock serialises test binaries that
+// share one server; the template appears under its final name only once
+// setup succeeded, so a failed or killed setup leaves no half-migrated one.
+func template(ctx context.Context, admin, key string, setup func(ctx context.Context, url string) error) (string, error) {
+	tplMu.Lock()
+	defer tplMu.Unlock()
+	if name, ok := tplReady[key]; ok {
+		return name, nil
+	}
+	name := "tpl_" + key
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return "", fmt.Errorf("connect: %w", err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	lock := int64(h.Sum64())
+	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lock); err != nil {
+		return "", fmt.Errorf("lock: %w", err)
+	}
+	defer func() { _, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lock) }()
+	var exists bool
+	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
+		return "", fmt.Errorf("look up: %w", err)
+	}
+	if !exists {
+		work := "tplwork_" + randomHex(8)
+		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{work}.Sanitize()); err != nil {
+			return "", fmt.Errorf("create: %w", err)
+		}
+		u, err := withDatabase(admin, work)
+		if err == nil {
+			err = setup(ctx, u)
+		}
+		if err == nil {
+			err = whileBusy(func() error {
+				_, err := conn.Exec(ctx, "ALTER DATABASE "+pgx.Identifier{work}.Sanitize()+" RENAME TO "+pgx.Identifier{name}.Sanitize())
+				return err
+			})
+		}
+		if err != nil {
+			_ = dropDatabase(context.WithoutCancel(ctx), admin, work)
+			return "", err
+		}
+	}
+	tplReady[key] = name
+	return name, nil
+}
+
+// whileBusy retries fn while PostgreSQL answers "database is being accessed
+// by other users" (55006): renaming or copying a database needs it free of
+// sessions, and setup's closed sessions take an instant to end.
+func whileBusy(fn func() error) error {
+	for wait := 10 * time.Millisecond; ; wait *= 2 {
+		err := fn()
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != "55006" || wait > 2*time.Second {
+			return err
+		}
+		time.Sleep(wait)
+	}
+}
+
+// cloneDatabase creates name as a copy of tpl.
+func cloneDatabase(ctx context.Context, admin, tpl, name string) error {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("connect to clone %q: %w", tpl, err)
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	stmt := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE " + pgx.Identifier{tpl}.Sanitize()
+	err = whileBusy(func() error { _, err := conn.Exec(ctx, stmt); return err })
+	if err != nil {
+		return fmt.Errorf("clone %q into %q: %w", tpl, name, err)
+	}
+	return nil
+}
+
+func dropAtEnd(t testing.TB, admin, name string) string {
+	t.Helper()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

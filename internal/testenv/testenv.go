@@ -5,8 +5,12 @@ package testenv
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -17,17 +21,53 @@ import (
 	"orderintake/delivery"
 	"orderintake/internal/pgtest"
 	"orderintake/internal/seal"
+	"orderintake/schema"
 	"orderintake/store"
 )
+
+// MigratedURL returns the URL of a fresh database holding the current
+// schema: a clone of a template migrated once per server and schema.
+func MigratedURL(t testing.TB) string {
+	t.Helper()
+	return pgtest.FromTemplate(t, "schema_"+migrationsHash(t), store.Migrate)
+}
+
+var (
+	hashOnce sync.Once
+	hashSum  string
+	hashErr  error
+)
+
+// migrationsHash names the embedded migrations' content: a template made
+// from other migrations has another name and is never reused.
+func migrationsHash(t testing.TB) string {
+	hashOnce.Do(func() {
+		h := sha256.New()
+		hashErr = fs.WalkDir(schema.Migrations, ".", func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := fs.ReadFile(schema.Migrations, path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s %d\n", path, len(b))
+			h.Write(b)
+			return nil
+		})
+		hashSum = hex.EncodeToString(h.Sum(nil))[:16]
+	})
+	if hashErr != nil {
+		t.Fatalf("testenv: hash migrations: %v", hashErr)
+	}
+	return hashSum
+}
 
 // Store returns a store on a fresh, migrated database.
 func Store(t testing.TB) *store.Store {
 	t.Helper()
-	url := pgtest.URL(t)
+	url := MigratedURL(t)
 	ctx := context.Background()
-	if err := store.Migrate(ctx, url); err != nil {
-		t.Fatal(err)
-	}
 	st, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
