@@ -18,10 +18,7 @@ import (
 
 	"orderintake/api"
 	"orderintake/delivery"
-	"orderintake/internal/seal"
-	"orderintake/mapper"
-	"orderintake/store"
-	"orderintake/worker"
+	"orderintake/internal/app"
 )
 
 // config is the environment, with the defaults of README.md.
@@ -142,34 +139,14 @@ func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
 
-// parts are the shared pieces of api and worker.
-type parts struct {
-	store  *store.Store
-	mapper *mapper.Engine
-	sealer *seal.Sealer
-	guard  *delivery.Guard
+func openApp(ctx context.Context, c *config, log *slog.Logger) (*app.App, error) {
+	return app.Open(ctx, app.Config{DatabaseURL: c.DatabaseURL, SecretKey: c.SecretKey, Logger: log,
+		Guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}})
 }
 
-func openParts(ctx context.Context, c *config) (*parts, error) {
-	sealer, err := seal.New(c.SecretKey)
-	if err != nil {
-		return nil, err
-	}
-	st, err := store.Open(ctx, c.DatabaseURL)
-	if err != nil {
-		return nil, err
-	}
-	return &parts{store: st, mapper: mapper.NewEngine(mapper.Options{}), sealer: sealer,
-		guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}}, nil
-}
-
-func (p *parts) workerConfig(log *slog.Logger) worker.Config {
-	return worker.Config{Store: p.store, Mapper: p.mapper, Sealer: p.sealer, Guard: p.guard, Logger: log}
-}
-
-func (p *parts) apiServer(c *config, tc client.Client, log *slog.Logger, uiURL string) *api.Server {
-	return api.New(api.Config{Store: p.store, Temporal: tc, Mapper: p.mapper, Sealer: p.sealer, AdminToken: c.AdminToken,
-		Namespace: c.Namespace, TemporalUIURL: uiURL, Logger: log, RateLimit: c.RateLimit, RateBurst: c.RateBurst, Metrics: c.sdkMetrics})
+func apiServer(a *app.App, c *config, tc client.Client, uiURL string) *api.Server {
+	return a.API(tc, app.APIOptions{AdminToken: c.AdminToken, Namespace: c.Namespace, TemporalUIURL: uiURL,
+		RateLimit: c.RateLimit, RateBurst: c.RateBurst, Metrics: c.sdkMetrics})
 }
 
 // serveHTTP serves h on addr until ctx ends, then drains in-flight requests.

@@ -7,6 +7,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"orderintake/api"
+	"orderintake/internal/app"
 	"orderintake/store"
 	"orderintake/worker"
 )
@@ -28,21 +29,21 @@ func runMigrate(ctx context.Context, log *slog.Logger) error {
 
 // connect loads the production configuration and opens the shared parts
 // and the Temporal client; close releases them.
-func connect(ctx context.Context, log *slog.Logger, needAdmin bool) (c *config, p *parts, tc client.Client, close func(), err error) {
+func connect(ctx context.Context, log *slog.Logger, needAdmin bool) (c *config, p *app.App, tc client.Client, close func(), err error) {
 	if c, err = loadConfig(false); err != nil {
 		return nil, nil, nil, nil, err
 	}
 	if err = c.requireProd(needAdmin); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	if p, err = openParts(ctx, c); err != nil {
+	if p, err = openApp(ctx, c, log); err != nil {
 		return nil, nil, nil, nil, err
 	}
 	if tc, err = dialTemporal(ctx, c, log); err != nil {
-		p.store.Close()
+		p.Close()
 		return nil, nil, nil, nil, err
 	}
-	return c, p, tc, func() { tc.Close(); p.store.Close() }, nil
+	return c, p, tc, func() { tc.Close(); p.Close() }, nil
 }
 
 func runAPI(ctx context.Context, log *slog.Logger) error {
@@ -51,7 +52,7 @@ func runAPI(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer close()
-	srv := p.apiServer(c, tc, log, env("ORDERINTAKE_TEMPORAL_UI_URL", ""))
+	srv := apiServer(p, c, tc, env("ORDERINTAKE_TEMPORAL_UI_URL", ""))
 	log.Info("api listening", "addr", c.HTTPAddr)
 	return serveHTTP(ctx, c.HTTPAddr, srv.Handler(), log)
 }
@@ -65,7 +66,7 @@ func runWorker(ctx context.Context, log *slog.Logger) error {
 	if err := worker.EnsureSearchAttributes(ctx, tc, c.Namespace); err != nil {
 		return err
 	}
-	w, err := worker.New(tc, p.workerConfig(log))
+	w, err := p.Worker(tc)
 	if err != nil {
 		return err
 	}

@@ -36,6 +36,7 @@ import (
 	"orderintake/internal/demo"
 	"orderintake/internal/seal"
 	"orderintake/store"
+	"orderintake/store/storebench"
 )
 
 // Options configure a run.
@@ -490,8 +491,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	wpid, apid := p.PIDs()
 	meter := cpuMeter{worker: wpid, api: apid}
-	if backend, err := st.BackendPID(ctx); err == nil {
-		meter.postmaster = localPostmaster(backend)
+	if db, err := storebench.Open(ctx, o.DatabaseURL); err == nil {
+		if backend, err := db.BackendPID(ctx); err == nil {
+			meter.postmaster = localPostmaster(backend)
+		}
+		db.Close()
 	}
 	rss := startRSS(wpid, apid)
 	cpu0 := meter.snap()
