@@ -69,7 +69,10 @@ func newUnit(t *testing.T) *unit {
 	}
 
 	u.env.OnActivity(workflows.ActRecordRequest, mock.Anything, mock.Anything).Return(
-		func(_ context.Context, in workflows.OrderInput) error { u.note(workflows.ActRecordRequest); return u.record(in) })
+		func(_ context.Context, in workflows.OrderInput) error {
+			u.note(workflows.ActRecordRequest)
+			return u.record(in)
+		})
 	u.env.OnActivity(workflows.ActProcessTemplate, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, id string) (workflows.TemplateResult, error) {
 			u.note(workflows.ActProcessTemplate)
@@ -396,7 +399,6 @@ func TestUnitContinuedRunKeepsStatusAndSeenEvents(t *testing.T) {
 		t.Fatalf("recorded %v, want only the new event e3", got)
 	}
 }
-
 
 // The continue-as-new branch (history over historyLimit) cannot run here:
 // the test environment never advances GetCurrentHistoryLength. Its other
