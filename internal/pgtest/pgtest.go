@@ -166,8 +166,16 @@ func cloneDatabase(ctx context.Context, admin, tpl, name string) error {
 		return fmt.Errorf("connect to clone %q: %w", tpl, err)
 	}
 	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }()
+	// FILE_COPY copies the files and checkpoints; the default (WAL_LOG,
+	// PostgreSQL 15+) writes every block of the template to the WAL, about
+	// three times slower here for a small schema on a cluster without fsync.
+	// Servers before 15 know neither and copy files anyway.
 	stmt := "CREATE DATABASE " + pgx.Identifier{name}.Sanitize() + " TEMPLATE " + pgx.Identifier{tpl}.Sanitize()
-	err = whileBusy(func() error { _, err := conn.Exec(ctx, stmt); return err })
+	err = whileBusy(func() error { _, err := conn.Exec(ctx, stmt+" STRATEGY FILE_COPY"); return err })
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && (pgErr.Code == "42601" || pgErr.Code == "42704") { // syntax error / unknown option: before 15
+		err = whileBusy(func() error { _, err := conn.Exec(ctx, stmt); return err })
+	}
 	if err != nil {
 		return fmt.Errorf("clone %q into %q: %w", tpl, name, err)
 	}
