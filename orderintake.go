@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"strings"
-	"time"
 
 	"github.com/oklog/ulid/v2"
 )
@@ -110,6 +109,3 @@ func WorkflowID(customerID, key string) string {
 // NewOrderKey is the key of an order that brings neither an Idempotency-Key
 // nor a reference: a fresh ULID.
 func NewOrderKey() string { return ulid.Make().String() }
-
-// Now is the clock, replaceable in tests of pure code.
-var Now = func() time.Time { return time.Now().UTC() }

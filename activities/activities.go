@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"time"
 
@@ -33,7 +32,6 @@ type Activities struct {
 	// Printers is the client for printer calls. Printers are configured by
 	// the operator (often on their own network), so it is not guarded.
 	Printers *http.Client
-	Logger   *slog.Logger
 	// Now is the clock of postback attempt records (nil: time.Now); tests of
 	// the retry schedule pass the Temporal test environment's clock.
 	Now func() time.Time

@@ -26,7 +26,9 @@ type Config struct {
 	Mapper *mapper.Engine
 	Sealer *seal.Sealer
 	// Guard decides which postback destinations may be dialled.
-	Guard  *delivery.Guard
+	Guard *delivery.Guard
+	// Logger is not used: activities and workflows log through the SDK
+	// client's logger. Kept so callers that set it still compile.
 	Logger *slog.Logger
 	// MaxConcurrentActivities bounds parallel deliveries and printer calls (0: SDK default).
 	MaxConcurrentActivities int
@@ -48,7 +50,6 @@ func Activities(cfg Config) *activities.Activities {
 		Mailer:   delivery.NewMailer(cfg.Guard, 0),
 		Sealer:   cfg.Sealer,
 		Printers: &http.Client{Timeout: 2 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
-		Logger:   cfg.Logger,
 	}
 }
 
