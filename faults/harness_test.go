@@ -32,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	oi "orderintake"
+	"orderintake/internal/loopback"
 	"orderintake/internal/pgcluster"
 	"orderintake/internal/seal"
 	"orderintake/internal/testenv"
@@ -493,98 +494,58 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) ti
 
 // ---- loopback printer and receiver
 
-// printer is a print service on loopback that honours Idempotency-Key: it
-// counts every request and every distinct key, can go down (connection
-// refused) and come back on the same port, and can report events back.
+// printer is a print service on loopback that honours Idempotency-Key
+// (internal/loopback): it counts every request and every distinct key, can
+// go down (connection refused) and come back on the same port, and reports
+// each new order's events back. delay and report are set under mu.
 type printer struct {
-	t     *testing.T
-	addr  string
-	mu    sync.Mutex
-	srv   *http.Server
-	got   map[string]int // Idempotency-Key -> requests
-	total int
-	delay time.Duration // before answering
-	// report posts events for each new order through the API.
+	*loopback.Server
+	t      *testing.T
+	mu     sync.Mutex
+	delay  time.Duration // before answering
 	report func(orderID string)
 }
 
 func newPrinter(t *testing.T) *printer {
-	p := &printer{t: t, addr: freeAddr(t), got: map[string]int{}}
-	p.up()
-	t.Cleanup(p.down)
+	srv, err := loopback.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &printer{Server: srv, t: t}
+	srv.Default = http.StatusCreated
+	srv.Hold = func() {
+		p.mu.Lock()
+		d := p.delay
+		p.mu.Unlock()
+		time.Sleep(d)
+	}
+	srv.OnNewKey = func(key string) {
+		p.mu.Lock()
+		report := p.report
+		p.mu.Unlock()
+		if report != nil {
+			report(key)
+		}
+	}
+	t.Cleanup(srv.Close)
 	return p
 }
 
-func (p *printer) URL() string { return "http://" + p.addr + "/orders" }
+func (p *printer) URL() string { return p.Server.URL + "/orders" }
 
 func (p *printer) up() {
 	p.t.Helper()
-	var ln net.Listener
-	var err error
-	for try := 0; try < 50; try++ { // the old socket may linger a moment
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
+	if err := p.Up(); err != nil {
 		p.t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(p.serve)}
-	p.mu.Lock()
-	p.srv = srv
-	p.mu.Unlock()
-	go srv.Serve(ln)
 }
 
-// down closes the listener and every connection: callers get "connection refused".
-func (p *printer) down() {
-	p.mu.Lock()
-	srv := p.srv
-	p.srv = nil
-	p.mu.Unlock()
-	if srv != nil {
-		srv.Close()
-	}
-}
-
-func (p *printer) serve(w http.ResponseWriter, r *http.Request) {
-	io.Copy(io.Discard, r.Body)
-	key := r.Header.Get("Idempotency-Key")
-	p.mu.Lock()
-	p.total++
-	p.got[key]++
-	first := p.got[key] == 1
-	delay := p.delay
-	report := p.report
-	p.mu.Unlock()
-	if delay > 0 {
-		time.Sleep(delay)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	fmt.Fprintf(w, `{"printerOrderId": "P-%s"}`, key)
-	if first && report != nil {
-		go report(key) // a repeat (same key) is answered, not printed twice
-	}
-}
+func (p *printer) down() { p.Down() }
 
 // counts returns requests received and distinct orders (keys).
-func (p *printer) counts() (requests, orders int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.total, len(p.got)
-}
+func (p *printer) counts() (requests, orders int) { return p.Counts() }
 
-func (p *printer) keys() map[string]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make(map[string]int, len(p.got))
-	for k, v := range p.got {
-		out[k] = v
-	}
-	return out
-}
+func (p *printer) keys() map[string]int { return p.Keys() }
 
 // reporter posts events for orders as a printer would, retrying while the
 // gateway answers 5xx or cannot be reached (bounded: 3 minutes an event).

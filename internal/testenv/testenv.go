@@ -7,18 +7,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	oi "orderintake"
 	"orderintake/delivery"
+	"orderintake/internal/loopback"
 	"orderintake/internal/pgtest"
 	"orderintake/internal/seal"
 	"orderintake/schema"
@@ -86,62 +82,21 @@ func Sealer(t testing.TB) *seal.Sealer {
 }
 
 // Request is one request a loopback server got.
-type Request struct {
-	Header http.Header
-	Body   []byte
-	At     time.Time
-}
+type Request = loopback.Request
 
-// Server is a loopback HTTP server that records requests and answers with
-// the statuses of Script in turn (then Default).
-type Server struct {
-	*httptest.Server
-	mu      sync.Mutex
-	got     []Request
-	Script  []int
-	Default int
-}
+// Server is the loopback printer and webhook receiver (internal/loopback).
+type Server = loopback.Server
 
-// NewServer starts a recording server.
+// NewServer starts a recording server that answers the statuses of script
+// in turn (then 200), stopped when the test ends.
 func NewServer(t testing.TB, script ...int) *Server {
-	s := &Server{Script: script, Default: http.StatusOK}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		s.mu.Lock()
-		s.got = append(s.got, Request{Header: r.Header.Clone(), Body: body, At: time.Now()})
-		status := s.Default
-		if n := len(s.got); n <= len(s.Script) {
-			status = s.Script[n-1]
-		}
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		if status >= 400 {
-			io.WriteString(w, `{"error": "refused by the test server"}`)
-		} else {
-			io.WriteString(w, `{"printerOrderId": "P-1"}`)
-		}
-	}))
+	t.Helper()
+	s, err := loopback.Start(script...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(s.Close)
 	return s
-}
-
-// Requests returns what the server got so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.got...)
-}
-
-// Events returns the "event" field of each JSON body received.
-func (s *Server) Events() []string {
-	var out []string
-	for _, r := range s.Requests() {
-		var v struct{ Event string }
-		_ = json.Unmarshal(r.Body, &v)
-		out = append(out, v.Event)
-	}
-	return out
 }
 
 // IntakeJSON maps {orderReferenceId, items[{sku, quantity}]} to the printer.
