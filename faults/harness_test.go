@@ -32,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	oi "orderintake"
+	"orderintake/internal/apiclient"
 	"orderintake/internal/loopback"
 	"orderintake/internal/pgcluster"
 	"orderintake/internal/seal"
@@ -381,41 +382,29 @@ func (s *stack) configure(printerURL, receiverURL string, n int, events ...strin
 	return out
 }
 
+// client is the shared API client (internal/apiclient) on the api child.
+func (s *stack) client() *apiclient.Client {
+	return &apiclient.Client{BaseURL: s.apiURL, HTTP: httpClient}
+}
+
 // submit posts one order; it returns the status, the answer and how long it took.
 func (s *stack) submit(key, ref string) (int, map[string]any, http.Header, time.Duration) {
 	body := fmt.Sprintf(`{"orderReferenceId": %q, "items": [{"sku": "POSTER-A3", "quantity": 2}]}`, ref)
-	req, _ := http.NewRequest("POST", s.apiURL+"/v1/orders", strings.NewReader(body))
-	req.Header.Set("X-API-KEY", key)
-	req.Header.Set("Content-Type", "application/json")
 	t0 := time.Now()
-	resp, err := httpClient.Do(req)
+	r, err := s.client().SubmitOrder(context.Background(), key, "application/json", []byte(body), nil)
 	if err != nil {
 		return 0, map[string]any{"error": err.Error()}, nil, time.Since(t0)
 	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out, resp.Header, time.Since(t0)
+	return r.Status, r.JSON(), r.Header, time.Since(t0)
 }
 
 // do makes one request and decodes a JSON answer.
 func (s *stack) do(method, path string, hdr map[string]string, body string) (int, map[string]any, http.Header) {
-	req, err := http.NewRequest(method, s.apiURL+path, strings.NewReader(body))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := httpClient.Do(req)
+	r, err := s.client().Do(context.Background(), method, path, hdr, []byte(body))
 	if err != nil {
 		return 0, map[string]any{"error": err.Error()}, http.Header{}
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out, resp.Header
+	return r.Status, r.JSON(), r.Header
 }
 
 var httpClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -582,16 +571,12 @@ func (r *reporter) post(orderID, body string) error {
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		r.sem <- struct{}{}
-		req, _ := http.NewRequest("POST", r.apiURL+"/v1/printer/orders/"+orderID+"/events", strings.NewReader(body))
-		req.Header.Set("X-API-KEY", r.key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := httpClient.Do(req)
+		c := &apiclient.Client{BaseURL: r.apiURL, HTTP: httpClient}
+		resp, err := c.SendEvent(context.Background(), r.key, orderID, json.RawMessage(body))
 		<-r.sem
 		status := 0
 		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			status = resp.StatusCode
+			status = resp.Status
 			if status < 300 {
 				return nil
 			}

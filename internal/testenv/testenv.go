@@ -9,11 +9,13 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"sync"
 	"testing"
 
 	oi "orderintake"
 	"orderintake/delivery"
+	"orderintake/internal/apiclient"
 	"orderintake/internal/loopback"
 	"orderintake/internal/pgtest"
 	"orderintake/internal/seal"
@@ -145,4 +147,55 @@ func Seed(t testing.TB, st *store.Store, sealer *seal.Sealer, printerURL, receiv
 		f.Triggers[ev] = tr
 	}
 	return f
+}
+
+// API is the shared test client of the API (internal/apiclient): a
+// transport error fails the test.
+type API struct {
+	T testing.TB
+	*apiclient.Client
+}
+
+// NewAPI is a client of the API at baseURL.
+func NewAPI(t testing.TB, baseURL, adminToken string) *API {
+	return &API{T: t, Client: &apiclient.Client{BaseURL: baseURL, AdminToken: adminToken}}
+}
+
+func (a *API) must(r *apiclient.Response, err error) *apiclient.Response {
+	a.T.Helper()
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	return r
+}
+
+// Call makes one request and decodes a JSON answer.
+func (a *API) Call(method, path string, hdr map[string]string, body string) (int, map[string]any, http.Header) {
+	a.T.Helper()
+	r := a.must(a.Do(context.Background(), method, path, hdr, []byte(body)))
+	return r.Status, r.JSON(), r.Header
+}
+
+// MustAdmin is an admin call that must answer want.
+func (a *API) MustAdmin(method, path string, body any, want int) map[string]any {
+	a.T.Helper()
+	r := a.must(a.Admin(context.Background(), method, path, body))
+	if r.Status != want {
+		a.T.Fatalf("%s %s = %d %s, want %d", method, path, r.Status, r.Body, want)
+	}
+	return r.JSON()
+}
+
+// Submit posts an order with a customer key.
+func (a *API) Submit(customerKey, contentType, body string, hdr map[string]string) (int, map[string]any) {
+	a.T.Helper()
+	r := a.must(a.SubmitOrder(context.Background(), customerKey, contentType, []byte(body), hdr))
+	return r.Status, r.JSON()
+}
+
+// Event reports an event as a printer.
+func (a *API) Event(printerKey, orderID string, ev any) (int, map[string]any) {
+	a.T.Helper()
+	r := a.must(a.SendEvent(context.Background(), printerKey, orderID, ev))
+	return r.Status, r.JSON()
 }
