@@ -26,6 +26,12 @@ const (
 // Events lists the eight events in journey order.
 var Events = []string{EventReceived, EventInProduction, EventShipped, EventInTransit, EventDelivered, EventFailed, EventCanceled, EventReturned}
 
+// OrderStatuses are every status an order can be in, in journey order.
+var OrderStatuses = append(append([]string{StatusAccepted, StatusSubmitted}, Events...), StatusRejected)
+
+// PostbackStatuses are every status a postback can be in.
+var PostbackStatuses = []string{PostbackPending, PostbackDelivered, PostbackFailed, PostbackExhausted, PostbackAborted}
+
 // IsEvent reports whether s names one of the eight events.
 func IsEvent(s string) bool {
 	for _, e := range Events {

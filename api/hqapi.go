@@ -40,11 +40,12 @@ func (s *Server) keyOwnerExists(ctx context.Context, kind, id string) error {
 	return err
 }
 
-// OrderStatuses are the statuses an order can have, in journey order.
-var OrderStatuses = append(append([]string{oi.StatusAccepted, oi.StatusSubmitted}, oi.Events...), oi.StatusRejected)
-
-// PostbackStatuses are the statuses a postback can have.
-var PostbackStatuses = []string{oi.PostbackPending, oi.PostbackDelivered, oi.PostbackFailed, oi.PostbackExhausted, oi.PostbackAborted}
+// OrderStatuses and PostbackStatuses are the domain's lists (package
+// orderintake), named here for the API's callers.
+var (
+	OrderStatuses    = oi.OrderStatuses
+	PostbackStatuses = oi.PostbackStatuses
+)
 
 // checkRequestFilter refuses filters the Requests list cannot match, so a
 // typo gets a clear problem instead of an empty page.

@@ -19,6 +19,7 @@ import (
 	"orderintake/api"
 	"orderintake/delivery"
 	"orderintake/internal/app"
+	"orderintake/metrics"
 )
 
 // config is the environment, with the defaults of README.md.
@@ -119,7 +120,7 @@ func (c *config) requireProd(needAdmin bool) error {
 // prints every activity at DEBUG).
 func dialTemporal(ctx context.Context, c *config, log *slog.Logger) (client.Client, error) {
 	tl := slog.New(levelFloor{log.Handler(), slog.LevelWarn})
-	metrics, reg, _ := api.TemporalMetrics() // the scope lives as long as the process
+	metrics, reg, _ := metrics.Temporal() // the scope lives as long as the process
 	c.sdkMetrics = reg
 	cl, err := client.DialContext(ctx, client.Options{HostPort: c.TemporalAddr, Namespace: c.Namespace, Logger: sdklog.NewStructuredLogger(tl),
 		MetricsHandler: metrics})

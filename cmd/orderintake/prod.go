@@ -6,8 +6,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"orderintake/api"
 	"orderintake/internal/app"
+	"orderintake/metrics"
 	"orderintake/store"
 	"orderintake/worker"
 )
@@ -78,7 +78,7 @@ func runWorker(ctx context.Context, log *slog.Logger) error {
 	// latencies, failures) get their own listener when asked for.
 	if addr := env("ORDERINTAKE_METRICS_ADDR", ""); addr != "" {
 		go func() {
-			if err := serveHTTP(ctx, addr, api.MetricsHandler(c.sdkMetrics), log); err != nil {
+			if err := serveHTTP(ctx, addr, metrics.Handler(c.sdkMetrics), log); err != nil {
 				log.Error("worker metrics listener", "addr", addr, "error", err)
 			}
 		}()
