@@ -14,6 +14,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/mapper"
+	"orderintake/render"
 	"orderintake/store"
 	"orderintake/workflows"
 )
@@ -57,7 +58,7 @@ func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workf
 		return res, configError(err, "intake template")
 	}
 	res = workflows.TemplateResult{TemplateID: t.ID, TemplateVersion: t.Version}
-	lookups, err := a.lookupsFor(ctx, c.ID)
+	lookups, err := render.Lookups(ctx, a.Store, c.ID)
 	if err != nil {
 		return res, fmt.Errorf("load lookups of %s: %w", c.ID, err)
 	}
@@ -65,7 +66,7 @@ func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workf
 	if err == nil {
 		data := mapper.IntakeContext(body, o.Original.Headers, mapper.CustomerInfo{ID: c.ID, Name: c.Name, ReferenceID: c.ReferenceID}, o.ReceivedAt)
 		var out []byte
-		out, err = a.Mapper.Render(ctx, mapperTemplate(t, ""), data, lookups)
+		out, err = a.Mapper.Render(ctx, render.Template(t, ""), data, lookups)
 		if err == nil {
 			if err := a.Store.SetTemplateProcessing(ctx, orderID, t.ID, t.Version, out, nil); err != nil {
 				return res, fmt.Errorf("store template output of %s: %w", orderID, err)
@@ -77,7 +78,7 @@ func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workf
 			return res, fmt.Errorf("render intake template of %s: %w", orderID, err)
 		}
 	}
-	if serr := a.Store.SetTemplateProcessing(ctx, orderID, t.ID, t.Version, nil, templateErrorJSON(err)); serr != nil {
+	if serr := a.Store.SetTemplateProcessing(ctx, orderID, t.ID, t.Version, nil, render.ErrorJSON(err)); serr != nil {
 		return res, fmt.Errorf("store template error of %s: %w", orderID, serr)
 	}
 	return res, nonRetryable(workflows.ErrTemplate, err.Error(), nil)

@@ -16,7 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	oi "orderintake"
-	"orderintake/activities"
+	"orderintake/render"
 	"orderintake/store"
 	"orderintake/workflows"
 )
@@ -104,7 +104,7 @@ func (s *Server) sendTestPostback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	p, err := activities.RenderTestPostback(ctx, s.Store, s.Mapper, t, event)
+	p, err := render.TestPostback(ctx, s.Store, s.Mapper, t, event)
 	if err != nil {
 		s.fail(c, err)
 		return

@@ -13,8 +13,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	oi "orderintake"
-	"orderintake/activities"
 	"orderintake/mapper"
+	"orderintake/render"
 )
 
 // templateRoutes: rendering a template on trial input, template versions and
@@ -67,7 +67,7 @@ func (s *Server) renderTemplate(c *gin.Context) {
 			s.fail(c, refError("customerId", "customer", b.CustomerID, err))
 			return
 		}
-		if lookups, err = activities.CustomerLookups(ctx, s.Store, cust.ID); err != nil {
+		if lookups, err = render.Lookups(ctx, s.Store, cust.ID); err != nil {
 			s.fail(c, fmt.Errorf("load lookups of %s: %w", cust.ID, err))
 			return
 		}
