@@ -2,6 +2,7 @@
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+COPY third_party/gonja/go.mod third_party/gonja/go.mod
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -tags nodev -trimpath -ldflags="-s -w" -o /out/orderintake ./cmd/orderintake

@@ -8,14 +8,19 @@ import (
 
 // Printer is a print service provider's endpoint that receives final requests.
 type Printer struct {
-	ID        string            `json:"id"`
-	Name      string            `json:"name"`
-	URL       string            `json:"url"`
-	Format    string            `json:"format"`
+	ID     string `json:"id"`
+	Name   string `json:"name"`
+	URL    string `json:"url"`
+	Format string `json:"format"`
+	// Headers go with every call to the printer. They are often its
+	// credentials: stored sealed (HeadersSealed) and shown masked (Masked).
 	Headers   map[string]string `json:"headers"`
 	TimeoutMs int               `json:"timeoutMs"`
 	CreatedAt time.Time         `json:"createdAt"`
 	UpdatedAt time.Time         `json:"updatedAt"`
+	// HeadersSealed is the sealed JSON of the headers; nil for a printer
+	// written before headers were sealed (its Headers are then in clear).
+	HeadersSealed []byte `json:"-"`
 }
 
 // Template is a versioned template; Body and Subject are those of Version.
@@ -228,13 +233,16 @@ type LookupTable struct {
 
 // SMTPSettings are the work settings' outgoing mail server.
 type SMTPSettings struct {
-	FromAddress string    `json:"fromAddress"`
-	FromName    string    `json:"fromName"`
-	Host        string    `json:"host"`
-	Port        int       `json:"port"`
-	Username    string    `json:"username"`
-	Password    string    `json:"-"`
-	HasPassword bool      `json:"hasPassword"`
-	TLS         bool      `json:"tls"`
-	UpdatedAt   time.Time `json:"updatedAt"`
+	FromAddress string `json:"fromAddress"`
+	FromName    string `json:"fromName"`
+	Host        string `json:"host"`
+	Port        int    `json:"port"`
+	Username    string `json:"username"`
+	Password    string `json:"-"`
+	HasPassword bool   `json:"hasPassword"`
+	TLS         bool   `json:"tls"`
+	// AllowPlainAuth lets the username and password travel over a connection
+	// without TLS (a relay on a trusted network); off, such a send is refused.
+	AllowPlainAuth bool      `json:"allowPlainAuth"`
+	UpdatedAt      time.Time `json:"updatedAt"`
 }

@@ -6,7 +6,6 @@ package activities
 
 import (
 	"fmt"
-	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -26,9 +25,9 @@ type Activities struct {
 	Webhooks *delivery.WebhookSender
 	Mailer   *delivery.Mailer
 	Sealer   *seal.Sealer
-	// Printers is the client for printer calls. Printers are configured by
-	// the operator (often on their own network), so it is not guarded.
-	Printers *http.Client
+	// Printers calls printers through the same Guard as webhooks: a printer
+	// on a private network must be in the allow-list.
+	Printers *delivery.PrinterClient
 	// Now is the clock of postback attempt records (nil: time.Now); tests of
 	// the retry schedule pass the Temporal test environment's clock.
 	Now func() time.Time

@@ -1,11 +1,9 @@
 package activities
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -13,6 +11,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	oi "orderintake"
+	"orderintake/delivery"
 	"orderintake/mapper"
 	"orderintake/render"
 	"orderintake/store"
@@ -84,16 +83,6 @@ func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workf
 	return res, nonRetryable(workflows.ErrTemplate, err.Error(), nil)
 }
 
-// maxResponseBody caps what we keep of a printer's answer.
-const maxResponseBody = 64 << 10
-
-// sensitiveHeader reports headers whose values are never stored or shown.
-func sensitiveHeader(name string) bool {
-	n := strings.ToLower(name)
-	return n == "authorization" || n == "x-api-key" || n == "cookie" || n == "proxy-authorization" ||
-		strings.Contains(n, "token") || strings.Contains(n, "secret") || strings.Contains(n, "password")
-}
-
 // SendToPrinter sends the final request to the customer's printer and keeps
 // the answer. 2xx: done. 4xx (but 408, 425, 429): the printer refused the
 // order, no retry. Anything else is retried by Temporal.
@@ -124,56 +113,46 @@ func (a *Activities) SendToPrinter(ctx context.Context, orderID string) (workflo
 	}
 	headers := map[string]string{"Content-Type": contentType, "Idempotency-Key": orderID, "X-Order-Id": orderID,
 		"User-Agent": "orderintake/1"}
-	for k, v := range p.Headers {
+	ph, err := store.OpenPrinterHeaders(a.Sealer, p)
+	if err != nil {
+		return res, nonRetryable(workflows.ErrOrderConfig, "cannot open the printer's headers (was ORDERINTAKE_SECRET_KEY changed?)", nil)
+	}
+	for k, v := range ph {
 		headers[k] = v
 	}
-	shown := make(map[string]string, len(headers))
-	for k, v := range headers {
-		if sensitiveHeader(k) {
-			v = "[redacted]"
-		}
-		shown[k] = v
-	}
-	final := &oi.FinalRequest{Method: http.MethodPost, URL: p.URL, Headers: shown, Body: o.Processing.Output}
+	final := &oi.FinalRequest{Method: http.MethodPost, URL: p.URL, Headers: oi.RedactHeaderMap(headers), Body: o.Processing.Output}
 	if err := a.Store.SetFinalRequest(ctx, orderID, final); err != nil {
 		return res, fmt.Errorf("store final request of %s: %w", orderID, err)
 	}
 
 	attempt := int(activity.GetInfo(ctx).Attempt)
-	timeout := time.Duration(p.TimeoutMs) * time.Millisecond
-	rctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(rctx, http.MethodPost, p.URL, bytes.NewReader(o.Processing.Output))
-	if err != nil {
-		return res, nonRetryable(workflows.ErrOrderConfig, "printer URL is invalid", nil)
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	start := time.Now()
-	resp, err := a.Printers.Do(req)
-	sent := start.UTC()
+	sent := time.Now().UTC()
+	resp, err := a.Printers.Send(ctx, delivery.PrinterRequest{URL: p.URL, Headers: headers, Body: o.Processing.Output,
+		Timeout: time.Duration(p.TimeoutMs) * time.Millisecond})
 	sr := &oi.SystemResponse{Attempts: attempt, SentAt: &sent}
 	if err != nil {
-		sr.LatencyMs = int(time.Since(start).Milliseconds())
+		sr.LatencyMs = int(time.Since(sent).Milliseconds())
 		sr.Error = fmt.Sprintf("send to printer %s: %v", p.Name, err)
 		if serr := a.Store.SetSystemResponse(ctx, orderID, attempt, sr); serr != nil {
 			return res, fmt.Errorf("store printer response of %s: %w", orderID, serr)
 		}
+		if delivery.IsBlocked(err) || errors.Is(err, delivery.ErrBadPrinterURL) {
+			// The printer's settings must change first: retrying cannot help.
+			return res, nonRetryable(workflows.ErrOrderConfig, sr.Error, nil)
+		}
 		return res, fmt.Errorf("send to printer %s: %w", p.Name, err)
 	}
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody))
-	resp.Body.Close()
-	sr.LatencyMs = int(time.Since(start).Milliseconds())
-	sr.Status, sr.Headers, sr.Body = resp.StatusCode, resp.Header, body
-	if resp.StatusCode >= 300 {
-		sr.Error = fmt.Sprintf("printer answered %d", resp.StatusCode)
+	body := resp.Body
+	sr.LatencyMs = int(resp.Latency.Milliseconds())
+	sr.Status, sr.Headers, sr.Body = resp.Status, oi.RedactHeaders(resp.Headers), body
+	if resp.Status >= 300 {
+		sr.Error = fmt.Sprintf("printer answered %d", resp.Status)
 	}
 	if err := a.Store.SetSystemResponse(ctx, orderID, attempt, sr); err != nil {
 		return res, fmt.Errorf("store printer response of %s: %w", orderID, err)
 	}
-	res = workflows.PrinterResult{Status: resp.StatusCode, Attempts: attempt, LatencyMs: sr.LatencyMs}
-	switch s := resp.StatusCode; {
+	res = workflows.PrinterResult{Status: resp.Status, Attempts: attempt, LatencyMs: sr.LatencyMs}
+	switch s := resp.Status; {
 	case s >= 200 && s < 300:
 		return res, nil
 	case s >= 400 && s < 500 && s != 408 && s != 425 && s != 429:

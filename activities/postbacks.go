@@ -13,6 +13,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/delivery"
+	"orderintake/internal/seal"
 	"orderintake/render"
 	"orderintake/workflows"
 )
@@ -105,7 +106,7 @@ func (a *Activities) sendWebhook(ctx context.Context, p *oi.Postback) (delivery.
 	}
 	secrets := make([]string, 0, len(sealed))
 	for _, s := range sealed {
-		plain, err := a.Sealer.Open(s)
+		plain, _, err := a.Sealer.OpenFor(s, seal.TriggerSecret(p.TriggerID))
 		if err != nil {
 			return delivery.Result{}, nonRetryable(workflows.ErrOrderConfig, "cannot open the trigger's signing secret", nil)
 		}
@@ -123,14 +124,14 @@ func (a *Activities) sendEmail(ctx context.Context, p *oi.Postback, t *oi.Trigge
 	if err != nil {
 		return delivery.Result{}, fmt.Errorf("load smtp settings: %w", err)
 	}
-	password, err := a.Sealer.Open(sealed)
+	password, _, err := a.Sealer.OpenFor(sealed, seal.SMTPPassword)
 	if err != nil {
 		return delivery.Result{}, nonRetryable(workflows.ErrOrderConfig, "cannot open the SMTP password", nil)
 	}
 	settings := delivery.SMTPSettings{FromAddress: st.FromAddress, FromName: st.FromName, Host: st.Host, Port: st.Port,
-		Username: st.Username, Password: password, TLS: st.TLS}
+		Username: st.Username, Password: password, TLS: st.TLS, AllowPlainAuth: st.AllowPlainAuth}
 	mail := delivery.Email{MessageID: emailMessageID(p, st.FromAddress), To: t.Emails, Subject: p.Subject, Text: string(p.Body)}
-	if looksLikeHTML(p.Body) {
+	if render.LooksLikeHTML(p.Body) {
 		mail.HTML, mail.Text = string(p.Body), htmlToText(p.Body)
 	}
 	return a.Mailer.Send(ctx, settings, mail), nil
@@ -155,13 +156,6 @@ func emailMessageID(p *oi.Postback, from string) string {
 		ev = ev[:64]
 	}
 	return "<" + ev + "." + p.ID + "@" + domain + ">"
-}
-
-// looksLikeHTML reports a rendered e-mail body that is an HTML document: it
-// is sent as HTML with a plain-text alternative; other bodies as plain text.
-func looksLikeHTML(b []byte) bool {
-	head := strings.ToLower(strings.TrimSpace(string(b[:min(len(b), 256)])))
-	return strings.HasPrefix(head, "<!doctype html") || strings.HasPrefix(head, "<html")
 }
 
 // htmlToText is the plain-text part of an HTML e-mail: the document's text,

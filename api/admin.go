@@ -11,6 +11,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/delivery"
+	"orderintake/internal/seal"
 	"orderintake/mapper"
 	"orderintake/store"
 )
@@ -254,18 +255,37 @@ func (s *Server) createPrinter(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	for k, v := range p.Headers {
+		if v == oi.Masked {
+			s.fail(c, oi.FieldError("headers", "header %s has the masked value %s: give the real value", k, oi.Masked))
+			return
+		}
+	}
+	store.SealPrinterHeaders(s.Sealer, p, p.Headers)
 	out, err := s.Store.CreatePrinter(c.Request.Context(), p)
-	s.reply(c, http.StatusCreated, out, err)
+	s.reply(c, http.StatusCreated, maskPrinter(out), err)
+}
+
+// maskPrinter shows a printer's headers write-only: names, values masked
+// (a printer written before headers were sealed has them in clear).
+func maskPrinter(p *oi.Printer) *oi.Printer {
+	if p != nil {
+		p.Headers = oi.MaskHeaderMap(p.Headers)
+	}
+	return p
 }
 
 func (s *Server) listPrinters(c *gin.Context) {
 	out, err := s.Store.ListPrinters(c.Request.Context())
+	for _, p := range out {
+		maskPrinter(p)
+	}
 	s.reply(c, http.StatusOK, items(out), err)
 }
 
 func (s *Server) getPrinter(c *gin.Context) {
 	out, err := s.Store.GetPrinter(c.Request.Context(), c.Param("id"))
-	s.reply(c, http.StatusOK, out, err)
+	s.reply(c, http.StatusOK, maskPrinter(out), err)
 }
 
 func (s *Server) patchPrinter(c *gin.Context) {
@@ -278,12 +298,35 @@ func (s *Server) patchPrinter(c *gin.Context) {
 	if !s.bind(c, &b) {
 		return
 	}
+	// Headers are write-only: absent keeps them all; a header given with the
+	// masked value (as HQ shows it) keeps that header's stored value.
+	stored, err := store.OpenPrinterHeaders(s.Sealer, p)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	if err := b.apply(p); err != nil {
 		s.fail(c, err)
 		return
 	}
+	plain := stored
+	if b.Headers != nil {
+		plain = make(map[string]string, len(*b.Headers))
+		for k, v := range *b.Headers {
+			if v == oi.Masked {
+				old, ok := stored[k]
+				if !ok {
+					s.fail(c, oi.FieldError("headers", "header %s has the masked value %s but no stored value: give the real value", k, oi.Masked))
+					return
+				}
+				v = old
+			}
+			plain[k] = v
+		}
+	}
+	store.SealPrinterHeaders(s.Sealer, p, plain)
 	out, err := s.Store.UpdatePrinter(c.Request.Context(), p)
-	s.reply(c, http.StatusOK, out, err)
+	s.reply(c, http.StatusOK, maskPrinter(out), err)
 }
 
 // ---- templates
@@ -444,7 +487,7 @@ func (s *Server) createTrigger(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out, err := s.Store.CreateTrigger(c.Request.Context(), t, s.Sealer.Seal(secret))
+	out, err := s.Store.CreateTrigger(c.Request.Context(), t, s.Sealer.SealFor(secret, seal.TriggerSecret(t.ID)))
 	if err == nil {
 		out.Secret = secret
 	}
@@ -488,7 +531,7 @@ func (s *Server) rotateSecret(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := s.Store.RotateTriggerSecret(c.Request.Context(), c.Param("id"), s.Sealer.Seal(secret), secretGrace); err != nil {
+	if err := s.Store.RotateTriggerSecret(c.Request.Context(), c.Param("id"), s.Sealer.SealFor(secret, seal.TriggerSecret(c.Param("id"))), secretGrace); err != nil {
 		s.fail(c, err)
 		return
 	}

@@ -659,8 +659,9 @@ var smtpFields = []hqField{
 	{Key: "host", Label: "Host", Kind: "text"},
 	{Key: "port", Label: "Port", Kind: "number"},
 	{Key: "username", Label: "Username", Kind: "text"},
-	{Key: "password", Label: "Password", Kind: "password", Help: "write-only: leave empty to keep the current one"},
+	{Key: "password", Label: "Password", Kind: "password", Help: "write-only: leave empty to keep the current one (a change of host, port or username drops it)"},
 	{Key: "tls", Label: "TLS", Kind: "checkbox"},
+	{Key: "allowPlainAuth", Label: "Allow AUTH without TLS", Kind: "checkbox", Help: "only for a relay on a trusted network: the username and password travel in clear"},
 }
 
 func (h *hq) settings(c *gin.Context) { h.showSettings(c, http.StatusOK, nil, nil) }

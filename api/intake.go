@@ -255,7 +255,7 @@ func keptHeaders(h http.Header) map[string][]string {
 	out := make(map[string][]string, len(h))
 	for k, v := range h {
 		lk := strings.ToLower(k)
-		if lk == "x-api-key" || lk == "authorization" || lk == "cookie" {
+		if oi.SecretHeader(lk) { // the one rule for stored and shown headers
 			continue
 		}
 		out[lk] = v

@@ -489,11 +489,11 @@ const schemasJSON = `{
     "createdAt": {"$ref": "#/components/schemas/Time"}, "revokedAt": {"$ref": "#/components/schemas/Time"}}},
   "Printer": {"type": "object", "required": ["id", "name", "url", "format", "headers", "timeoutMs", "createdAt", "updatedAt"], "properties": {
     "id": {"type": "string"}, "name": {"type": "string"}, "url": {"type": "string"}, "format": {"enum": ["json", "xml"]},
-    "headers": {"$ref": "#/components/schemas/StringMap"}, "timeoutMs": {"type": "integer"},
+    "headers": {"$ref": "#/components/schemas/StringMap", "description": "names only: values are sealed at rest and shown as ••••"}, "timeoutMs": {"type": "integer"},
     "createdAt": {"$ref": "#/components/schemas/Time"}, "updatedAt": {"$ref": "#/components/schemas/Time"}}},
   "PrinterInput": {"type": "object", "additionalProperties": false, "properties": {
     "name": {"type": "string"}, "url": {"type": "string", "description": "absolute http(s) URL"}, "format": {"enum": ["json", "xml"]},
-    "headers": {"$ref": "#/components/schemas/StringMap"}, "timeoutMs": {"type": "integer", "minimum": 100, "maximum": 120000}}},
+    "headers": {"$ref": "#/components/schemas/StringMap", "description": "write-only values: absent keeps the stored headers; a value •••• keeps that header's stored value"}, "timeoutMs": {"type": "integer", "minimum": 100, "maximum": 120000}}},
   "Template": {"type": "object", "required": ["id", "name", "kind", "format", "version", "body", "createdAt", "updatedAt"], "properties": {
     "id": {"type": "string"}, "name": {"type": "string"}, "kind": {"enum": ["intake", "cancel", "webhook", "email"]},
     "format": {"enum": ["json", "xml", "text"]}, "version": {"type": "integer"}, "body": {"type": "string"},
@@ -550,12 +550,14 @@ const schemasJSON = `{
   "SMTPSettings": {"type": "object", "required": ["fromAddress", "fromName", "host", "port", "username", "hasPassword", "tls"], "properties": {
     "fromAddress": {"type": "string"}, "fromName": {"type": "string"}, "host": {"type": "string"}, "port": {"type": "integer"},
     "username": {"type": "string"}, "hasPassword": {"type": "boolean"}, "tls": {"type": "boolean"},
+    "allowPlainAuth": {"type": "boolean", "description": "AUTH over a connection without TLS (a relay on a trusted network)"},
     "updatedAt": {"$ref": "#/components/schemas/Time"}}},
   "SMTPInput": {"type": "object", "required": ["fromAddress", "host"], "additionalProperties": false, "properties": {
     "fromAddress": {"type": "string"}, "fromName": {"type": "string"}, "host": {"type": "string"},
     "port": {"type": "integer", "minimum": 1, "maximum": 65535}, "username": {"type": "string"},
-    "password": {"type": "string", "description": "write-only: absent keeps the stored one, empty removes it"},
-    "tls": {"type": "boolean"}}},
+    "password": {"type": "string", "description": "write-only: absent keeps the stored one while host, port and username stay the same (a change of any drops it), empty removes it"},
+    "tls": {"type": "boolean"},
+    "allowPlainAuth": {"type": "boolean", "description": "let the username and password travel without TLS; default false (a send with credentials and TLS off is refused)"}}},
   "RequestSummary": {"type": "object", "required": ["id", "customerId", "orderReferenceId", "status", "receivedAt", "updatedAt", "workflowId"], "properties": {
     "id": {"type": "string"}, "customerId": {"type": "string"}, "printerId": {"type": "string"},
     "orderReferenceId": {"type": "string"}, "status": {"type": "string"}, "statusReason": {"type": "string"},

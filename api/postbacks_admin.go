@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	oi "orderintake"
+	"orderintake/internal/seal"
 	"orderintake/render"
 	"orderintake/store"
 	"orderintake/workflows"
@@ -263,7 +264,8 @@ func (s *Server) getSMTPSettings(c *gin.Context) {
 }
 
 // smtpBody replaces the settings. The password is write-only: absent keeps
-// the stored one, "" removes it, anything else replaces it (sealed at rest).
+// the stored one (unless host, port or username change: then it is dropped),
+// "" removes it, anything else replaces it (sealed at rest).
 type smtpBody struct {
 	FromAddress string  `json:"fromAddress"`
 	FromName    string  `json:"fromName"`
@@ -272,11 +274,13 @@ type smtpBody struct {
 	Username    string  `json:"username"`
 	Password    *string `json:"password"`
 	TLS         *bool   `json:"tls"`
+	// AllowPlainAuth: AUTH over a connection without TLS (default false).
+	AllowPlainAuth bool `json:"allowPlainAuth"`
 }
 
 func (b *smtpBody) settings() (*oi.SMTPSettings, error) {
 	st := &oi.SMTPSettings{FromAddress: strings.TrimSpace(b.FromAddress), FromName: strings.TrimSpace(b.FromName),
-		Host: strings.TrimSpace(b.Host), Port: 587, Username: b.Username, TLS: true}
+		Host: strings.TrimSpace(b.Host), Port: 587, Username: b.Username, TLS: true, AllowPlainAuth: b.AllowPlainAuth}
 	if b.Port != nil {
 		st.Port = *b.Port
 	}
@@ -322,7 +326,7 @@ func (s *Server) putSMTPSettings(c *gin.Context) {
 	ctx := c.Request.Context()
 	var sealed []byte
 	if b.Password != nil && *b.Password != "" {
-		sealed = s.Sealer.Seal(*b.Password)
+		sealed = s.Sealer.SealFor(*b.Password, seal.SMTPPassword)
 	}
 	if err := s.Store.PutSMTPSettings(ctx, st, sealed); err != nil {
 		s.fail(c, err)

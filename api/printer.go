@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -131,6 +132,19 @@ func (s *Server) printerEvent(c *gin.Context) {
 	}
 	if route.PrinterID != printer {
 		s.fail(c, oi.Errorf(oi.EFORBIDDEN, "order %s is not routed to this printer", route.ID))
+		return
+	}
+	// A printer in a loop must not fire the merchant's triggers without end;
+	// the workflow refuses past the cap too (for events already in flight).
+	n, known, err := s.Store.OrderEventCount(ctx, route.ID, ev.EventID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	if !known && n >= workflows.MaxOrderEvents {
+		s.fail(c, &oi.Error{Code: oi.ECONFLICT, Field: "eventId", Message: fmt.Sprintf(
+			"order %s already has %d events, the most one order takes; event %s refused", route.ID, n, ev.EventID),
+			Detail: map[string]any{"maxEvents": workflows.MaxOrderEvents}})
 		return
 	}
 	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	oi "orderintake"
 )
 
 // Outcome tells the caller what to do after one attempt.
@@ -45,7 +47,7 @@ type Attempt struct {
 	StartedAt       time.Time
 	Duration        time.Duration
 	ResolvedIP      string
-	RequestHeaders  map[string]string // secrets redacted (Authorization, any header carrying a key); webhook-signature kept (not a secret)
+	RequestHeaders  map[string]string // secrets redacted (oi.SecretHeader); webhook-signature kept (not a secret)
 	RequestBody     []byte
 	ResponseStatus  int // HTTP status, or SMTP reply code when known
 	ResponseHeaders map[string]string
@@ -67,32 +69,13 @@ func (r *Result) fail(o Outcome, kind, msg string) {
 	r.Attempt.Error = msg
 }
 
-const redacted = "[redacted]"
-
-// isSecretHeader reports header names whose values are credentials. The signature is
-// derived from the secret but does not reveal it, and operators need it to debug receivers.
-func isSecretHeader(name string) bool {
-	n := strings.ToLower(name)
-	if n == "webhook-signature" {
-		return false
-	}
-	switch n {
-	case "authorization", "proxy-authorization", "cookie", "set-cookie":
-		return true
-	}
-	for _, w := range []string{"key", "token", "secret", "passw", "auth", "credential", "session"} {
-		if strings.Contains(n, w) {
-			return true
-		}
-	}
-	return false
-}
+const redacted = oi.Redacted
 
 // flattenHeaders joins repeated values and redacts secrets, for the Attempt record.
 func flattenHeaders(h http.Header) map[string]string {
 	out := make(map[string]string, len(h))
 	for k, vs := range h {
-		if isSecretHeader(k) {
+		if oi.SecretHeader(k) {
 			out[k] = redacted
 			continue
 		}

@@ -32,8 +32,12 @@ type SMTPSettings struct {
 	Port                  int // 0: 587 with TLS, 25 without
 	Username              string
 	Password              string
-	TLS                   bool   // true: STARTTLS mandatory (or implicit TLS on 465); false: plain (no STARTTLS attempt)
-	HELO                  string // default (and instead of "localhost"): DefaultHELO
+	TLS                   bool // true: STARTTLS mandatory (or implicit TLS on 465); false: plain (no STARTTLS attempt)
+	// AllowPlainAuth lets Username/Password travel over a connection without
+	// TLS. Off (the default), a send with credentials and TLS off is refused
+	// before connecting: whoever controls the path would read them.
+	AllowPlainAuth bool
+	HELO           string // default (and instead of "localhost"): DefaultHELO
 }
 
 // Email is one message to send.
@@ -162,10 +166,14 @@ func (m *Mailer) Send(ctx context.Context, s SMTPSettings, e Email) (res Result)
 	default:
 		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
 	}
+	if (s.Username != "" || s.Password != "") && !s.TLS && !s.AllowPlainAuth {
+		res.fail(Permanent, KindConfig, "the SMTP settings have credentials but TLS is off: they would travel in clear. "+
+			"Turn TLS on, or set allowPlainAuth for a relay on a trusted network")
+		return res
+	}
 	if s.Username != "" || s.Password != "" {
-		// Challenge-response mechanisms first. Without TLS the operator chose a plain
-		// connection (typically a relay on a private network), so PLAIN/LOGIN are allowed
-		// there too rather than failing every send.
+		// Challenge-response mechanisms first. Without TLS (allowed by AllowPlainAuth:
+		// typically a relay on a private network) PLAIN/LOGIN are allowed too.
 		mechs := []mail.SMTPAuthType{mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1, mail.SMTPAuthCramMD5}
 		if s.TLS {
 			mechs = append(mechs, mail.SMTPAuthPlain, mail.SMTPAuthLogin)

@@ -202,6 +202,7 @@ func TestMailAuthRefused(t *testing.T) {
 		port, seen := smtptest.AuthServer(t, tc.reply)
 		s := mockSettings(port)
 		s.Username, s.Password = "psp-mailer", password
+		s.AllowPlainAuth = true // the test server offers no STARTTLS
 		res := NewMailer(loopbackOnly, 5*time.Second).Send(context.Background(), s, shippedMail)
 		a := res.Attempt
 		if res.Outcome != tc.outcome || a.ErrorKind != tc.kind || a.ResponseStatus != tc.code {
@@ -216,5 +217,28 @@ func TestMailAuthRefused(t *testing.T) {
 		if dump := fmt.Sprintf("%+v", res); strings.Contains(dump, password) {
 			t.Error("the SMTP password leaked into the Result")
 		}
+	}
+}
+
+// Credentials with TLS off: refused before any AUTH (the password would travel
+// in clear) unless the settings say allowPlainAuth.
+func TestMailNeverOffersAuthInClearUnlessAllowed(t *testing.T) {
+	const password = "hunter2-very-secret"
+	port, seen := smtptest.AuthServer(t, "235 2.7.0 Authentication successful")
+	s := mockSettings(port)
+	s.Username, s.Password = "psp-mailer", password
+	res := NewMailer(loopbackOnly, 5*time.Second).Send(context.Background(), s, shippedMail)
+	if res.Outcome != Permanent || res.Attempt.ErrorKind != KindConfig || !strings.Contains(res.Attempt.Error, "allowPlainAuth") {
+		t.Fatalf("send with credentials and no TLS = %s/%q: %s, want a permanent config error naming allowPlainAuth",
+			res.Outcome, res.Attempt.ErrorKind, res.Attempt.Error)
+	}
+	if len(seen()) != 0 {
+		t.Fatalf("AUTH was offered in clear: %v", seen())
+	}
+
+	s.AllowPlainAuth = true
+	_ = NewMailer(loopbackOnly, 5*time.Second).Send(context.Background(), s, shippedMail)
+	if len(seen()) != 1 || !strings.HasPrefix(seen()[0], "AUTH PLAIN") {
+		t.Fatalf("with allowPlainAuth the AUTH exchange = %v, want one AUTH PLAIN", seen())
 	}
 }

@@ -58,7 +58,19 @@ func NewWebhookSender(g *Guard, timeout time.Duration) *WebhookSender {
 	if timeout <= 0 {
 		timeout = DefaultWebhookTimeout
 	}
-	tr := &http.Transport{
+	tr := guardedTransport(g, timeout)
+	return &WebhookSender{client: &http.Client{
+		Transport: tr,
+		Timeout:   timeout,
+		// A redirect is the receiver's problem to fix, and following one would let a public
+		// URL bounce us elsewhere; the 3xx is returned as is.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}}
+}
+
+// guardedTransport dials only through g and never through a proxy.
+func guardedTransport(g *Guard, timeout time.Duration) *http.Transport {
+	return &http.Transport{
 		Proxy:                  nil, // never HTTP(S)_PROXY: a proxy would dial for us and bypass the Guard
 		DialContext:            g.DialContext,
 		ForceAttemptHTTP2:      true, // a custom DialContext turns HTTP/2 off unless asked
@@ -70,13 +82,6 @@ func NewWebhookSender(g *Guard, timeout time.Duration) *WebhookSender {
 		ExpectContinueTimeout:  time.Second,
 		MaxResponseHeaderBytes: MaxResponseBody,
 	}
-	return &WebhookSender{client: &http.Client{
-		Transport: tr,
-		Timeout:   timeout,
-		// A redirect is the receiver's problem to fix, and following one would let a public
-		// URL bounce us elsewhere; the 3xx is returned as is.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
 }
 
 // CloseIdleConnections closes kept-alive connections (tests, shutdown).

@@ -464,6 +464,7 @@ func TestEmailPostbacksThroughSMTPSettings(t *testing.T) {
 
 	// Refused credentials are a configuration problem, and say so.
 	settings["port"], settings["username"], settings["password"] = refusingSMTPPort(t), "psp-mailer", password
+	settings["allowPlainAuth"] = true // the refusing server offers no TLS
 	p.adminCall("PUT", "/v1/admin/settings/smtp", settings, http.StatusOK)
 	out := p.adminCall("POST", "/v1/admin/triggers/"+buyer["id"].(string)+"/test", nil, http.StatusAccepted)
 	pb := p.waitPostback(out["id"].(string), "failed", func(pb map[string]any) bool { return pb["status"] == oi.PostbackFailed })

@@ -108,8 +108,15 @@ func arith(op opcode, l, r *exec.Value, st *renderState) (*exec.Value, error) {
 			}
 			return exec.AsValue(out), nil
 		}
-		if l.IsString() || r.IsString() {
+		if l.IsString() && r.IsString() {
 			return arith(opConcat, l, r, st)
+		}
+		if l.IsString() || r.IsString() { // Python: 'a' + 1 is a TypeError; ~ joins anything
+			return nil, newTplErr(ErrRuntime, "unsupported operand types for +: %s and %s (use ~ to join text)", typeName(l), typeName(r))
+		}
+	case opMod:
+		if l.IsString() { // Python's '%02d' % n (format.go)
+			return percentFormat(l.String(), r, st, limit)
 		}
 	case opMul:
 		if s, n, ok := repeatOperands(l, r); ok {

@@ -1,8 +1,6 @@
 package mapper
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"math"
 	"sort"
@@ -29,6 +27,10 @@ func newEnvironment(maxValue int) *exec.Environment {
 		"slice":   filterSized(builtins.Filters, "slice", 0, "slices"),
 		"batch":   filterSized(builtins.Filters, "batch", 0, "linecount"),
 		"indent":  filterIndent(builtins.Filters),
+		"format":  filterFormat,
+	}
+	for name, f := range compatFilters() {
+		ours[name] = f
 	}
 	for name, f := range ours {
 		if filters.Exists(name) {
@@ -57,11 +59,26 @@ func newEnvironment(maxValue int) *exec.Environment {
 
 	methods := builtins.Methods
 	methods.Str = strMethods(maxValue)
+	methods.List = listMethods(builtins.Methods.List)
+	methods.Dict = dictMethods(builtins.Methods.Dict)
+
+	controls := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
+	for name, wrap := range map[string]func(parser.ControlStructureParser) parser.ControlStructureParser{
+		"set": setParser, "for": forParser, "call": callParser,
+	} {
+		if orig, ok := controls.Get(name); ok {
+			_ = controls.Replace(name, wrap(orig))
+		}
+	}
+	tests := exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests)
+	for name, f := range ourTests() {
+		_ = tests.Replace(name, f)
+	}
 
 	return &exec.Environment{
 		Filters:           exec.NewFilterSet(all),
-		Tests:             exec.NewTestSet(map[string]exec.TestFunction{}).Update(builtins.Tests),
-		ControlStructures: exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures),
+		Tests:             tests,
+		ControlStructures: controls,
 		Context:           exec.NewContext(globals),
 		Methods:           methods,
 	}
@@ -127,25 +144,33 @@ func textOf(v *exec.Value) string {
 	return s
 }
 
-func filterToJSON(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+// filterToJSON is Jinja2's tojson (see pyJSON): the result is safe, written
+// as it is in every format.
+func filterToJSON(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
 	if in.IsError() {
 		return in
 	}
-	b, err := appendJSON(nil, unwrapValue(in), 0)
-	if err != nil {
-		return errValue(err)
-	}
+	indent := -1
 	if ind, ok := argOrKw(params, 0, "indent"); ok && !ind.IsNil() {
-		n := ind.Integer()
-		if n < 0 || n > 16 {
+		indent = ind.Integer()
+		if indent < 0 || indent > 16 {
 			return errValue(newTplErr(ErrRuntime, "tojson: indent must be between 0 and 16"))
 		}
-		var buf bytes.Buffer
-		if err := json.Indent(&buf, b, "", strings.Repeat(" ", n)); err == nil {
-			b = buf.Bytes()
+	}
+	j := &pyJSON{indent: indent, limit: math.MaxInt}
+	st := renderStateOf(e)
+	if st != nil {
+		j.limit = st.maxValue
+	}
+	if err := j.value(unwrapValue(in), 0); err != nil {
+		return errValue(err)
+	}
+	if st != nil {
+		if err := st.charge(len(j.b)); err != nil {
+			return errValue(err)
 		}
 	}
-	return exec.AsSafeValue(string(b))
+	return exec.AsSafeValue(string(j.b))
 }
 
 // attrOf resolves "a.b.0" style attribute paths as Jinja's attribute= does.
@@ -241,9 +266,16 @@ func filterReplace(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exe
 	return exec.AsValue(strings.Replace(s, old, repl, n))
 }
 
-func filterString(_ *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
+// filterString is the text form of a value; a list or mapping whose text
+// would exceed the string limit is refused before its text is built.
+func filterString(e *exec.Evaluator, in *exec.Value, _ *exec.VarArgs) *exec.Value {
 	if in.IsError() {
 		return in
+	}
+	if st := renderStateOf(e); st != nil && (in.IsList() || in.IsDict()) {
+		if n := textSizeAtLeast(unwrapValue(in), st.maxValue, 0); n > st.maxValue {
+			return errValue(newTplErr(ErrLimit, "string: the text of this value is larger than %d bytes", st.maxValue))
+		}
 	}
 	return exec.AsValue(textOf(in))
 }
@@ -443,8 +475,12 @@ func strMethods(maxValue int) *exec.MethodSet[string] {
 		return newTplErr(ErrLimit, "%s: the result would be larger than %d bytes", name, maxValue)
 	}
 	set := map[string]exec.Method[string]{}
+	ours := pyStrMethods(maxValue)
 	for _, name := range names {
-		orig, ok := builtins.Methods.Str.Get(name)
+		orig, ok := ours[name]
+		if !ok {
+			orig, ok = builtins.Methods.Str.Get(name)
+		}
 		if !ok {
 			continue
 		}
@@ -479,10 +515,6 @@ func strMethods(maxValue int) *exec.MethodSet[string] {
 						return nil, tooBig(name)
 					}
 				}
-			case "format", "format_map":
-				if hugeFormatWidth(self) {
-					return nil, tooBig(name)
-				}
 			}
 			out, err := orig(self, sv, args)
 			if s, ok := out.(string); ok && len(s) > maxValue {
@@ -492,28 +524,4 @@ func strMethods(maxValue int) *exec.MethodSet[string] {
 		}
 	}
 	return exec.NewMethodSet(set)
-}
-
-// hugeFormatWidth spots "{:>999999}"-style widths inside replacement fields.
-func hugeFormatWidth(f string) bool {
-	depth, digits := 0, 0
-	for i := 0; i < len(f); i++ {
-		c := f[i]
-		switch {
-		case c == '{':
-			depth++
-			digits = 0
-		case c == '}':
-			depth--
-			digits = 0
-		case depth > 0 && c >= '0' && c <= '9':
-			digits++
-			if digits > 4 {
-				return true
-			}
-		default:
-			digits = 0
-		}
-	}
-	return false
 }

@@ -152,6 +152,7 @@ func (e *Engine) compileSource(source string, sm srcMap, format Format) (c *comp
 	c.tpl = tpl
 	rw := &rewriter{format: format, inString: inString, seen: map[uintptr]bool{}}
 	root := tpl.Root()
+	jinja2Fixups(root) // macros.go: where gonja's parse tree differs from Jinja2's
 	rw.template(root)
 	if rw.tooDeep != nil {
 		return nil, sm.errorAt(ErrSyntax, fmt.Sprintf("the template is nested more than %d levels deep", maxTreeDepth), rw.tooDeep.Pos)
@@ -419,7 +420,7 @@ func (rw *rewriter) wrapTag(n nodes.Node) nodes.Node {
 			if rw.inString[t.Start.Pos] {
 				mode = modeJSONString
 			}
-		case FormatXML:
+		case FormatXML, FormatHTML:
 			mode = modeXML
 		}
 		return &nodes.ControlStructureBlock{Location: t.Start, Name: "output",

@@ -21,6 +21,10 @@ const (
 	FormatJSON Format = "json"
 	FormatXML  Format = "xml"
 	FormatText Format = "text"
+	// FormatHTML is an HTML e-mail body: values are escaped as for XML (text
+	// and attribute values alike, like html/template there), the output is
+	// not validated (HTML need not be well-formed XML).
+	FormatHTML Format = "html"
 )
 
 // Template is one version of a stored template (ID empty for ad-hoc renders).
@@ -88,7 +92,7 @@ func NewEngine(opts Options) *Engine {
 
 func checkFormat(f Format) (Format, *Error) {
 	switch f {
-	case FormatJSON, FormatXML, FormatText:
+	case FormatJSON, FormatXML, FormatText, FormatHTML:
 		return f, nil
 	case "":
 		return FormatText, nil

@@ -57,7 +57,7 @@ func TestJSONValuesInAndOutOfStrings(t *testing.T) {
 		{`{"v": "##{{ n }}", "w": ##{{ n }}}`, `{"v": "42", "w": 42}`},
 		// A key written by a tag.
 		{`{ "{{ s }}": 1 }`, `{ "say \"hi\"\\\n\tbye ✓": 1 }`},
-		{`{"v": {{ l | tojson }}, "raw": {{ "[1, 2]" | safe }}}`, `{"v": [1,"x"], "raw": [1, 2]}`},
+		{`{"v": {{ l | tojson }}, "raw": {{ "[1, 2]" | safe }}}`, `{"v": [1, "x"], "raw": [1, 2]}`},
 	}
 	for _, c := range cases {
 		if got := mustRender(t, e, FormatJSON, c.body, data); got != c.want {

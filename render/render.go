@@ -115,7 +115,13 @@ func Trigger(ctx context.Context, st *store.Store, eng *mapper.Engine, t *oi.Tri
 		format = tpl.Format
 	}
 	p.Format = format
-	body, rerr := eng.Render(ctx, Template(tpl, format), data, lookups)
+	renderAs := format
+	if t.Method == oi.MethodEmail && (format == oi.FormatText || format == "") && LooksLikeHTML([]byte(tpl.Body)) {
+		// An HTML e-mail: a printer's message or a customer's name must not
+		// become markup (a phishing link in the PSP's own mail).
+		renderAs = string(mapper.FormatHTML)
+	}
+	body, rerr := eng.Render(ctx, Template(tpl, renderAs), data, lookups)
 	if rerr == nil && t.Method == oi.MethodEmail && tpl.Subject != "" {
 		var subj []byte
 		subj, rerr = eng.Render(ctx, mapper.Template{ID: tpl.ID + "#subject", Version: tpl.Version, Format: mapper.FormatText, Body: tpl.Subject}, data, lookups)
@@ -186,4 +192,11 @@ func Template(t *oi.Template, format string) mapper.Template {
 		format = t.Format
 	}
 	return mapper.Template{ID: t.ID, Version: t.Version, Format: mapper.Format(format), Body: t.Body}
+}
+
+// LooksLikeHTML reports a rendered e-mail body that is an HTML document: it
+// is sent as HTML with a plain-text alternative; other bodies as plain text.
+func LooksLikeHTML(b []byte) bool {
+	head := strings.ToLower(strings.TrimSpace(string(b[:min(len(b), 256)])))
+	return strings.HasPrefix(head, "<!doctype html") || strings.HasPrefix(head, "<html")
 }

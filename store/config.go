@@ -14,11 +14,11 @@ import (
 
 // ---- printers
 
-const printerCols = `id, name, url, format, headers, timeout_ms, created_at, updated_at`
+const printerCols = `id, name, url, format, headers, timeout_ms, created_at, updated_at, headers_sealed`
 
 func scanPrinter(row pgx.Row) (*oi.Printer, error) {
 	var p oi.Printer
-	err := row.Scan(&p.ID, &p.Name, &p.URL, &p.Format, &p.Headers, &p.TimeoutMs, &p.CreatedAt, &p.UpdatedAt)
+	err := row.Scan(&p.ID, &p.Name, &p.URL, &p.Format, &p.Headers, &p.TimeoutMs, &p.CreatedAt, &p.UpdatedAt, &p.HeadersSealed)
 	return &p, err
 }
 
@@ -27,15 +27,19 @@ func (s *Store) CreatePrinter(ctx context.Context, p *oi.Printer) (*oi.Printer, 
 	if p.Headers == nil {
 		p.Headers = map[string]string{}
 	}
-	out, err := scanPrinter(s.pool.QueryRow(ctx, `insert into printers (id, name, url, format, headers, timeout_ms)
-		values ($1, $2, $3, $4, $5, $6) returning `+printerCols, p.ID, p.Name, p.URL, p.Format, p.Headers, p.TimeoutMs))
+	out, err := scanPrinter(s.pool.QueryRow(ctx, `insert into printers (id, name, url, format, headers, timeout_ms, headers_sealed)
+		values ($1, $2, $3, $4, $5, $6, $7) returning `+printerCols, p.ID, p.Name, p.URL, p.Format, p.Headers, p.TimeoutMs, p.HeadersSealed))
 	return out, mapErr(err, "printer")
 }
 
 // UpdatePrinter replaces the editable fields of a printer.
 func (s *Store) UpdatePrinter(ctx context.Context, p *oi.Printer) (*oi.Printer, error) {
+	if p.Headers == nil {
+		p.Headers = map[string]string{}
+	}
 	out, err := scanPrinter(s.pool.QueryRow(ctx, `update printers set name = $2, url = $3, format = $4, headers = $5,
-		timeout_ms = $6, updated_at = now() where id = $1 returning `+printerCols, p.ID, p.Name, p.URL, p.Format, p.Headers, p.TimeoutMs))
+		timeout_ms = $6, headers_sealed = $7, updated_at = now() where id = $1 returning `+printerCols,
+		p.ID, p.Name, p.URL, p.Format, p.Headers, p.TimeoutMs, p.HeadersSealed))
 	return out, mapErr(err, "printer")
 }
 
@@ -420,8 +424,9 @@ func (s *Store) DisableTrigger(ctx context.Context, id, reason string) error {
 func (s *Store) GetSMTPSettings(ctx context.Context) (*oi.SMTPSettings, []byte, error) {
 	var st oi.SMTPSettings
 	var sealed []byte
-	err := s.pool.QueryRow(ctx, `select from_address, from_name, host, port, username, password_sealed, tls, updated_at
-		from smtp_settings where id`).Scan(&st.FromAddress, &st.FromName, &st.Host, &st.Port, &st.Username, &sealed, &st.TLS, &st.UpdatedAt)
+	err := s.pool.QueryRow(ctx, `select from_address, from_name, host, port, username, password_sealed, tls, allow_plain_auth,
+		updated_at from smtp_settings where id`).Scan(&st.FromAddress, &st.FromName, &st.Host, &st.Port, &st.Username, &sealed,
+		&st.TLS, &st.AllowPlainAuth, &st.UpdatedAt)
 	if err == pgx.ErrNoRows {
 		return &oi.SMTPSettings{Port: 587, TLS: true}, nil, nil
 	}
@@ -429,12 +434,20 @@ func (s *Store) GetSMTPSettings(ctx context.Context) (*oi.SMTPSettings, []byte, 
 	return &st, sealed, mapErr(err, "smtp settings")
 }
 
-// PutSMTPSettings saves the settings; a nil sealed password keeps the old one.
+// PutSMTPSettings saves the settings. A nil sealed password keeps the old one
+// only while host, port and username stay the same: otherwise it is dropped,
+// so nobody can point the settings at their own server and have the stored
+// password offered to it.
 func (s *Store) PutSMTPSettings(ctx context.Context, st *oi.SMTPSettings, sealedPassword []byte) error {
-	_, err := s.pool.Exec(ctx, `insert into smtp_settings (id, from_address, from_name, host, port, username, password_sealed, tls)
-		values (true, $1, $2, $3, $4, $5, $6, $7) on conflict (id) do update set from_address = excluded.from_address,
+	_, err := s.pool.Exec(ctx, `insert into smtp_settings (id, from_address, from_name, host, port, username, password_sealed, tls,
+		allow_plain_auth) values (true, $1, $2, $3, $4, $5, $6, $7, $8) on conflict (id) do update set from_address = excluded.from_address,
 		from_name = excluded.from_name, host = excluded.host, port = excluded.port, username = excluded.username,
-		password_sealed = coalesce(excluded.password_sealed, smtp_settings.password_sealed), tls = excluded.tls, updated_at = now()`,
-		st.FromAddress, st.FromName, st.Host, st.Port, st.Username, sealedPassword, st.TLS)
+		password_sealed = case
+			when excluded.password_sealed is not null then excluded.password_sealed
+			when (lower(smtp_settings.host), smtp_settings.port, smtp_settings.username)
+				is distinct from (lower(excluded.host), excluded.port, excluded.username) then null
+			else smtp_settings.password_sealed end,
+		tls = excluded.tls, allow_plain_auth = excluded.allow_plain_auth, updated_at = now()`,
+		st.FromAddress, st.FromName, st.Host, st.Port, st.Username, sealedPassword, st.TLS, st.AllowPlainAuth)
 	return mapErr(err, "smtp settings")
 }

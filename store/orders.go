@@ -134,6 +134,14 @@ func (s *Store) GetOrderRoute(ctx context.Context, id string) (*OrderRoute, erro
 
 // ---- events
 
+// OrderEventCount answers how many events an order has recorded (accepted or
+// rejected) and whether eventID is one of them, for the per-order event cap.
+func (s *Store) OrderEventCount(ctx context.Context, orderID, eventID string) (n int, known bool, err error) {
+	err = s.pool.QueryRow(ctx, `select count(*), coalesce(bool_or(event_id = $2), false) from order_events where order_id = $1`,
+		orderID, eventID).Scan(&n, &known)
+	return n, known, mapErr(err, "events")
+}
+
 // InsertOrderEvent records an event; a repeat of (order, event id) is not
 // inserted again and the first record is returned with inserted=false.
 func (s *Store) InsertOrderEvent(ctx context.Context, e *oi.OrderEvent) (out *oi.OrderEvent, inserted bool, err error) {

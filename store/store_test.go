@@ -8,12 +8,9 @@ import (
 	"time"
 
 	oi "orderintake"
-	"orderintake/internal/pgtest"
 	"orderintake/internal/testenv"
 	"orderintake/store"
 )
-
-func TestMain(m *testing.M) { pgtest.Main(m) }
 
 // seeded is a store with one printer, intake template and customer.
 func seeded(t *testing.T) (*store.Store, *testenv.Fixture) {

@@ -5,7 +5,6 @@ package worker
 import (
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -25,7 +24,7 @@ type Config struct {
 	Store  *store.Store
 	Mapper *mapper.Engine
 	Sealer *seal.Sealer
-	// Guard decides which postback destinations may be dialled.
+	// Guard decides which postback and printer destinations may be dialled.
 	Guard *delivery.Guard
 	// Logger is not used: activities and workflows log through the SDK
 	// client's logger. Kept so callers that set it still compile.
@@ -49,7 +48,7 @@ func Activities(cfg Config) *activities.Activities {
 		Webhooks: delivery.NewWebhookSender(cfg.Guard, 0),
 		Mailer:   delivery.NewMailer(cfg.Guard, 0),
 		Sealer:   cfg.Sealer,
-		Printers: &http.Client{Timeout: 2 * time.Minute, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }},
+		Printers: delivery.NewPrinterClient(cfg.Guard),
 	}
 }
 

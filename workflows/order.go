@@ -58,6 +58,16 @@ var (
 // of events; this guards against a printer that reports in a loop).
 const historyLimit = 10000
 
+// MaxOrderEvents caps the distinct events one order takes. A printer in a loop
+// must not e-mail-bomb a merchant (every event fires its triggers) nor grow the
+// seen set until the continue-as-new payload passes Temporal's limit. The API
+// answers 409 past it; the workflow refuses too, for events already in flight.
+const MaxOrderEvents = 200
+
+// versionEventCap changes handle: events past MaxOrderEvents are rejected, and
+// an event is marked seen only once it was recorded.
+const versionEventCap = "event-cap-seen-after-record"
+
 type orderRun struct {
 	in       OrderInput
 	status   string
@@ -166,16 +176,30 @@ func (r *orderRun) handle(ctx, lctx workflow.Context, ev PrinterEvent, source st
 	if ev.EventID == "" || r.seen[ev.EventID] {
 		return
 	}
-	r.seen[ev.EventID] = true
+	capped := workflow.GetVersion(ctx, versionEventCap, workflow.DefaultVersion, 1) >= 1
+	if !capped {
+		r.seen[ev.EventID] = true
+	}
 	rec := RecordEventInput{OrderID: r.in.OrderID, Event: ev, Source: source, Accepted: true}
-	if oi.IsTerminal(r.status) && source == "printer" {
+	overCap := capped && len(r.seen) >= MaxOrderEvents
+	switch {
+	case oi.IsTerminal(r.status) && source == "printer":
 		rec.Accepted = false
 		rec.RejectReason = fmt.Sprintf("order is already %s; %s ignored", r.status, ev.Status)
+	case overCap:
+		rec.Accepted = false
+		rec.RejectReason = fmt.Sprintf("order already has %d events, the most one order takes; %s ignored", MaxOrderEvents, ev.Status)
 	}
 	var res RecordEventResult
 	if err := workflow.ExecuteLocalActivity(lctx, ActRecordEvent, rec).Get(ctx, &res); err != nil {
+		// Not marked seen (from versionEventCap on): the printer's repeat gets another chance.
 		workflow.GetLogger(ctx).Error("record event", "orderId", r.in.OrderID, "eventId", ev.EventID, "error", err)
 		return
+	}
+	if capped && !overCap {
+		// Events refused for the cap stay out of the set, so it never holds
+		// more than MaxOrderEvents ids across continue-as-new.
+		r.seen[ev.EventID] = true
 	}
 	if !rec.Accepted {
 		return

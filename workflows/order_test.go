@@ -3,11 +3,20 @@ package workflows_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"net/netip"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	oi "orderintake"
 	"orderintake/delivery"
@@ -30,6 +39,11 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T, printerScript []int, events ...string) *fixture {
+	return newGuardedFixture(t, &delivery.Guard{AllowPrivate: true}, printerScript, events...)
+}
+
+// newGuardedFixture dials the printer and receivers through g.
+func newGuardedFixture(t *testing.T, g *delivery.Guard, printerScript []int, events ...string) *fixture {
 	st := testenv.Store(t)
 	sealer := testenv.Sealer(t)
 	x := &fixture{st: st, printer: testenv.NewServer(t, printerScript...), receiver: testenv.NewServer(t)}
@@ -39,7 +53,7 @@ func newFixture(t *testing.T, printerScript []int, events ...string) *fixture {
 	x.env = ts.NewTestWorkflowEnvironment()
 	x.env.SetTestTimeout(60 * time.Second)
 	worker.Register(x.env, worker.Activities(worker.Config{Store: st, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: sealer,
-		Guard: &delivery.Guard{AllowPrivate: true}}))
+		Guard: g}))
 	return x
 }
 
@@ -170,5 +184,122 @@ func TestDuplicateEventFiresOnceAndEventAfterTerminalIsRejected(t *testing.T) {
 	}
 	if o := x.order(t, in.OrderID); o.Status != oi.EventDelivered {
 		t.Fatalf("status = %s, want delivered (a late shipped must not move it)", o.Status)
+	}
+}
+
+// A printer in a loop: the 201st distinct event and beyond are recorded as
+// rejected and fire nothing, and the seen set carried into continue-as-new
+// holds at most MaxOrderEvents ids.
+func TestEventsPastTheCapAreRejectedAndTheSeenSetStaysBounded(t *testing.T) {
+	x := newFixture(t, nil, oi.EventShipped, oi.EventDelivered)
+	in := x.input("R-FLOOD")
+	var evs []workflows.PrinterEvent
+	for i := 1; i < workflows.MaxOrderEvents; i++ {
+		evs = append(evs, ev(fmt.Sprintf("p%03d", i), oi.EventInProduction))
+	}
+	evs = append(evs, ev("last-ok", oi.EventShipped), ev("over-1", oi.EventDelivered), ev("over-2", oi.EventDelivered),
+		ev("p001", oi.EventInProduction)) // a repeat of a known event stays a no-op
+	x.signalAt(time.Hour, evs...)
+	// The test environment does not count history; say it grew past the limit.
+	x.env.RegisterDelayedCallback(func() { x.env.SetCurrentHistoryLength(1 << 20) }, time.Hour+time.Second)
+	x.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+
+	var cae *workflow.ContinueAsNewError
+	if !x.env.IsWorkflowCompleted() || !errors.As(x.env.GetWorkflowError(), &cae) {
+		t.Fatalf("workflow completed=%v err=%v, want continue-as-new after the flood", x.env.IsWorkflowCompleted(), x.env.GetWorkflowError())
+	}
+	var next workflows.OrderInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(cae.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	if next.State == nil || len(next.State.SeenEvents) != workflows.MaxOrderEvents || slices.Contains(next.State.SeenEvents, "over-1") {
+		t.Fatalf("carried state = %d seen ids (over-1 in it: %v), want exactly %d without the refused ones",
+			len(next.State.SeenEvents), next.State != nil && slices.Contains(next.State.SeenEvents, "over-1"), workflows.MaxOrderEvents)
+	}
+	if next.State.Status != oi.EventShipped {
+		t.Fatalf("carried status = %s, want shipped (the refused delivered must not move it)", next.State.Status)
+	}
+	if got := x.receiver.Events(); len(got) != 1 || got[0] != "shipped" {
+		t.Fatalf("receiver got %v, want [shipped] only: events past the cap fire nothing", got)
+	}
+	events, err := x.st.ListOrderEvents(context.Background(), in.OrderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(events) != workflows.MaxOrderEvents+2 {
+		t.Fatalf("recorded %d events, want %d (200 taken, 2 refused)", len(events), workflows.MaxOrderEvents+2)
+	}
+	for _, e := range events[workflows.MaxOrderEvents:] {
+		if e.Accepted || !strings.Contains(e.RejectReason, "200 events") {
+			t.Fatalf("event %s past the cap = accepted %v, reason %q; want rejected naming the cap", e.EventID, e.Accepted, e.RejectReason)
+		}
+	}
+}
+
+// A record that fails for good must not swallow the event: the printer's
+// repeat is taken and fires its triggers.
+func TestEventWhoseRecordFailedIsTakenOnRepeat(t *testing.T) {
+	x := newFixture(t, nil, oi.EventReceived, oi.EventDelivered)
+	acts := worker.Activities(worker.Config{Store: x.st, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: testenv.Sealer(t),
+		Guard: &delivery.Guard{AllowPrivate: true}})
+	failed := false
+	x.env.OnActivity(workflows.ActRecordEvent, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in workflows.RecordEventInput) (workflows.RecordEventResult, error) {
+			if in.Event.EventID == "e1" && !failed {
+				failed = true
+				return workflows.RecordEventResult{}, temporal.NewNonRetryableApplicationError("disk on fire", "Test", nil)
+			}
+			return acts.RecordEvent(ctx, in)
+		})
+	in := x.input("R-REPEAT")
+	x.signalAt(time.Hour, ev("e1", oi.EventReceived))
+	x.signalAt(2*time.Hour, ev("e1", oi.EventReceived))
+	x.signalAt(3*time.Hour, ev("e2", oi.EventDelivered))
+	x.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+	if !x.env.IsWorkflowCompleted() || x.env.GetWorkflowError() != nil {
+		t.Fatalf("workflow completed=%v err=%v", x.env.IsWorkflowCompleted(), x.env.GetWorkflowError())
+	}
+	if !failed {
+		t.Fatal("the first record of e1 was never attempted")
+	}
+	if got := x.receiver.Events(); len(got) != 2 || got[0] != "received" || got[1] != "delivered" {
+		t.Fatalf("receiver got %v, want [received delivered]: the repeat of e1 must be taken", got)
+	}
+}
+
+// A printer URL on loopback, private destinations not allowed: the order
+// fails at once (no retry) with the refusal in the system response stage, and
+// nothing reaches the printer. With the address in the allow-list it works.
+func TestPrinterOnAPrivateAddressIsRefusedUnlessAllowListed(t *testing.T) {
+	x := newGuardedFixture(t, &delivery.Guard{}, nil, oi.EventFailed)
+	in := x.input("R-SSRF")
+	x.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+	if !x.env.IsWorkflowCompleted() || x.env.GetWorkflowError() != nil {
+		t.Fatalf("workflow completed=%v err=%v", x.env.IsWorkflowCompleted(), x.env.GetWorkflowError())
+	}
+	if n := len(x.printer.Requests()); n != 0 {
+		t.Fatalf("the loopback printer got %d requests, want none", n)
+	}
+	o := x.order(t, in.OrderID)
+	if o.Status != oi.EventFailed || o.Response == nil || o.Response.Attempts != 1 ||
+		!strings.Contains(o.Response.Error, "private address (127.0.0.1)") || !strings.Contains(o.Response.Error, "ORDERINTAKE_ALLOWED_DESTINATIONS") {
+		t.Fatalf("order status=%s response=%+v, want failed after one attempt with the blocked destination named", o.Status, o.Response)
+	}
+	if !strings.Contains(o.StatusReason, "private address") {
+		t.Fatalf("status reason = %q, want the refusal", o.StatusReason)
+	}
+
+	y := newGuardedFixture(t, &delivery.Guard{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}, nil, oi.EventDelivered)
+	in = y.input("R-ALLOWED")
+	y.signalAt(time.Hour, ev("d1", oi.EventDelivered))
+	y.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+	if !y.env.IsWorkflowCompleted() || y.env.GetWorkflowError() != nil {
+		t.Fatalf("workflow completed=%v err=%v", y.env.IsWorkflowCompleted(), y.env.GetWorkflowError())
+	}
+	if n := len(y.printer.Requests()); n != 1 {
+		t.Fatalf("allow-listed printer got %d requests, want 1", n)
+	}
+	if o := y.order(t, in.OrderID); o.Status != oi.EventDelivered || o.Response == nil || o.Response.Status != 201 {
+		t.Fatalf("allow-listed order status=%s response=%+v", o.Status, o.Response)
 	}
 }

@@ -12,10 +12,16 @@ import (
 // printer events, four postbacks; recorded by the e2e journey test with
 // UPDATE_REPLAY_HISTORY=1). A change to OrderWorkflow that would break
 // running orders fails here: version it with workflow.GetVersion instead.
+//
+// order_history.json was saved before the event cap (workflow.GetVersion
+// "event-cap-seen-after-record"); order_history_event_cap.json after it, with
+// the version marker, so both paths stay replayable.
 func TestReplaySavedHistory(t *testing.T) {
-	r := worker.NewWorkflowReplayer()
-	r.RegisterWorkflow(workflows.OrderWorkflow)
-	if err := r.ReplayWorkflowHistoryFromJSONFile(nil, "testdata/order_history.json"); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{"testdata/order_history.json", "testdata/order_history_event_cap.json"} {
+		r := worker.NewWorkflowReplayer()
+		r.RegisterWorkflow(workflows.OrderWorkflow)
+		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +20,7 @@ import (
 	"orderintake/api"
 	"orderintake/delivery"
 	"orderintake/internal/app"
+	"orderintake/internal/temporaltls"
 	"orderintake/metrics"
 )
 
@@ -35,6 +37,8 @@ type config struct {
 	AllowPrivate   bool
 	AllowList      []netip.Prefix
 	Demo           bool
+	// TemporalTLS is mTLS to a Temporal cluster (TEMPORAL_TLS_*); nil: plain.
+	TemporalTLS *tls.Config
 	// Per-key rate limit (see limits.go).
 	RateLimit float64
 	RateBurst int
@@ -81,6 +85,11 @@ func loadConfig(dev bool) (*config, error) {
 	if c.Demo, err = envBool("ORDERINTAKE_DEMO", dev); err != nil {
 		return nil, err
 	}
+	if !dev { // dev dials its own embedded server, which speaks plain gRPC on loopback
+		if c.TemporalTLS, err = temporaltls.FromEnv(os.Getenv); err != nil {
+			return nil, err
+		}
+	}
 	if err := c.loadLimits(); err != nil {
 		return nil, err
 	}
@@ -123,7 +132,7 @@ func dialTemporal(ctx context.Context, c *config, log *slog.Logger) (client.Clie
 	metrics, reg, _ := metrics.Temporal() // the scope lives as long as the process
 	c.sdkMetrics = reg
 	cl, err := client.DialContext(ctx, client.Options{HostPort: c.TemporalAddr, Namespace: c.Namespace, Logger: sdklog.NewStructuredLogger(tl),
-		MetricsHandler: metrics})
+		MetricsHandler: metrics, ConnectionOptions: client.ConnectionOptions{TLS: c.TemporalTLS}})
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", c.TemporalAddr, err)
 	}

@@ -52,6 +52,15 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	// Secrets sealed by an older release are bound to their row now (and
+	// printer headers sealed); idempotent, so every replica may run it.
+	n, err := st.ResealSecrets(ctx, sealer)
+	if n > 0 {
+		log.Info("resealed secrets at rest", "values", n)
+	}
+	if err != nil {
+		log.Error("some secrets at rest could not be resealed; sends that need them will fail", "error", err)
+	}
 	guard := cfg.Guard
 	if guard == nil {
 		guard = &delivery.Guard{}
