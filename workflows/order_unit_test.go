@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -324,6 +325,60 @@ func TestUnitRecordEventFailureSkipsThatEvent(t *testing.T) {
 	u.mustSucceed()
 	if len(u.created) != 1 || u.created[0].Event.EventID != "e2" || u.created[0].OrderEventID != 2 {
 		t.Fatalf("postbacks created for %+v, want only e2 with its stored event id", u.created)
+	}
+}
+
+// An event whose recording failed is not marked seen: the printer's repeat
+// of it is taken.
+func TestUnitUnrecordedEventIsTakenWhenRepeated(t *testing.T) {
+	u := newUnit(t)
+	failed := false
+	u.recordEv = func(in workflows.RecordEventInput) (workflows.RecordEventResult, error) {
+		if in.Event.EventID == "e1" && !failed {
+			failed = true
+			return workflows.RecordEventResult{}, temporal.NewNonRetryableApplicationError("database away", "X", nil)
+		}
+		return workflows.RecordEventResult{OrderEventID: 7, Inserted: true}, nil
+	}
+	u.run(unitInput("R11"), ev("e1", oi.EventShipped), ev("e1", oi.EventShipped), ev("e2", oi.EventDelivered))
+	u.mustSucceed()
+	if got := u.eventIDs(); !slices.Equal(got, []string{"e1", "e1", "e2"}) {
+		t.Fatalf("record attempts %v, want e1 twice (the first failed), then e2", got)
+	}
+	if !slices.Equal(u.delivered, []string{"pb-e1", "pb-e2"}) {
+		t.Fatalf("delivered %v, want e1's postback once and e2's", u.delivered)
+	}
+}
+
+// Past MaxOrderEvents distinct events, an order records further events as
+// rejected and fires nothing for them (a printer in a loop).
+func TestUnitEventsPastTheCapAreRejected(t *testing.T) {
+	u := newUnit(t)
+	u.postbacks = func(in workflows.CreatePostbacksInput) ([]workflows.PostbackRef, error) { return nil, nil }
+	var evs []workflows.PrinterEvent
+	for i := range workflows.MaxOrderEvents + 2 {
+		evs = append(evs, ev(fmt.Sprintf("loop-%03d", i), oi.EventInTransit))
+	}
+	evs = append(evs, ev("last", oi.EventDelivered))
+	u.run(unitInput("R12"), evs...)
+	// Not completed: delivered came past the cap, so it was refused too.
+	if err := u.env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Fatalf("workflow error = %v, want it still waiting (the terminal event was refused past the cap)", err)
+	}
+	accepted, rejected := 0, 0
+	for _, e := range u.events {
+		if e.Accepted {
+			accepted++
+		} else if strings.Contains(e.RejectReason, "the most one order takes") {
+			rejected++
+		}
+	}
+	if accepted != workflows.MaxOrderEvents || rejected != len(evs)-workflows.MaxOrderEvents {
+		t.Fatalf("accepted %d, rejected for the cap %d; want %d accepted and the other %d rejected",
+			accepted, rejected, workflows.MaxOrderEvents, len(evs)-workflows.MaxOrderEvents)
+	}
+	if len(u.created) != accepted {
+		t.Fatalf("postbacks created for %d events, want only the %d accepted", len(u.created), accepted)
 	}
 }
 
