@@ -11,15 +11,11 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	oi "orderintake"
 	"orderintake/internal/seal"
 	"orderintake/render"
 	"orderintake/store"
-	"orderintake/workflows"
 )
 
 // postbackRoutes are the operator's postback actions: send a test, resend
@@ -49,31 +45,9 @@ func (s *Server) bindOptional(c *gin.Context, v any) bool {
 	return true
 }
 
-// startSeries starts the workflow that runs a claimed attempt series. The
-// claim is released when Temporal cannot take it, so the postback does not
-// stay pending with nothing delivering it.
+// startSeries starts the workflow that runs a claimed attempt series.
 func (s *Server) startSeries(ctx context.Context, r *store.Resend) (string, error) {
-	wfID := workflows.PostbackDeliveryWorkflowID(r.PostbackID, r.Series)
-	opts := client.StartWorkflowOptions{
-		ID:                                       wfID,
-		TaskQueue:                                workflows.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.AttrCustomerID.ValueSet(r.CustomerID)),
-	}
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err := s.Temporal.ExecuteWorkflow(sctx, opts, workflows.PostbackDeliveryWorkflow,
-		workflows.PostbackDeliveryInput{PostbackID: r.PostbackID, Series: r.Series})
-	if err == nil {
-		return wfID, nil
-	}
-	s.log.Error("start postback delivery", "postbackId", r.PostbackID, "workflowId", wfID, "error", err)
-	if rerr := s.Store.ReleaseResend(context.WithoutCancel(ctx), r); rerr != nil {
-		s.log.Error("release postback claim", "postbackId", r.PostbackID, "error", rerr)
-	}
-	return "", &oi.Error{Code: oi.EUNAVAILABLE, Message: "the delivery could not be queued right now; nothing was sent, try again"}
+	return s.workflows.StartDelivery(ctx, r)
 }
 
 func (s *Server) seriesAccepted(r *store.Resend, wfID string) gin.H {

@@ -18,6 +18,7 @@ import (
 	oi "orderintake"
 	"orderintake/internal/seal"
 	"orderintake/mapper"
+	"orderintake/service"
 	"orderintake/store"
 )
 
@@ -47,6 +48,8 @@ type Server struct {
 	log     *slog.Logger
 	keys    *keyCache
 	limiter *keyLimiter
+	// workflows starts and signals workflows (package service).
+	workflows *service.Workflows
 }
 
 // MaxOrderBody is the largest order body accepted.
@@ -61,7 +64,8 @@ func New(cfg Config) *Server {
 		cfg.Namespace = "default"
 	}
 	return &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, 30*time.Second),
-		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst)}
+		limiter:   newKeyLimiter(cfg.RateLimit, cfg.RateBurst),
+		workflows: &service.Workflows{Temporal: cfg.Temporal, Store: cfg.Store, Log: cfg.Logger}}
 }
 
 // Handler returns the router.
