@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -63,30 +64,129 @@ func URL(t testing.TB) string {
 	return dropAtEnd(t, admin, name)
 }
 
-// FromTemplate returns the URL of a fresh database for this test, cloned
-// (CREATE DATABASE … TEMPLATE) from a template that setup prepared once,
-// and dropped when the test ends. key names the template's content: pass a
-// hash of whatever setup applies (the migrations), so a changed schema gets
-// a new template instead of a stale one. Templates stay on the server
-// between runs (a shared TEST_DATABASE_URL server keeps its own; a private
-// cluster goes with its test binary).
-func FromTemplate(t testing.TB, key string, setup func(ctx context.Context, url string) error) string {
+// FromTemplate returns the URL of a database for this test holding what
+// setup prepared: a clone (CREATE DATABASE … TEMPLATE) of a template setup
+// made once, or a database an earlier test of this binary used, emptied
+// (TRUNCATE of every table but keep; sequences restarted), so setup makes
+// schema, not rows. Creating and dropping a database costs a few hundred
+// milliseconds here; emptying one a few.
+// key names the template's content: pass a hash of whatever setup applies
+// (the migrations), so a changed schema gets a new template instead of a
+// stale one. Templates stay on the server between runs (a shared
+// TEST_DATABASE_URL server keeps its own; a private cluster goes with its
+// test binary); reused databases are dropped when the binary ends.
+func FromTemplate(t testing.TB, key string, setup func(ctx context.Context, url string) error, keep ...string) string {
 	t.Helper()
 	admin, err := server()
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	tpl, err := template(ctx, admin, key, setup)
-	if err != nil {
-		t.Fatalf("pgtest: template %s: %v", key, err)
+	name := takeFree(key)
+	if name == "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		tpl, err := template(ctx, admin, key, setup)
+		if err != nil {
+			t.Fatalf("pgtest: template %s: %v", key, err)
+		}
+		name = "t_" + randomHex(8)
+		if err := cloneDatabase(ctx, admin, tpl, name); err != nil {
+			t.Fatalf("pgtest: %v", err)
+		}
+		poolMu.Lock()
+		pooled = append(pooled, name)
+		poolMu.Unlock()
 	}
-	name := "t_" + randomHex(8)
-	if err := cloneDatabase(ctx, admin, tpl, name); err != nil {
+	u, err := withDatabase(admin, name)
+	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	return dropAtEnd(t, admin, name)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := empty(ctx, admin, name, keep); err != nil {
+			// Not reusable: drop it (FORCE ends what still holds it).
+			t.Logf("pgtest: %v; dropping %s", err, name)
+			if err := dropDatabase(ctx, admin, name); err != nil {
+				t.Errorf("pgtest: %v", err)
+			}
+			forget(name)
+			return
+		}
+		giveBack(key, name)
+	})
+	return u
+}
+
+var (
+	poolMu sync.Mutex
+	free   = map[string][]string{} // key -> emptied databases ready for the next test
+	pooled []string                // every database FromTemplate made, dropped by Main
+)
+
+func takeFree(key string) string {
+	poolMu.Lock()
+	defer poolMu.Unlock()
+	n := len(free[key])
+	if n == 0 {
+		return ""
+	}
+	name := free[key][n-1]
+	free[key] = free[key][:n-1]
+	return name
+}
+
+func giveBack(key, name string) {
+	poolMu.Lock()
+	defer poolMu.Unlock()
+	free[key] = append(free[key], name)
+}
+
+func forget(name string) {
+	poolMu.Lock()
+	defer poolMu.Unlock()
+	for i, n := range pooled {
+		if n == name {
+			pooled = append(pooled[:i], pooled[i+1:]...)
+			return
+		}
+	}
+}
+
+// empty ends the sessions a test left on name and truncates every table of
+// its public schema except keep, restarting their sequences: the database
+// is then as its template was.
+func empty(ctx context.Context, admin, name string, keep []string) error {
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("connect to empty %s: %w", name, err)
+	}
+	_, err = conn.Exec(ctx, `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()`, name)
+	_ = conn.Close(context.WithoutCancel(ctx))
+	if err != nil {
+		return fmt.Errorf("end sessions on %s: %w", name, err)
+	}
+	u, err := withDatabase(admin, name)
+	if err != nil {
+		return err
+	}
+	db, err := pgx.Connect(ctx, u)
+	if err != nil {
+		return fmt.Errorf("connect to %s: %w", name, err)
+	}
+	defer func() { _ = db.Close(context.WithoutCancel(ctx)) }()
+	rows, _ := db.Query(ctx, `select quote_ident(tablename) from pg_tables where schemaname = 'public' and not (tablename = any($1))`, keep)
+	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list tables of %s: %w", name, err)
+	}
+	if len(tables) == 0 {
+		return nil
+	}
+	if _, err := db.Exec(ctx, "set lock_timeout = '5s'; truncate "+strings.Join(tables, ", ")+" restart identity cascade"); err != nil {
+		return fmt.Errorf("empty %s: %w", name, err)
+	}
+	return nil
 }
 
 var (
@@ -247,7 +347,18 @@ func shutdown() error {
 	mu.Lock()
 	defer mu.Unlock()
 	if cluster == nil {
-		return nil
+		// A shared server: drop the databases this binary kept for reuse.
+		poolMu.Lock()
+		names := pooled
+		pooled, free = nil, map[string][]string{}
+		poolMu.Unlock()
+		var errs []error
+		for _, name := range names {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			errs = append(errs, dropDatabase(ctx, adminURL, name))
+			cancel()
+		}
+		return errors.Join(errs...)
 	}
 	err := cluster.Stop()
 	if err == nil {

@@ -129,3 +129,55 @@ func TestFromTemplateFailedSetupLeavesNoTemplate(t *testing.T) {
 		t.Fatal("after a failed setup the next test reused the half-made template")
 	}
 }
+
+// A database handed back is emptied for the next test: no rows of the test
+// before, sequences restarted, the kept table untouched.
+func TestFromTemplateReusesEmptiedDatabases(t *testing.T) {
+	ctx := context.Background()
+	key := "r" + randomHex(4)
+	setup := func(ctx context.Context, url string) error {
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			return err
+		}
+		defer conn.Close(ctx)
+		_, err = conn.Exec(ctx, "CREATE TABLE rows (id bigserial primary key, v text); CREATE TABLE version (n int); INSERT INTO version VALUES (7)")
+		return err
+	}
+	var first string
+	t.Run("writes", func(t *testing.T) {
+		first = FromTemplate(t, key, setup, "version")
+		conn, err := pgx.Connect(ctx, first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "INSERT INTO rows (v) VALUES ('a'), ('b')"); err != nil {
+			t.Fatal(err)
+		}
+		// Left open on purpose: handing the database back must end it.
+		_, _ = pgx.Connect(ctx, first)
+	})
+	t.Run("reuses", func(t *testing.T) {
+		u := FromTemplate(t, key, setup, "version")
+		if u != first {
+			t.Fatalf("got %s, want the emptied %s again", u, first)
+		}
+		conn, err := pgx.Connect(ctx, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(ctx)
+		var n, version int
+		var id int64
+		if err := conn.QueryRow(ctx, "SELECT (SELECT count(*) FROM rows), (SELECT n FROM version)").Scan(&n, &version); err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.QueryRow(ctx, "INSERT INTO rows (v) VALUES ('c') RETURNING id").Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 || version != 7 || id != 1 {
+			t.Fatalf("reused database: %d old rows, kept table %d, next id %d; want 0, 7, 1", n, version, id)
+		}
+	})
+}

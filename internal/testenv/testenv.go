@@ -23,11 +23,14 @@ import (
 	"orderintake/store"
 )
 
-// MigratedURL returns the URL of a fresh database holding the current
-// schema: a clone of a template migrated once per server and schema.
+// MigratedURL returns the URL of an empty database holding the current
+// schema: a clone of a template migrated once per server and schema, or
+// one an earlier test used, emptied.
 func MigratedURL(t testing.TB) string {
 	t.Helper()
-	return pgtest.FromTemplate(t, "schema_"+migrationsHash(t), store.Migrate)
+	// schema_version is tern's record of the migrations applied: kept when
+	// a database is emptied for the next test.
+	return pgtest.FromTemplate(t, "schema_"+migrationsHash(t), store.Migrate, "schema_version")
 }
 
 var (
