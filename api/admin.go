@@ -74,13 +74,6 @@ func (s *Server) reply(c *gin.Context, status int, v any, err error) {
 	c.JSON(status, v)
 }
 
-func items[T any](list []T) gin.H {
-	if list == nil {
-		list = []T{}
-	}
-	return gin.H{"items": list, "nextCursor": nil}
-}
-
 func required(field, v string) error {
 	if strings.TrimSpace(v) == "" {
 		return oi.FieldError(field, "%s is required", field)
@@ -585,20 +578,11 @@ func (s *Server) listRequests(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := make([]gin.H, 0, len(list))
+	out := make([]RequestSummary, 0, len(list))
 	for _, o := range list {
-		out = append(out, gin.H{"id": o.ID, "customerId": o.CustomerID, "orderReferenceId": o.OrderReferenceID,
-			"status": o.Status, "statusReason": o.StatusReason, "printerId": o.PrinterID, "receivedAt": o.ReceivedAt,
-			"updatedAt": o.UpdatedAt, "workflowId": o.WorkflowID})
+		out = append(out, requestSummary(o))
 	}
-	c.JSON(http.StatusOK, gin.H{"items": out, "nextCursor": nullable(next)})
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+	c.JSON(http.StatusOK, page(out, next))
 }
 
 // getRequest is the Requests view of one order: the four stages, the event
@@ -623,56 +607,31 @@ func (s *Server) getRequest(c *gin.Context) {
 	if events == nil {
 		events = []*oi.OrderEvent{}
 	}
-	orig := gin.H{"contentType": o.Original.ContentType, "headers": o.Original.Headers, "body": string(o.Original.Body),
-		"receivedAt": o.ReceivedAt}
-	proc := gin.H{"templateId": o.Processing.TemplateID, "templateVersion": o.Processing.TemplateVersion,
-		"output": nullableBytes(o.Processing.Output), "error": o.Processing.Error, "processedAt": o.Processing.ProcessedAt}
-	var final, resp any
+	out := RequestDetail{ID: o.ID, CustomerID: o.CustomerID, PrinterID: o.PrinterID, WorkflowID: o.WorkflowID,
+		IdempotencyKey: o.IdempotencyKey, OrderReferenceID: o.OrderReferenceID, Status: o.Status,
+		StatusReason: o.StatusReason, ReceivedAt: o.ReceivedAt, UpdatedAt: o.UpdatedAt,
+		OriginalRequest: OriginalRequestView{ContentType: o.Original.ContentType, Headers: o.Original.Headers,
+			Body: string(o.Original.Body), ReceivedAt: o.ReceivedAt},
+		TemplateProcessing: ProcessingView{TemplateID: o.Processing.TemplateID, TemplateVersion: o.Processing.TemplateVersion,
+			Output: nullableBytes(o.Processing.Output), Error: o.Processing.Error, ProcessedAt: o.Processing.ProcessedAt},
+		Events: events, Postbacks: postbackViews(pbs), Links: DetailLinks{Workflow: s.workflowURL(o.WorkflowID)}}
 	if f := o.Final; f != nil {
-		final = gin.H{"method": f.Method, "url": f.URL, "headers": f.Headers, "body": string(f.Body)}
+		out.FinalRequest = &FinalRequestView{Method: f.Method, URL: f.URL, Headers: f.Headers, Body: string(f.Body)}
 	}
 	if r := o.Response; r != nil {
-		resp = gin.H{"attempts": r.Attempts, "sentAt": r.SentAt, "status": r.Status, "headers": r.Headers,
-			"body": string(r.Body), "latencyMs": r.LatencyMs, "error": r.Error}
+		out.SystemResponse = &SystemResponseView{Attempts: r.Attempts, SentAt: r.SentAt, Status: r.Status, Headers: r.Headers,
+			Body: string(r.Body), LatencyMs: r.LatencyMs, Error: r.Error}
 	}
-	out := gin.H{"id": o.ID, "customerId": o.CustomerID, "printerId": o.PrinterID, "workflowId": o.WorkflowID,
-		"idempotencyKey": o.IdempotencyKey, "orderReferenceId": o.OrderReferenceID, "status": o.Status,
-		"statusReason": o.StatusReason, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt,
-		"originalRequest": orig, "templateProcessing": proc, "finalRequest": final, "systemResponse": resp,
-		"events": events, "postbacks": postbackViews(pbs), "links": gin.H{"workflow": s.workflowURL(o.WorkflowID)}}
 	if o.Status == oi.StatusRejected {
 		// What the client was told; the row has no workflow or later stages.
-		out["rejection"], err = s.Store.GetRejection(ctx, o.ID)
+		out.Rejection, err = s.Store.GetRejection(ctx, o.ID)
 		if err != nil {
 			s.fail(c, err)
 			return
 		}
-		out["links"] = gin.H{}
+		out.Links = DetailLinks{}
 	}
 	c.JSON(http.StatusOK, out)
-}
-
-func nullableBytes(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return string(b)
-}
-
-func postbackView(p *oi.Postback) gin.H {
-	return gin.H{"id": p.ID, "orderId": p.OrderID, "event": p.Event, "eventId": p.EventID, "triggerId": p.TriggerID,
-		"customerId": p.CustomerID, "method": p.Method, "destination": p.Destination, "format": p.Format,
-		"templateVersion": p.TemplateVersion, "subject": p.Subject, "body": nullableBytes(p.Body), "renderError": p.RenderError,
-		"retryOnFailure": p.RetryOnFailure, "isTest": p.IsTest, "status": p.Status, "statusReason": p.StatusReason,
-		"attempts": p.Attempts, "createdAt": p.CreatedAt, "updatedAt": p.UpdatedAt, "nextAttemptAt": p.NextAttemptAt}
-}
-
-func postbackViews(list []*oi.Postback) []gin.H {
-	out := make([]gin.H, 0, len(list))
-	for _, p := range list {
-		out = append(out, postbackView(p))
-	}
-	return out
 }
 
 func (s *Server) listPostbacks(c *gin.Context) {
@@ -694,7 +653,7 @@ func (s *Server) listPostbacks(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"items": views, "nextCursor": nullable(next)})
+	c.JSON(http.StatusOK, page(views, next))
 }
 
 func (s *Server) getPostback(c *gin.Context) {
@@ -709,18 +668,10 @@ func (s *Server) getPostback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := postbackView(p)
-	out["attemptCount"] = p.Attempts
+	ref := ""
 	if refs, err := s.Store.OrderReferences(ctx, []string{p.OrderID}); err == nil {
-		out["orderReferenceId"] = refs[p.OrderID]
+		ref = refs[p.OrderID]
 	}
-	list := make([]gin.H, 0, len(atts))
-	for _, a := range atts {
-		list = append(list, gin.H{"attempt": a.Attempt, "trigger": a.Trigger, "startedAt": a.StartedAt, "durationMs": a.DurationMs,
-			"resolvedIp": a.ResolvedIP, "requestHeaders": a.RequestHeaders, "requestBody": nullableBytes(a.RequestBody),
-			"responseStatus": a.ResponseStatus, "responseHeaders": a.ResponseHeaders, "responseBody": nullableBytes(a.ResponseBody),
-			"outcome": a.Outcome, "errorKind": a.ErrorKind, "error": a.Error, "nextAttemptAt": a.NextAttemptAt})
-	}
-	out["attempts"] = list
+	out := postbackDetail(p, ref, atts)
 	c.JSON(http.StatusOK, out)
 }

@@ -69,7 +69,7 @@ func checkPostbackFilter(f store.ListFilter) error {
 
 // withOrderReferences renders postbacks with their order's reference, which
 // is what operators search by.
-func (s *Server) withOrderReferences(ctx context.Context, list []*oi.Postback) ([]gin.H, error) {
+func (s *Server) withOrderReferences(ctx context.Context, list []*oi.Postback) ([]PostbackView, error) {
 	ids := make([]string, 0, len(list))
 	for _, p := range list {
 		ids = append(ids, p.OrderID)
@@ -80,7 +80,7 @@ func (s *Server) withOrderReferences(ctx context.Context, list []*oi.Postback) (
 	}
 	out := postbackViews(list)
 	for i, p := range list {
-		out[i]["orderReferenceId"] = refs[p.OrderID]
+		out[i].OrderReferenceID = refs[p.OrderID]
 	}
 	return out, nil
 }

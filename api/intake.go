@@ -184,12 +184,9 @@ func (s *Server) submitOrder(c *gin.Context) {
 	c.JSON(status, s.orderAccepted(res.OrderID, res.Reference, res.Status, res.WorkflowID))
 }
 
-func (s *Server) orderAccepted(id, reference, status, wfID string) gin.H {
-	links := gin.H{"self": "/v1/orders/" + id, "hq": "/hq/requests/" + id}
-	if u := s.workflowURL(wfID); u != "" {
-		links["workflow"] = u
-	}
-	return gin.H{"id": id, "orderReferenceId": reference, "status": status, "links": links}
+func (s *Server) orderAccepted(id, reference, status, wfID string) OrderAccepted {
+	return OrderAccepted{ID: id, OrderReferenceID: reference, Status: status,
+		Links: OrderLinks{Self: "/v1/orders/" + id, HQ: "/hq/requests/" + id, Workflow: s.workflowURL(wfID)}}
 }
 
 // keptHeaders keeps the request headers worth recording, minus credentials.
@@ -227,16 +224,16 @@ func (s *Server) getOrder(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	timeline := make([]gin.H, 0, len(events))
+	timeline := make([]TimelineEvent, 0, len(events))
 	for _, e := range events {
 		if !e.Accepted {
 			continue
 		}
-		timeline = append(timeline, gin.H{"eventId": e.EventID, "status": e.Status, "timestamp": e.OccurredAt,
-			"message": e.Message, "trackingCode": e.TrackingCode, "trackingUrl": e.TrackingURL, "carrierName": e.CarrierName})
+		timeline = append(timeline, TimelineEvent{EventID: e.EventID, Status: e.Status, Timestamp: e.OccurredAt,
+			Message: e.Message, TrackingCode: e.TrackingCode, TrackingURL: e.TrackingURL, CarrierName: e.CarrierName})
 	}
-	c.JSON(http.StatusOK, gin.H{"id": o.ID, "orderReferenceId": o.OrderReferenceID, "status": o.Status,
-		"statusReason": o.StatusReason, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt, "events": timeline})
+	c.JSON(http.StatusOK, OrderStatus{ID: o.ID, OrderReferenceID: o.OrderReferenceID, Status: o.Status,
+		StatusReason: o.StatusReason, ReceivedAt: o.ReceivedAt, UpdatedAt: o.UpdatedAt, Events: timeline})
 }
 
 // printable: valid UTF-8 without control characters. Keys and references

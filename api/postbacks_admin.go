@@ -50,9 +50,9 @@ func (s *Server) startSeries(ctx context.Context, r *store.Resend) (string, erro
 	return s.workflows.StartDelivery(ctx, r)
 }
 
-func (s *Server) seriesAccepted(r *store.Resend, wfID string) gin.H {
-	return gin.H{"id": r.PostbackID, "status": oi.PostbackPending, "series": r.Series, "workflowId": wfID,
-		"links": gin.H{"self": "/v1/admin/postbacks/" + r.PostbackID, "workflow": s.workflowURL(wfID)}}
+func (s *Server) seriesAccepted(r *store.Resend, wfID string) SeriesAccepted {
+	return SeriesAccepted{ID: r.PostbackID, Status: oi.PostbackPending, Series: r.Series, WorkflowID: wfID,
+		Links: SeriesLinks{Self: "/v1/admin/postbacks/" + r.PostbackID, Workflow: s.workflowURL(wfID)}}
 }
 
 // sendTestPostback renders the trigger against the sample of an event (the
@@ -110,10 +110,8 @@ func (s *Server) sendTestPostback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := postbackView(stored)
-	out["series"], out["workflowId"] = r.Series, wfID
-	out["links"] = gin.H{"self": "/v1/admin/postbacks/" + stored.ID, "workflow": s.workflowURL(wfID)}
-	c.JSON(http.StatusAccepted, out)
+	c.JSON(http.StatusAccepted, TestPostbackAccepted{PostbackView: postbackView(stored), Series: r.Series, WorkflowID: wfID,
+		Links: SeriesLinks{Self: "/v1/admin/postbacks/" + stored.ID, Workflow: s.workflowURL(wfID)}})
 }
 
 // resendPostback starts a new attempt series of one postback (recorded as
@@ -223,11 +221,7 @@ func (s *Server) bulkResend(c *gin.Context) {
 		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "the resends could not be queued right now; nothing was sent, try again"})
 		return
 	}
-	out := gin.H{"queued": queued, "more": more}
-	if len(notQueued) > 0 {
-		out["notQueued"] = notQueued
-	}
-	c.JSON(http.StatusAccepted, out)
+	c.JSON(http.StatusAccepted, BulkResendAccepted{Queued: queued, More: more, NotQueued: notQueued})
 }
 
 // ---- SMTP work settings

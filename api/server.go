@@ -84,7 +84,7 @@ func (s *Server) Handler() http.Handler {
 			"title": "Method Not Allowed", "status": 405, "code": "method_not_allowed", "detail": "method not allowed on " + c.Request.URL.Path})
 	})
 
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, Health{Status: "ok"}) })
 	r.GET("/readyz", s.readyz)
 
 	v1 := r.Group("/v1")
@@ -103,19 +103,19 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	checks := gin.H{"postgres": "ok", "temporal": "ok"}
+	checks := ReadyChecks{Postgres: "ok", Temporal: "ok"}
 	ready := true
 	if err := s.Store.Ping(ctx); err != nil {
-		checks["postgres"], ready = "unreachable", false
+		checks.Postgres, ready = "unreachable", false
 	}
 	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], ready = "unreachable", false
+		checks.Temporal, ready = "unreachable", false
 	}
 	if !ready {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unready", "checks": checks})
+		c.JSON(http.StatusServiceUnavailable, Ready{Status: "unready", Checks: checks})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
+	c.JSON(http.StatusOK, Ready{Status: "ready", Checks: checks})
 }
 
 // requireAdmin checks the admin bearer token in constant time.

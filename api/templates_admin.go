@@ -82,9 +82,9 @@ func (s *Server) renderTemplate(c *gin.Context) {
 		s.fail(c, renderFailure(err, "body"))
 		return
 	}
-	res := gin.H{"output": string(out), "format": tpl.Format, "kind": kind, "templateVersion": nil}
+	res := RenderOutput{Output: string(out), Format: string(tpl.Format), Kind: kind}
 	if version > 0 {
-		res["templateVersion"] = version
+		res.TemplateVersion = &version
 	}
 	if subject != "" {
 		// The subject renders with the same values; a subject change has its
@@ -98,7 +98,7 @@ func (s *Server) renderTemplate(c *gin.Context) {
 			s.fail(c, renderFailure(err, "subject"))
 			return
 		}
-		res["subject"] = strings.TrimSpace(string(subj))
+		res.Subject = strings.TrimSpace(string(subj))
 	}
 	c.JSON(http.StatusOK, res)
 }
