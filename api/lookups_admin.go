@@ -198,9 +198,7 @@ func (s *Server) importLookupRows(c *gin.Context) {
 			return
 		}
 	case "application/json":
-		var b struct {
-			Rows []mapper.LookupRow `json:"rows"`
-		}
+		var b lookupRowsBody
 		if !s.bind(c, &b) {
 			return
 		}
@@ -226,4 +224,9 @@ func (s *Server) importLookupRows(c *gin.Context) {
 	v := lookupView(out)
 	v.Imported = len(rows)
 	c.JSON(http.StatusOK, v)
+}
+
+// lookupRowsBody is a JSON import of lookup rows.
+type lookupRowsBody struct {
+	Rows []mapper.LookupRow `json:"rows"`
 }

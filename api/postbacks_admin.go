@@ -55,6 +55,12 @@ func (s *Server) seriesAccepted(r *store.Resend, wfID string) SeriesAccepted {
 		Links: SeriesLinks{Self: "/v1/admin/postbacks/" + r.PostbackID, Workflow: s.workflowURL(wfID)}}
 }
 
+// testPostbackBody names the event whose sample a test sends (default:
+// the trigger's own).
+type testPostbackBody struct {
+	Event string `json:"event"`
+}
+
 // sendTestPostback renders the trigger against the sample of an event (the
 // trigger's own by default) and delivers it asynchronously, once. Works for
 // triggers in any status: "test" triggers fire only from here.
@@ -65,9 +71,7 @@ func (s *Server) sendTestPostback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var b struct {
-		Event string `json:"event"`
-	}
+	var b testPostbackBody
 	if !s.bindOptional(c, &b) {
 		return
 	}
@@ -138,15 +142,18 @@ var (
 	defaultBulkStatus  = []string{oi.PostbackFailed, oi.PostbackExhausted}
 )
 
+// bulkResendBody selects the postbacks a bulk resend sends again.
+type bulkResendBody struct {
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Status    string `json:"status"`
+	TriggerID string `json:"triggerId"`
+}
+
 // bulkResend resends the postbacks created in [from, to) with a status (and
 // of one trigger), oldest first, up to maxBulkResend per call.
 func (s *Server) bulkResend(c *gin.Context) {
-	var b struct {
-		From      string `json:"from"`
-		To        string `json:"to"`
-		Status    string `json:"status"`
-		TriggerID string `json:"triggerId"`
-	}
+	var b bulkResendBody
 	if !s.bind(c, &b) {
 		return
 	}

@@ -282,9 +282,7 @@ func (s *Server) rollbackTemplate(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var b struct {
-		Version int `json:"version"`
-	}
+	var b rollbackBody
 	if !s.bind(c, &b) {
 		return
 	}
@@ -304,4 +302,9 @@ func (s *Server) rollbackTemplate(c *gin.Context) {
 	}
 	out, err := s.Store.UpdateTemplate(ctx, t)
 	s.reply(c, http.StatusOK, out, err)
+}
+
+// rollbackBody names the version a rollback brings back.
+type rollbackBody struct {
+	Version int `json:"version"`
 }
