@@ -34,6 +34,8 @@ type Template struct {
 	Subject   string    `json:"subject,omitempty"`
 	CreatedAt time.Time `json:"createdAt"`
 	UpdatedAt time.Time `json:"updatedAt"`
+	// Strict: reading an undefined variable is a template error, not an empty value.
+	Strict bool `json:"strict"`
 }
 
 // TemplateVersion is one saved version of a template.
@@ -44,6 +46,7 @@ type TemplateVersion struct {
 	Body       string    `json:"body"`
 	Subject    string    `json:"subject,omitempty"`
 	CreatedAt  time.Time `json:"createdAt"`
+	Strict     bool      `json:"strict"`
 }
 
 // Customer is a merchant whose system sends orders.
@@ -137,6 +140,8 @@ type TemplateProcessing struct {
 	Output          []byte          `json:"-"`
 	Error           json.RawMessage `json:"error,omitempty"`
 	ProcessedAt     *time.Time      `json:"processedAt,omitempty"`
+	// Warnings of the render ([{line, column, message}]), null when none.
+	Warnings json.RawMessage `json:"warnings,omitempty"`
 }
 
 // FinalRequest is what went to the printer.

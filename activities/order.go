@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -62,12 +63,14 @@ func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workf
 		return res, fmt.Errorf("load lookups of %s: %w", c.ID, err)
 	}
 	body, _, err := mapper.ParseInput(o.Original.ContentType, o.Original.Body)
+	var warnings json.RawMessage
 	if err == nil {
 		data := mapper.IntakeContext(body, o.Original.Headers, mapper.CustomerInfo{ID: c.ID, Name: c.Name, ReferenceID: c.ReferenceID}, o.ReceivedAt)
-		var out []byte
-		out, err = a.Mapper.Render(ctx, render.Template(t, ""), data, lookups)
+		var r mapper.Result
+		r, err = a.Mapper.RenderDetailed(ctx, render.Template(t, ""), data, lookups)
+		warnings = warningsJSON(r.Warnings)
 		if err == nil {
-			if err := a.Store.SetTemplateProcessing(ctx, orderID, t.ID, t.Version, out, nil); err != nil {
+			if err := a.Store.SetTemplateStage(ctx, orderID, t.ID, t.Version, r.Output, nil, warnings); err != nil {
 				return res, fmt.Errorf("store template output of %s: %w", orderID, err)
 			}
 			return res, nil
@@ -77,10 +80,19 @@ func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workf
 			return res, fmt.Errorf("render intake template of %s: %w", orderID, err)
 		}
 	}
-	if serr := a.Store.SetTemplateProcessing(ctx, orderID, t.ID, t.Version, nil, render.ErrorJSON(err)); serr != nil {
+	if serr := a.Store.SetTemplateStage(ctx, orderID, t.ID, t.Version, nil, render.ErrorJSON(err), warnings); serr != nil {
 		return res, fmt.Errorf("store template error of %s: %w", orderID, serr)
 	}
 	return res, nonRetryable(workflows.ErrTemplate, err.Error(), nil)
+}
+
+// warningsJSON is how a render's warnings are stored (nil when none).
+func warningsJSON(ws []mapper.Warning) json.RawMessage {
+	if len(ws) == 0 {
+		return nil
+	}
+	b, _ := json.Marshal(ws)
+	return b
 }
 
 // SendToPrinter sends the final request to the customer's printer and keeps

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -136,6 +137,21 @@ func validateCustomer(cu *oi.Customer) error {
 	return firstErr(required("name", cu.Name), required("referenceId", cu.ReferenceID))
 }
 
+// checkReferenceExpression compiles a customer's reference expression when it
+// is saved: a syntax error is a 422 with its line and column.
+func (s *Server) checkReferenceExpression(cu *oi.Customer) error {
+	if cu.ReferenceExpression == "" {
+		return nil
+	}
+	if err := s.Mapper.CheckExpression(cu.ReferenceExpression); err != nil {
+		e := templateProblem(err)
+		e.Code, e.Field = oi.EINVALID, "referenceExpression"
+		e.Message = "referenceExpression is not one valid expression (write it like order.ref or {{ order.ref }}): " + e.Message
+		return e
+	}
+	return nil
+}
+
 func (s *Server) createCustomer(c *gin.Context) {
 	var b customerBody
 	if !s.bind(c, &b) {
@@ -143,7 +159,7 @@ func (s *Server) createCustomer(c *gin.Context) {
 	}
 	cu := &oi.Customer{ID: oi.NewID("cus")}
 	b.apply(cu)
-	if err := validateCustomer(cu); err != nil {
+	if err := firstErr(validateCustomer(cu), s.checkReferenceExpression(cu)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -172,7 +188,7 @@ func (s *Server) patchCustomer(c *gin.Context) {
 		return
 	}
 	b.apply(cu)
-	if err := validateCustomer(cu); err != nil {
+	if err := firstErr(validateCustomer(cu), s.checkReferenceExpression(cu)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -330,6 +346,7 @@ type templateBody struct {
 	Format  string `json:"format"`
 	Body    string `json:"body"`
 	Subject string `json:"subject"`
+	Strict  *bool  `json:"strict"` // omitted on PUT: the current version's
 }
 
 // check validates a template body and compiles it, so a syntax error is
@@ -367,7 +384,8 @@ func (s *Server) createTemplate(c *gin.Context) {
 	if !s.bind(c, &b) {
 		return
 	}
-	t := &oi.Template{ID: oi.NewID("tpl"), Name: b.Name, Kind: b.Kind, Format: b.Format, Body: b.Body, Subject: b.Subject}
+	t := &oi.Template{ID: oi.NewID("tpl"), Name: b.Name, Kind: b.Kind, Format: b.Format, Body: b.Body, Subject: b.Subject,
+		Strict: b.Strict != nil && *b.Strict}
 	if err := s.check(t); err != nil {
 		s.fail(c, err)
 		return
@@ -403,7 +421,10 @@ func (s *Server) putTemplate(c *gin.Context) {
 		s.fail(c, oi.FieldError("kind", "a template's kind cannot change (it is %s)", cur.Kind))
 		return
 	}
-	t := &oi.Template{ID: cur.ID, Name: b.Name, Kind: cur.Kind, Format: b.Format, Body: b.Body, Subject: b.Subject}
+	t := &oi.Template{ID: cur.ID, Name: b.Name, Kind: cur.Kind, Format: b.Format, Body: b.Body, Subject: b.Subject, Strict: cur.Strict}
+	if b.Strict != nil {
+		t.Strict = *b.Strict
+	}
 	if err := s.check(t); err != nil {
 		s.fail(c, err)
 		return
@@ -613,7 +634,8 @@ func (s *Server) getRequest(c *gin.Context) {
 		OriginalRequest: OriginalRequestView{ContentType: o.Original.ContentType, Headers: o.Original.Headers,
 			Body: string(o.Original.Body), ReceivedAt: o.ReceivedAt},
 		TemplateProcessing: ProcessingView{TemplateID: o.Processing.TemplateID, TemplateVersion: o.Processing.TemplateVersion,
-			Output: nullableBytes(o.Processing.Output), Error: o.Processing.Error, ProcessedAt: o.Processing.ProcessedAt},
+			Output: nullableBytes(o.Processing.Output), Error: o.Processing.Error, ProcessedAt: o.Processing.ProcessedAt,
+			Warnings: stageWarnings(o.Processing.Warnings)},
 		Events: events, Postbacks: postbackViews(pbs), Links: DetailLinks{Workflow: s.workflowURL(o.WorkflowID)}}
 	if f := o.Final; f != nil {
 		out.FinalRequest = &FinalRequestView{Method: f.Method, URL: f.URL, Headers: f.Headers, Body: string(f.Body)}
@@ -632,6 +654,14 @@ func (s *Server) getRequest(c *gin.Context) {
 		out.Links = DetailLinks{}
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// stageWarnings is a template stage's stored warnings, [] when none.
+func stageWarnings(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 || string(raw) == "null" {
+		return json.RawMessage("[]")
+	}
+	return raw
 }
 
 func (s *Server) listPostbacks(c *gin.Context) {

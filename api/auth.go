@@ -1,6 +1,7 @@
 package api
 
 import (
+	clist "container/list"
 	"context"
 	"crypto/sha256"
 	"sync"
@@ -20,29 +21,60 @@ type principal struct {
 
 // keyCache keeps resolved keys (and their customer) so intake keeps working
 // through a short Postgres outage: a fresh entry is served for ttl, a stale
-// one for as long as the database cannot answer.
+// one for as long as the database cannot answer. ttl is also the bound on
+// how long another replica may still accept a key revoked elsewhere.
+//
+// It is a least-recently-used cache of at most size entries: a flood of
+// unknown keys pushes out only the keys nobody uses, never the hot ones
+// (container/list and a map: a dozen lines, not worth a dependency).
 type keyCache struct {
 	store *store.Store
 	ttl   time.Duration
+	size  int
 	mu    sync.Mutex
-	m     map[[32]byte]cacheEntry
+	m     map[[32]byte]*clist.Element // of *cacheEntry
+	lru   *clist.List                 // front: most recently used
 }
 
 type cacheEntry struct {
+	h   [32]byte
 	p   *principal
 	at  time.Time
 	bad bool // the key is unknown (cached briefly, so floods of bad keys stay cheap)
 }
 
-func newKeyCache(s *store.Store, ttl time.Duration) *keyCache {
-	return &keyCache{store: s, ttl: ttl, m: map[[32]byte]cacheEntry{}}
+// keyCacheTTL bounds how long a replica trusts what it read: a key revoked
+// through one replica is refused by every other within this time.
+const keyCacheTTL = 5 * time.Second
+
+const keyCacheSize = 100000
+
+func newKeyCache(s *store.Store, ttl time.Duration, size int) *keyCache {
+	return &keyCache{store: s, ttl: ttl, size: size, m: map[[32]byte]*clist.Element{}, lru: clist.New()}
+}
+
+// get returns the cached entry for h (marking it recently used).
+func (k *keyCache) get(h [32]byte) (cacheEntry, bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	el, ok := k.m[h]
+	if !ok {
+		return cacheEntry{}, false
+	}
+	k.lru.MoveToFront(el)
+	return *el.Value.(*cacheEntry), true
+}
+
+// known says whether plain was a valid key when last looked up (however
+// long ago): such callers skip the unknown-key throttle.
+func (k *keyCache) known(plain string) bool {
+	e, ok := k.get(sha256.Sum256([]byte(plain)))
+	return ok && !e.bad
 }
 
 func (k *keyCache) resolve(ctx context.Context, plain string) (*principal, error) {
 	h := sha256.Sum256([]byte(plain))
-	k.mu.Lock()
-	e, ok := k.m[h]
-	k.mu.Unlock()
+	e, ok := k.get(h)
 	if ok && time.Since(e.at) < k.ttl {
 		if e.bad {
 			return nil, oi.Errorf(oi.EUNAUTHORIZED, "unknown or revoked API key")
@@ -53,7 +85,7 @@ func (k *keyCache) resolve(ctx context.Context, plain string) (*principal, error
 	if err != nil {
 		code := oi.ErrorCode(err)
 		if code == oi.ENOTFOUND {
-			k.put(h, cacheEntry{at: time.Now(), bad: true})
+			k.put(cacheEntry{h: h, at: time.Now(), bad: true})
 			return nil, oi.Errorf(oi.EUNAUTHORIZED, "unknown or revoked API key")
 		}
 		if ok && !e.bad {
@@ -61,17 +93,24 @@ func (k *keyCache) resolve(ctx context.Context, plain string) (*principal, error
 		}
 		return nil, &oi.Error{Code: oi.EUNAVAILABLE, Message: "cannot check the API key right now; try again"}
 	}
-	k.put(h, cacheEntry{p: p, at: time.Now()})
+	k.put(cacheEntry{h: h, p: p, at: time.Now()})
 	return p, nil
 }
 
-func (k *keyCache) put(h [32]byte, e cacheEntry) {
+func (k *keyCache) put(e cacheEntry) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	if len(k.m) > 100000 {
-		clear(k.m)
+	if el, ok := k.m[e.h]; ok {
+		*el.Value.(*cacheEntry) = e
+		k.lru.MoveToFront(el)
+		return
 	}
-	k.m[h] = e
+	k.m[e.h] = k.lru.PushFront(&e)
+	for k.lru.Len() > k.size {
+		old := k.lru.Back()
+		k.lru.Remove(old)
+		delete(k.m, old.Value.(*cacheEntry).h)
+	}
 }
 
 func (k *keyCache) load(ctx context.Context, plain string) (*principal, error) {
@@ -92,6 +131,7 @@ func (k *keyCache) load(ctx context.Context, plain string) (*principal, error) {
 func (k *keyCache) forget() {
 	k.mu.Lock()
 	clear(k.m)
+	k.lru.Init()
 	k.mu.Unlock()
 }
 
@@ -103,7 +143,24 @@ func (s *Server) requireKey(kind string) gin.HandlerFunc {
 			s.fail(c, oi.Errorf(oi.EUNAUTHORIZED, "missing X-API-KEY header"))
 			return
 		}
-		p, err := s.keys.resolve(c.Request.Context(), plain)
+		ctx := c.Request.Context()
+		// Keys never seen valid are throttled per address (a key-guessing
+		// client gets 429); keys known good skip it, so the hot path stays
+		// free of database calls and outage-proof.
+		var p *principal
+		var err error
+		if s.keys.known(plain) {
+			p, err = s.keys.resolve(ctx, plain)
+		} else {
+			wait := s.throttle.attempt(ctx, scopeKey, c.ClientIP(), func() bool {
+				p, err = s.keys.resolve(ctx, plain)
+				return oi.ErrorCode(err) == oi.EUNAUTHORIZED
+			})
+			if wait > 0 {
+				s.tooManyFailures(c, wait, "API keys")
+				return
+			}
+		}
 		if err != nil {
 			s.fail(c, err)
 			return

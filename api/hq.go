@@ -10,6 +10,7 @@ import (
 	"embed"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
 	"io"
@@ -17,10 +18,13 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	oi "orderintake"
 )
 
 // The HQ pages are server-rendered html/template pages over the admin JSON
@@ -40,8 +44,12 @@ const (
 type hq struct {
 	s      *Server
 	engine *gin.Engine
-	key    []byte // signs session cookies
-	pages  map[string]*template.Template
+	// tokenTag ties sessions to the admin token they were opened with:
+	// rotating the token ends every session. HMAC keeps the token itself
+	// out of the database.
+	tokenTag []byte
+	secure   bool // cookies get the Secure flag (ORDERINTAKE_PUBLIC_URL is https)
+	pages    map[string]*template.Template
 }
 
 // internalCall marks requests HQ pages make to the JSON API in-process, so
@@ -51,12 +59,10 @@ type internalCall struct{}
 func isInternalCall(ctx context.Context) bool { return ctx.Value(internalCall{}) != nil }
 
 func (s *Server) hqRoutes(r *gin.Engine) {
-	h := &hq{s: s, engine: r, pages: parsePages()}
-	// The session key is derived from the admin token: rotating the token
-	// ends every session. HMAC keeps the token itself out of the cookie.
+	h := &hq{s: s, engine: r, pages: parsePages(), secure: strings.HasPrefix(strings.ToLower(s.PublicURL), "https://")}
 	mac := hmac.New(sha256.New, []byte(s.AdminToken))
-	mac.Write([]byte("orderintake hq session v1"))
-	h.key = mac.Sum(nil)
+	mac.Write([]byte("orderintake hq session v2"))
+	h.tokenTag = mac.Sum(nil)
 
 	g := r.Group("/hq", h.secureHeaders)
 	g.GET("/hq.css", h.css)
@@ -66,6 +72,7 @@ func (s *Server) hqRoutes(r *gin.Engine) {
 	a := g.Group("", h.requireSession)
 	a.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/hq/requests") })
 	a.POST("/logout", h.logout)
+	a.POST("/logout-everywhere", h.logoutEverywhere)
 	a.GET("/requests", h.requests)
 	a.GET("/requests/:id", h.request)
 	a.GET("/postbacks", h.postbacks)
@@ -102,62 +109,58 @@ func (h *hq) css(c *gin.Context) {
 }
 
 // ---- sessions and CSRF
+//
+// A session is a row in hq_sessions (store/sessions.go): the cookie holds a
+// random id, the table only its SHA-256, so logout and "sign out
+// everywhere" end it on every replica at once. Expiry is absolute: 12 hours
+// after sign-in, whatever the activity. The CSRF token is an HMAC of the
+// session id, so every replica derives the same one without storing it.
 
-type session struct {
-	Exp  int64  `json:"e"`
-	CSRF string `json:"c"`
-}
-
-func (h *hq) sign(v []byte) string {
-	mac := hmac.New(sha256.New, h.key)
-	mac.Write(v)
-	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
-}
-
-func (h *hq) encodeSession(s session) string {
-	b, _ := json.Marshal(s)
-	p := base64.RawURLEncoding.EncodeToString(b)
-	return p + "." + h.sign([]byte(p))
-}
-
-func (h *hq) decodeSession(v string) (session, bool) {
-	var s session
-	p, sig, ok := strings.Cut(v, ".")
-	if !ok || !hmac.Equal([]byte(sig), []byte(h.sign([]byte(p)))) {
-		return s, false
-	}
-	b, err := base64.RawURLEncoding.DecodeString(p)
-	if err != nil || json.Unmarshal(b, &s) != nil || time.Now().Unix() > s.Exp || s.CSRF == "" {
-		return s, false
-	}
-	return s, true
-}
+// maxLoginForm bounds the /hq/login form (a token, a nonce, a path).
+const maxLoginForm = 8 << 10
 
 func randomToken() string {
-	b := make([]byte, 24)
+	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// isTLS tells whether the browser reached us over HTTPS (directly or
-// through a proxy that says so), so cookies get the Secure flag.
-func isTLS(c *gin.Context) bool {
-	return c.Request.TLS != nil || strings.EqualFold(c.GetHeader("X-Forwarded-Proto"), "https")
+func sessionHash(id string) []byte {
+	h := sha256.Sum256([]byte("hq session\x00" + id))
+	return h[:]
 }
 
+func csrfFor(id string) string {
+	mac := hmac.New(sha256.New, []byte(id))
+	mac.Write([]byte("orderintake hq csrf v1"))
+	return base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
+}
+
+// setCookie sets an HQ cookie: HttpOnly, SameSite=Strict, Secure when the
+// public URL is https or the request came over TLS directly.
 func (h *hq) setCookie(c *gin.Context, name, value, path string, maxAge int) {
 	http.SetCookie(c.Writer, &http.Cookie{Name: name, Value: value, Path: path, MaxAge: maxAge, HttpOnly: true,
-		Secure: isTLS(c), SameSite: http.SameSiteStrictMode})
+		Secure: h.secure || c.Request.TLS != nil, SameSite: http.SameSiteStrictMode})
 }
 
 // requireSession lets signed-in operators through; others go to the login
 // page (GET) or are refused (anything else). Every POST must carry the
 // session's CSRF token and, when the browser sends one, our own Origin.
 func (h *hq) requireSession(c *gin.Context) {
-	ck, err := c.Cookie(sessionCookie)
-	sess, ok := session{}, false
-	if err == nil {
-		sess, ok = h.decodeSession(ck)
+	id, err := c.Cookie(sessionCookie)
+	ok := false
+	if err == nil && id != "" {
+		switch err := h.s.Store.SessionValid(c.Request.Context(), sessionHash(id), h.tokenTag); oi.ErrorCode(err) {
+		case "":
+			ok = true
+		case oi.ENOTFOUND:
+		default:
+			h.s.log.Error("hq session lookup", "error", err)
+			h.page(c, http.StatusServiceUnavailable, "error", gin.H{"Problem": &problem{Status: 503, Title: "Service Unavailable",
+				Detail: "cannot check your session right now (the database does not answer): try again shortly"}})
+			c.Abort()
+			return
+		}
 	}
 	if !ok {
 		if c.Request.Method == http.MethodGet {
@@ -169,26 +172,40 @@ func (h *hq) requireSession(c *gin.Context) {
 		c.Abort()
 		return
 	}
+	csrf := csrfFor(id)
 	if c.Request.Method == http.MethodPost {
-		if !sameOrigin(c) || subtle.ConstantTimeCompare([]byte(c.PostForm("csrf")), []byte(sess.CSRF)) != 1 {
+		if !h.sameOrigin(c) || subtle.ConstantTimeCompare([]byte(c.PostForm("csrf")), []byte(csrf)) != 1 {
 			h.page(c, http.StatusForbidden, "error", gin.H{"Problem": &problem{Status: 403, Title: "Forbidden",
 				Detail: "the form is stale or came from another site (CSRF check failed): reload the page and try again"}})
 			c.Abort()
 			return
 		}
 	}
-	c.Set("hq.csrf", sess.CSRF)
+	c.Set("hq.session", id)
+	c.Set("hq.csrf", csrf)
 	c.Next()
 }
 
-func sameOrigin(c *gin.Context) bool {
+// sameOrigin accepts a request without Origin (older browsers, same-origin
+// GETs) or one whose Origin is our own host or public URL. "null" (sandboxed
+// frames, some redirects) names no origin and is refused on anything but GET.
+func (h *hq) sameOrigin(c *gin.Context) bool {
 	o := c.GetHeader("Origin")
-	if o == "" || o == "null" && c.Request.Method == http.MethodGet {
+	if o == "" {
 		return true
 	}
+	if o == "null" {
+		return c.Request.Method == http.MethodGet
+	}
 	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if pub, err := url.Parse(h.s.PublicURL); err == nil && pub.Host != "" && strings.EqualFold(u.Host, pub.Host) {
+		return true
+	}
 	// Behind a proxy that rewrites Host, the browser's host is the forwarded one.
-	return err == nil && (u.Host == c.Request.Host || u.Host == c.GetHeader("X-Forwarded-Host"))
+	return strings.EqualFold(u.Host, c.Request.Host) || strings.EqualFold(u.Host, c.GetHeader("X-Forwarded-Host"))
 }
 
 func (h *hq) loginPage(c *gin.Context) {
@@ -206,22 +223,50 @@ func safeNext(next string) string {
 }
 
 func (h *hq) login(c *gin.Context) {
+	ctx := c.Request.Context()
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxLoginForm)
+	if err := c.Request.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.page(c, http.StatusRequestEntityTooLarge, "error", gin.H{"Problem": &problem{Status: 413, Title: "Content Too Large",
+				Detail: fmt.Sprintf("the sign-in form takes at most %d bytes", maxLoginForm)}})
+			return
+		}
+		h.page(c, http.StatusBadRequest, "error", gin.H{"Problem": &problem{Status: 400, Title: "Bad Request",
+			Detail: "the sign-in form could not be read: " + err.Error()}})
+		return
+	}
 	nonce, _ := c.Cookie(loginCookie)
 	next := safeNext(c.PostForm("next"))
-	if nonce == "" || !sameOrigin(c) || subtle.ConstantTimeCompare([]byte(nonce), []byte(c.PostForm("nonce"))) != 1 {
+	if nonce == "" || !h.sameOrigin(c) || subtle.ConstantTimeCompare([]byte(nonce), []byte(c.PostForm("nonce"))) != 1 {
 		h.page(c, http.StatusForbidden, "login", gin.H{"Next": next, "LoginNonce": h.newLoginNonce(c),
 			"Problem": &problem{Status: 403, Title: "Forbidden", Detail: "the login form expired: try again"}})
 		return
 	}
 	token := strings.TrimSpace(c.PostForm("token"))
-	if h.s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(token), []byte(h.s.AdminToken)) != 1 {
+	valid := h.s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(h.s.AdminToken)) == 1
+	if wait := h.s.throttle.attempt(ctx, scopeAdmin, c.ClientIP(), func() bool { return !valid }); wait > 0 {
+		secs := retryAfterSecs(wait)
+		c.Header("Retry-After", strconv.Itoa(secs))
+		h.page(c, http.StatusTooManyRequests, "error", gin.H{"Problem": &problem{Status: 429, Title: "Too Many Requests",
+			Detail: fmt.Sprintf("too many failed sign-ins from your address (%d a minute at most): try again in %d seconds",
+				authFailureLimit, secs)}})
+		return
+	}
+	if !valid {
 		h.page(c, http.StatusUnauthorized, "login", gin.H{"Next": next, "LoginNonce": h.newLoginNonce(c),
 			"Problem": &problem{Status: 401, Title: "Unauthorized", Field: "token", Detail: "that is not the admin token"}})
 		return
 	}
+	id := randomToken()
+	if err := h.s.Store.CreateSession(ctx, sessionHash(id), h.tokenTag, time.Now().Add(sessionTTL)); err != nil {
+		h.s.log.Error("hq session create", "error", err)
+		h.page(c, http.StatusServiceUnavailable, "login", gin.H{"Next": next, "LoginNonce": h.newLoginNonce(c),
+			"Problem": &problem{Status: 503, Title: "Service Unavailable", Detail: "cannot open a session right now (the database does not answer): try again shortly"}})
+		return
+	}
 	h.setCookie(c, loginCookie, "", "/hq/login", -1)
-	h.setCookie(c, sessionCookie, h.encodeSession(session{Exp: time.Now().Add(sessionTTL).Unix(), CSRF: randomToken()}),
-		"/hq", int(sessionTTL.Seconds()))
+	h.setCookie(c, sessionCookie, id, "/hq", int(sessionTTL.Seconds()))
 	c.Redirect(http.StatusSeeOther, next)
 }
 
@@ -231,7 +276,29 @@ func (h *hq) newLoginNonce(c *gin.Context) string {
 	return nonce
 }
 
+// logout ends this session everywhere (the row is gone), not just in this
+// browser.
 func (h *hq) logout(c *gin.Context) {
+	if err := h.s.Store.DeleteSession(c.Request.Context(), sessionHash(c.GetString("hq.session"))); err != nil {
+		h.s.log.Error("hq logout", "error", err)
+		h.page(c, http.StatusServiceUnavailable, "error", gin.H{"Problem": &problem{Status: 503, Title: "Service Unavailable",
+			Detail: "could not end the session (the database does not answer): it is still valid; try again"}})
+		return
+	}
+	h.setCookie(c, sessionCookie, "", "/hq", -1)
+	c.Redirect(http.StatusSeeOther, "/hq/login")
+}
+
+// logoutEverywhere ends every HQ session, this one included.
+func (h *hq) logoutEverywhere(c *gin.Context) {
+	n, err := h.s.Store.DeleteAllSessions(c.Request.Context())
+	if err != nil {
+		h.s.log.Error("hq sign out everywhere", "error", err)
+		h.page(c, http.StatusServiceUnavailable, "error", gin.H{"Problem": &problem{Status: 503, Title: "Service Unavailable",
+			Detail: "could not end the sessions (the database does not answer): they are still valid; try again"}})
+		return
+	}
+	h.s.log.Info("hq: signed out everywhere", "sessions", n)
 	h.setCookie(c, sessionCookie, "", "/hq", -1)
 	c.Redirect(http.StatusSeeOther, "/hq/login")
 }

@@ -60,7 +60,7 @@ var hqResources = []*hqResource{
 			{Key: "intakeTemplateId", Label: "Intake template", Kind: "select", Options: "templates:intake"},
 			{Key: "cancelTemplateId", Label: "Cancel template", Kind: "select", Options: "templates:cancel"},
 			{Key: "referenceExpression", Label: "Reference expression", Kind: "text",
-				Help: "template expression that pulls the order reference out of the body, e.g. {{ order.number }}"},
+				Help: "one expression that pulls the order reference out of the body, order.number or {{ order.number }}; an order it finds none in is refused (422), never given a random key"},
 		}},
 	{Name: "printers", Title: "Printers", Singular: "printer", API: "/v1/admin/printers", Update: http.MethodPatch, Keys: true,
 		Columns: []hqColumn{{"name", "Name", ""}, {"url", "URL", ""}, {"format", "Format", ""}, {"timeoutMs", "Timeout (ms)", ""}},
@@ -485,7 +485,7 @@ func (h *hq) importRows(c *gin.Context, res *hqResource) {
 
 var templateFields = []hqField{
 	{Key: "name", Kind: "text"}, {Key: "kind", Kind: "select"}, {Key: "format", Kind: "select"},
-	{Key: "subject", Kind: "text"}, {Key: "body", Kind: "textarea"},
+	{Key: "subject", Kind: "text"}, {Key: "body", Kind: "textarea"}, {Key: "strict", Kind: "checkbox"},
 }
 
 func (h *hq) templates(c *gin.Context) {
@@ -508,6 +508,7 @@ type editor struct {
 	Output   string
 	Rendered bool
 	Subject  string // an e-mail template's rendered subject
+	Warnings []any  // the render's warnings ({line, column, message})
 	Input    string
 	Customer string
 }
@@ -551,6 +552,10 @@ func (h *hq) editTemplate(c *gin.Context) {
 		for _, old := range vs.Items {
 			if str(old["version"]) == v {
 				e.Values["body"], e.Values["subject"], e.Values["format"] = str(old["body"]), str(old["subject"]), str(old["format"])
+				e.Values["strict"] = ""
+				if truthy(old["strict"]) {
+					e.Values["strict"] = "on"
+				}
 			}
 		}
 	}
@@ -559,7 +564,7 @@ func (h *hq) editTemplate(c *gin.Context) {
 
 func (h *hq) templateBody(c *gin.Context) map[string]any {
 	return map[string]any{"name": c.PostForm("name"), "kind": c.PostForm("kind"), "format": c.PostForm("format"),
-		"body": c.PostForm("body"), "subject": c.PostForm("subject")}
+		"body": c.PostForm("body"), "subject": c.PostForm("subject"), "strict": c.PostForm("strict") == "on"}
 }
 
 func (h *hq) editorFromForm(c *gin.Context) *editor {
@@ -609,7 +614,8 @@ func (h *hq) renderTemplate(c *gin.Context) {
 			return
 		}
 	}
-	body := map[string]any{"body": e.Values["body"], "format": e.Values["format"], "kind": e.Values["kind"]}
+	body := map[string]any{"body": e.Values["body"], "format": e.Values["format"], "kind": e.Values["kind"],
+		"strict": e.Values["strict"] == "on"}
 	if input != nil {
 		body["input"] = input // none: a postback template renders over its event's documented sample
 	}
@@ -623,6 +629,7 @@ func (h *hq) renderTemplate(c *gin.Context) {
 		return
 	}
 	e.Rendered, e.Output, e.Subject = true, str(out["output"]), str(out["subject"])
+	e.Warnings, _ = out["warnings"].([]any)
 	h.showEditor(c, http.StatusOK, e)
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -72,7 +73,8 @@ func parseOrderBody(contentType string, body []byte) (any, error) {
 }
 
 // orderKey decides the idempotency key: the Idempotency-Key header, else the
-// reference the customer's expression pulls out, else a fresh ULID.
+// reference (the customer's expression's, which never is empty, or a default
+// field's), else a fresh ULID.
 func orderKey(header, reference string) (string, error) {
 	if header != "" {
 		if len(header) > 255 || !printable(header) {
@@ -121,6 +123,35 @@ func soleChild(m map[string]any) map[string]any {
 	return nil
 }
 
+// referenceOf evaluates the customer's reference expression. There is no
+// fallback: an order it gives no reference for is refused (422, naming the
+// expression and why), since a fresh key per try would let a merchant's
+// retry print the order again.
+func (s *Server) referenceOf(ctx context.Context, expr string, data map[string]any) (string, error) {
+	v, err := s.Mapper.EvalExpression(ctx, expr, data)
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return "", oi.Errorf(oi.ETIMEOUT, "the request ended before the order reference was computed")
+	}
+	why := v.Missing
+	detail := map[string]any{"referenceExpression": expr}
+	if err != nil {
+		why = err.Error()
+		var me *mapper.Error
+		if errors.As(err, &me) {
+			why = me.Message
+			if me.Line > 0 {
+				detail["line"], detail["column"] = me.Line, me.Column
+			}
+		}
+	}
+	if why == "" {
+		return v.Text, nil
+	}
+	return "", &oi.Error{Code: oi.EINVALID, Field: "body",
+		Message: fmt.Sprintf("the order has no reference: this customer's reference expression %q gives none (%s); "+
+			"send the order with its reference, or ask for the expression to be changed", expr, why), Detail: detail}
+}
+
 func (s *Server) submitOrder(c *gin.Context) {
 	ctx := c.Request.Context()
 	cust := who(c).customer
@@ -145,10 +176,9 @@ func (s *Server) submitOrder(c *gin.Context) {
 	reference := defaultReference(parsed)
 	if expr := cust.ReferenceExpression; expr != "" {
 		data := mapper.IntakeContext(parsed, headers, mapper.CustomerInfo{ID: cust.ID, Name: cust.Name, ReferenceID: cust.ReferenceID}, now)
-		if reference, err = s.Mapper.EvalString(ctx, expr, data); err != nil {
-			// A broken expression must not refuse orders: the key falls back to a ULID.
-			s.log.Warn("reference expression failed", "customerId", cust.ID, "error", err)
-			reference = ""
+		if reference, err = s.referenceOf(ctx, expr, data); err != nil {
+			s.fail(c, err)
+			return
 		}
 	}
 	if len(reference) > 255 {

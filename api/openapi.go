@@ -99,6 +99,7 @@ var problemText = map[string]string{
 	"404": "No such resource", "409": "Conflict with the current state", "413": "Body too large",
 	"415": "Unsupported content type", "422": "Invalid input: the problem names the field (and line/column for bodies and templates)",
 	"503": "A dependency is unavailable; retry after Retry-After",
+	"429": "Too many requests, or too many failed authentications from this address; retry after Retry-After",
 }
 
 // problems adds application/problem+json answers; 500 is on every operation.
@@ -130,7 +131,7 @@ func op(tag, summary string, opts ...oaOpt) oaOp {
 
 // admin is an admin-token operation with the problems every admin call may answer.
 func admin(summary string, opts ...oaOpt) oaOp {
-	return op("Admin", summary, append([]oaOpt{secured("adminToken"), problems("401")}, opts...)...)
+	return op("Admin", summary, append([]oaOpt{secured("adminToken"), problems("401", "429")}, opts...)...)
 }
 
 var listParams = []oaOpt{
@@ -173,7 +174,9 @@ func buildOpenAPI() map[string]any {
 
 	// ---- customers' and printers' API
 	add("POST", "/v1/orders", op("Orders", "Submit an order",
-		describe("JSON or XML body up to 1 MiB. The order key is the Idempotency-Key, else the order reference, else a fresh ULID."),
+		describe("JSON or XML body up to 1 MiB. The order key is the Idempotency-Key, else the order reference, else a fresh ULID. "+
+			"A customer with a reference expression never gets the ULID: an order for which it gives nothing (undefined, none, "+
+			"empty) or fails is refused with 422 naming the expression and why (referenceExpression; line and column when known)."),
 		secured("apiKey"), header("Idempotency-Key", "makes repeats safe: same key and body answers 200 with the existing order"),
 		func(o oaOp) {
 			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
@@ -182,14 +185,14 @@ func buildOpenAPI() map[string]any {
 		},
 		ok("202", "Accepted: the order's workflow started", g.ref(OrderAccepted{})),
 		ok("200", "A repeat of an order already accepted", g.ref(OrderAccepted{})),
-		problems("400", "401", "403", "409", "413", "415", "422", "503")))
+		problems("400", "401", "403", "409", "413", "415", "422", "429", "503")))
 	add("GET", "/v1/orders/{id}", op("Orders", "An order's status and event timeline (own orders only)", secured("apiKey"),
-		ok("200", "The order", g.ref(OrderStatus{})), problems("401", "403", "404")))
+		ok("200", "The order", g.ref(OrderStatus{})), problems("401", "403", "404", "429")))
 	add("POST", "/v1/printer/orders/{id}/events", op("Printers", "Report a status event", secured("apiKey"),
 		body(g.input(eventBody{}), true),
 		ok("202", "Queued for the order's workflow", g.ref(service.EventTaken{})),
 		ok("200", "A repeat of an event already recorded", g.ref(service.EventTaken{})),
-		problems("400", "401", "403", "404", "409", "413", "422", "503")))
+		problems("400", "401", "403", "404", "409", "413", "422", "429", "503")))
 
 	// ---- admin: customers and keys
 	add("POST", "/v1/admin/customers", admin("Create a customer", body(g.input(customerBody{}), true),

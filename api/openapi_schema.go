@@ -132,6 +132,9 @@ var fieldDocs = map[string]fieldDoc{
 	"TestPostbackAccepted.workflowId":   {Desc: "the series' workflow"},
 }
 
+const referenceExpressionDoc = "one template expression that pulls the order reference out of the body, written order.ref or {{ order.ref }}; " +
+	"checked when saved (422 with line and column); an order it gives no reference for is refused"
+
 // typeDoc describes a component.
 type typeDoc struct {
 	Desc string

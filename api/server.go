@@ -6,6 +6,7 @@ package api
 import (
 	"context"
 	"crypto/subtle"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -37,6 +38,13 @@ type Config struct {
 	// RateBurst how many at once; 0 means no limit (ORDERINTAKE_RATE_LIMIT).
 	RateLimit float64
 	RateBurst int
+	// PublicURL is the URL operators use (ORDERINTAKE_PUBLIC_URL); https://
+	// makes HQ cookies Secure and its origin passes the HQ Origin check.
+	PublicURL string
+	// TrustedProxies are the addresses or CIDR prefixes whose
+	// X-Forwarded-For is believed when throttling by client address
+	// (ORDERINTAKE_TRUSTED_PROXIES); none by default: the peer address counts.
+	TrustedProxies []string
 	// Metrics is served at /metrics beside the API's own (the Temporal SDK's
 	// registry from TemporalMetrics); nil = none.
 	Metrics prometheus.Gatherer
@@ -45,12 +53,16 @@ type Config struct {
 // Server serves the routes.
 type Server struct {
 	Config
-	log     *slog.Logger
-	keys    *keyCache
-	limiter *keyLimiter
+	log      *slog.Logger
+	keys     *keyCache
+	limiter  *keyLimiter
+	throttle *throttle
 	// workflows starts and signals workflows (package service).
 	workflows *service.Workflows
 }
+
+// DefaultPublicURL is ORDERINTAKE_PUBLIC_URL's default (dev).
+const DefaultPublicURL = "http://127.0.0.1:8080"
 
 // MaxOrderBody is the largest order body accepted.
 const MaxOrderBody = 1 << 20
@@ -63,8 +75,11 @@ func New(cfg Config) *Server {
 	if cfg.Namespace == "" {
 		cfg.Namespace = "default"
 	}
-	return &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, 30*time.Second),
-		limiter:   newKeyLimiter(cfg.RateLimit, cfg.RateBurst),
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = DefaultPublicURL
+	}
+	return &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, keyCacheTTL, keyCacheSize),
+		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst), throttle: newThrottle(cfg.Store, cfg.Logger),
 		workflows: &service.Workflows{Temporal: cfg.Temporal, Store: cfg.Store, Log: cfg.Logger}}
 }
 
@@ -72,6 +87,11 @@ func New(cfg Config) *Server {
 func (s *Server) Handler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
+	// gin trusts every proxy by default: anyone could then pick the address
+	// the failure throttle counts by sending X-Forwarded-For.
+	if err := r.SetTrustedProxies(s.TrustedProxies); err != nil {
+		panic(fmt.Sprintf("trusted proxies were validated by the caller (ValidTrustedProxies): %v", err))
+	}
 	r.Use(gin.Recovery(), s.limitHeaders)
 	s.opsRoutes(r)
 	r.HandleMethodNotAllowed = true
@@ -118,14 +138,30 @@ func (s *Server) readyz(c *gin.Context) {
 	c.JSON(http.StatusOK, Ready{Status: "ready", Checks: checks})
 }
 
-// requireAdmin checks the admin bearer token in constant time.
+// requireAdmin checks the admin bearer token in constant time. An address
+// over the failure limit is refused before its token is even looked at, so
+// guessing stops at the limit (HQ's own in-process calls are not counted).
 func (s *Server) requireAdmin(c *gin.Context) {
+	ctx := c.Request.Context()
 	tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
-	if !ok || s.AdminToken == "" || subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) != 1 {
+	valid := ok && s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) == 1
+	if !isInternalCall(ctx) {
+		if wait := s.throttle.attempt(ctx, scopeAdmin, c.ClientIP(), func() bool { return !valid }); wait > 0 {
+			s.tooManyFailures(c, wait, "admin authentications")
+			return
+		}
+	}
+	if !valid {
 		s.fail(c, oi.Errorf(oi.EUNAUTHORIZED, "admin routes need Authorization: Bearer <admin token>"))
 		return
 	}
 	c.Next()
+}
+
+// ValidTrustedProxies checks ORDERINTAKE_TRUSTED_PROXIES entries (IPs or
+// CIDR prefixes) the way the router will read them.
+func ValidTrustedProxies(list []string) error {
+	return gin.New().SetTrustedProxies(list)
 }
 
 // workflowURL links an order's workflow in the Temporal Web UI.

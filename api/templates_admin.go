@@ -39,6 +39,7 @@ type renderBody struct {
 	ContentType string            `json:"contentType"`
 	Headers     map[string]string `json:"headers"`
 	Event       string            `json:"event"`
+	Strict      *bool             `json:"strict"` // default: the stored template's; false for a body
 }
 
 // sampleEvent is the event whose documented sample a postback template is
@@ -77,12 +78,16 @@ func (s *Server) renderTemplate(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out, err := s.Mapper.Render(ctx, tpl, data, lookups)
+	if b.Strict != nil {
+		tpl.Strict = *b.Strict
+	}
+	r, err := s.Mapper.RenderDetailed(ctx, tpl, data, lookups)
 	if err != nil {
-		s.fail(c, renderFailure(err, "body"))
+		s.fail(c, renderFailure(err, "body", r.Warnings))
 		return
 	}
-	res := RenderOutput{Output: string(out), Format: string(tpl.Format), Kind: kind}
+	res := RenderOutput{Output: string(r.Output), Warnings: warningList(r.Warnings), Format: string(tpl.Format), Kind: kind,
+		Strict: tpl.Strict}
 	if version > 0 {
 		res.TemplateVersion = &version
 	}
@@ -93,12 +98,14 @@ func (s *Server) renderTemplate(c *gin.Context) {
 		if tpl.ID != "" {
 			st.ID, st.Version = tpl.ID+"#subject", tpl.Version
 		}
-		subj, err := s.Mapper.Render(ctx, st, data, lookups)
+		st.Strict = tpl.Strict
+		subj, err := s.Mapper.RenderDetailed(ctx, st, data, lookups)
 		if err != nil {
-			s.fail(c, renderFailure(err, "subject"))
+			s.fail(c, renderFailure(err, "subject", subj.Warnings))
 			return
 		}
-		res.Subject = strings.TrimSpace(string(subj))
+		res.Subject = strings.TrimSpace(string(subj.Output))
+		res.SubjectWarnings = subj.Warnings
 	}
 	c.JSON(http.StatusOK, res)
 }
@@ -156,18 +163,18 @@ func (s *Server) renderSource(ctx context.Context, b *renderBody) (t mapper.Temp
 	if b.Kind != "" && b.Kind != cur.Kind {
 		return t, "", "", 0, oi.FieldError("kind", "template %s is of kind %s, not %s", cur.ID, cur.Kind, b.Kind)
 	}
-	format, body, subject, version := cur.Format, cur.Body, cur.Subject, cur.Version
+	format, body, subject, version, strict := cur.Format, cur.Body, cur.Subject, cur.Version, cur.Strict
 	if b.Version > 0 && b.Version != cur.Version {
 		v, err := s.Store.GetTemplateVersion(ctx, cur.ID, b.Version)
 		if err != nil {
 			return t, "", "", 0, refError("version", "version", strconv.Itoa(b.Version), err)
 		}
-		format, body, subject, version = v.Format, v.Body, v.Subject, v.Version
+		format, body, subject, version, strict = v.Format, v.Body, v.Subject, v.Version, v.Strict
 	}
 	if b.Format != "" {
 		format = b.Format // as a trigger's format overrides its template's
 	}
-	return mapper.Template{ID: cur.ID, Version: version, Format: mapper.Format(format), Body: body}, cur.Kind, subject, version, nil
+	return mapper.Template{ID: cur.ID, Version: version, Format: mapper.Format(format), Body: body, Strict: strict}, cur.Kind, subject, version, nil
 }
 
 // context builds what the template sees: an intake/cancel template gets the
@@ -244,13 +251,27 @@ func isJSONString(raw json.RawMessage) bool {
 // renderFailure turns a failed render into the answer: a template problem
 // (422 with kind, line, column and excerpt), or, when the client went away,
 // a timeout nobody will read.
-func renderFailure(err error, field string) error {
+func renderFailure(err error, field string, warnings []mapper.Warning) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return oi.Errorf(oi.ETIMEOUT, "the request ended before the template was rendered")
 	}
 	e := templateProblem(err)
 	e.Field = field
+	if len(warnings) > 0 {
+		if e.Detail == nil {
+			e.Detail = map[string]any{}
+		}
+		e.Detail["warnings"] = warnings
+	}
 	return e
+}
+
+// warningList is never null in an answer: an empty list says "nothing to warn about".
+func warningList(ws []mapper.Warning) []mapper.Warning {
+	if ws == nil {
+		return []mapper.Warning{}
+	}
+	return ws
 }
 
 // refError says which field refers to something missing; other errors pass.
@@ -295,7 +316,7 @@ func (s *Server) rollbackTemplate(c *gin.Context) {
 		s.fail(c, refError("version", "version", strconv.Itoa(b.Version), err))
 		return
 	}
-	t := &oi.Template{ID: cur.ID, Name: cur.Name, Kind: cur.Kind, Format: old.Format, Body: old.Body, Subject: old.Subject}
+	t := &oi.Template{ID: cur.ID, Name: cur.Name, Kind: cur.Kind, Format: old.Format, Body: old.Body, Subject: old.Subject, Strict: old.Strict}
 	if err := s.check(t); err != nil { // the engine may have grown stricter since
 		s.fail(c, err)
 		return

@@ -150,6 +150,8 @@ type ProcessingView struct {
 	Output          *string         `json:"output"`
 	Error           json.RawMessage `json:"error"`
 	ProcessedAt     *time.Time      `json:"processedAt"`
+	// Warnings are the render's warnings (undefined reads, shadowed names).
+	Warnings json.RawMessage `json:"warnings"`
 }
 
 // FinalRequestView is stage 3.
@@ -342,11 +344,14 @@ type LookupSummary struct {
 
 // RenderOutput is a template rendered over a sample input.
 type RenderOutput struct {
-	Output          string `json:"output"`
-	Format          string `json:"format"`
-	Kind            string `json:"kind"`
-	TemplateVersion *int   `json:"templateVersion"`
-	Subject         string `json:"subject,omitempty"`
+	Output          string           `json:"output"`
+	Warnings        []mapper.Warning `json:"warnings"`
+	Format          string           `json:"format"`
+	Kind            string           `json:"kind"`
+	Strict          bool             `json:"strict"`
+	TemplateVersion *int             `json:"templateVersion"`
+	Subject         string           `json:"subject,omitempty"`
+	SubjectWarnings []mapper.Warning `json:"subjectWarnings,omitempty"`
 }
 
 func nullableBytes(b []byte) *string {

@@ -247,6 +247,8 @@ type stack struct {
 	temporal     *proc
 	api          *proc
 	workers      []*proc
+	apiEnv       []string // the API's own environment (stackOptions.apiEnv)
+	replicas     []*proc  // API processes beyond api (startAPIReplica)
 	secrets      []string // must never appear in a log
 }
 
@@ -263,7 +265,7 @@ func newStack(t *testing.T, o stackOptions) *stack {
 		t.Fatal(err)
 	}
 	s := &stack{t: t, dbURL: pg.URL(name), temporalDir: t.TempDir(), temporalAddr: freeAddr(t), apiAddr: freeAddr(t),
-		admin: "adm_" + seal.NewKey()[:32], secretKey: seal.NewKey()}
+		admin: "adm_" + seal.NewKey()[:32], secretKey: seal.NewKey(), apiEnv: o.apiEnv}
 	s.apiURL = "http://" + s.apiAddr
 	s.secrets = append(s.secrets, s.admin, s.secretKey)
 	if err := store.Migrate(ctx, s.dbURL); err != nil {
@@ -297,6 +299,32 @@ func (s *stack) startWorker() *proc {
 	return w
 }
 
+// startAPIReplica starts one more `orderintake api` on the stack's
+// database and Temporal, with the first API's environment, on a free
+// address, and returns once it is ready.
+func (s *stack) startAPIReplica() (*proc, string) {
+	s.t.Helper()
+	addr := freeAddr(s.t)
+	env := append(append(append([]string{}, s.env...), "ORDERINTAKE_HTTP_ADDR="+addr), s.apiEnv...)
+	p := startProc(s.t, fmt.Sprintf("api%d", len(s.replicas)+2), env, "api")
+	s.replicas = append(s.replicas, p)
+	url := "http://" + addr
+	deadline := time.Now().Add(time.Minute)
+	for {
+		resp, err := http.Get(url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p, url
+			}
+		}
+		if !p.running() || time.Now().After(deadline) {
+			s.t.Fatalf("%s not ready (last: %v):\n%s", p.name, err, tail(p.logPath, 30))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // waitReady waits until /readyz answers 200 (Postgres and Temporal reached).
 func (s *stack) waitReady(d time.Duration) time.Duration {
 	s.t.Helper()
@@ -321,7 +349,7 @@ func (s *stack) waitReady(d time.Duration) time.Duration {
 
 // checkLogs fails the test if a secret shows up in any child's output.
 func (s *stack) checkLogs() {
-	procs := append([]*proc{s.temporal, s.api}, s.workers...)
+	procs := append(append([]*proc{s.temporal, s.api}, s.workers...), s.replicas...)
 	for _, p := range procs {
 		if p == nil {
 			continue

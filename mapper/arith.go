@@ -85,6 +85,16 @@ func arith(op opcode, l, r *exec.Value, st *renderState) (*exec.Value, error) {
 	}
 	switch op {
 	case opConcat:
+		// Weigh before textOf: a list operand would be printed whole.
+		if st != nil {
+			for _, x := range []*exec.Value{l, r} {
+				if !x.IsString() {
+					if err := st.checkWeight(x, limit, "the result of "+opNames[op]); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
 		a, b := textOf(l), textOf(r)
 		if err := checkLen(len(a) + len(b)); err != nil {
 			return nil, err
@@ -95,6 +105,20 @@ func arith(op opcode, l, r *exec.Value, st *renderState) (*exec.Value, error) {
 			n := l.Len() + r.Len()
 			if n > maxListItems {
 				return nil, newTplErr(ErrLimit, "a list of %d items is over the limit of %d", n, maxListItems)
+			}
+			if st != nil {
+				// The new list holds both: its printed size is the sum.
+				wl, err := st.weightOf(l)
+				if err != nil {
+					return nil, err
+				}
+				wr, err := st.weightOf(r)
+				if err != nil {
+					return nil, err
+				}
+				if wl+wr > weightLimit(st.maxValue) {
+					return nil, newTplErr(ErrLimit, "the list built by + would be larger than %d bytes when written out", weightLimit(st.maxValue))
+				}
 			}
 			if err := chargeList(st, n); err != nil {
 				return nil, err
@@ -139,6 +163,17 @@ func arith(op opcode, l, r *exec.Value, st *renderState) (*exec.Value, error) {
 			total := int64(l.Len()) * n
 			if n > maxListItems || total > maxListItems {
 				return nil, newTplErr(ErrLimit, "a list of %d items is over the limit of %d", total, maxListItems)
+			}
+			if st != nil {
+				// Charged by what the list holds, not by its pointers:
+				// [s] * 2000 with a 1 MB s prints 2 GB.
+				w, err := st.weightOf(l)
+				if err != nil {
+					return nil, err
+				}
+				if err := st.chargeRepeat(w, int(n), weightLimit(st.maxValue), "repeating the list"); err != nil {
+					return nil, err
+				}
 			}
 			if err := chargeList(st, int(total)); err != nil {
 				return nil, err

@@ -43,24 +43,26 @@ func newEnvironment(maxValue int) *exec.Environment {
 	all := map[string]exec.FilterFunction{}
 	for _, name := range filterNames(filters) {
 		f, _ := filters.Get(name)
-		all[name] = checkedFilter(f)
+		all[name] = checkedFilter(name, f)
 	}
 
 	globals := map[string]any{
-		"range":   rangeFunc,
-		"lookups": lookupsFunc,
-		binopName: binop,
+		"range":     rangeFunc,
+		"lookups":   lookupsFunc,
+		binopName:   binop,
+		literalName: literalGuard, // budget.go
+		iterName:    iterGuard,    // budget.go
 	}
 	for _, name := range []string{"dict", "cycler", "joiner", "namespace", "_", "gettext", "ngettext"} {
 		if f, ok := builtins.GlobalFunctions.Get(name); ok {
-			globals[name] = f
+			globals[name] = guardGlobal(f) // budget.go: dict/namespace weighed
 		}
 	}
 
 	methods := builtins.Methods
 	methods.Str = strMethods(maxValue)
-	methods.List = listMethods(builtins.Methods.List)
-	methods.Dict = dictMethods(builtins.Methods.Dict)
+	methods.List = guardListMethods(listMethods(builtins.Methods.List), maxValue) // budget.go: growth weighed
+	methods.Dict = guardDictMethods(dictMethods(builtins.Methods.Dict), maxValue)
 
 	controls := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
 	for name, wrap := range map[string]func(parser.ControlStructureParser) parser.ControlStructureParser{
@@ -77,7 +79,7 @@ func newEnvironment(maxValue int) *exec.Environment {
 
 	return &exec.Environment{
 		Filters:           exec.NewFilterSet(all),
-		Tests:             tests,
+		Tests:             guardTests(tests), // budget.go: every test call checks the deadline
 		ControlStructures: controls,
 		Context:           exec.NewContext(globals),
 		Methods:           methods,
@@ -114,16 +116,17 @@ func renderStateOf(e *exec.Evaluator) *renderState {
 
 func errValue(err error) *exec.Value { return exec.AsValue(err) }
 
-func checkedFilter(f exec.FilterFunction) exec.FilterFunction {
+// checkedFilter bounds a filter before it runs (argument weights, its own
+// guard) and after (result size and weight); see budget.go.
+func checkedFilter(name string, f exec.FilterFunction) exec.FilterFunction {
 	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
-		out := f(e, in, params)
-		if out == nil || out.IsError() || !out.IsString() {
-			return out
+		st := renderStateOf(e)
+		if err := st.preFilter(name, in, params); err != nil {
+			return errValue(err)
 		}
-		if st := renderStateOf(e); st != nil {
-			if err := st.checkString(len(out.String())); err != nil {
-				return errValue(err)
-			}
+		out := f(e, in, params)
+		if err := st.postFilter(name, out); err != nil {
+			return errValue(err)
 		}
 		return out
 	}
@@ -514,6 +517,14 @@ func strMethods(maxValue int) *exec.MethodSet[string] {
 					if total > maxValue {
 						return nil, tooBig(name)
 					}
+				}
+			case "split", "rsplit", "splitlines":
+				if err := checkSplit(name, self, args); err != nil {
+					return nil, err
+				}
+			case "format", "format_map":
+				if err := checkBraceFormat(name, self, args.Args, args.KwArgs, maxValue); err != nil {
+					return nil, err
 				}
 			}
 			out, err := orig(self, sv, args)

@@ -95,6 +95,7 @@ type compiled struct {
 	format Format
 	src    srcMap
 	single bool // the source is exactly one {{ }} (EvalString)
+	reads  []readSite
 }
 
 // oneShotLoader hands gonja the template being compiled exactly once; every
@@ -150,10 +151,12 @@ func (e *Engine) compileSource(source string, sm srcMap, format Format) (c *comp
 		return nil, syntaxError(err, source, &sm)
 	}
 	c.tpl = tpl
-	rw := &rewriter{format: format, inString: inString, seen: map[uintptr]bool{}}
+	rw := &rewriter{format: format, inString: inString, seen: map[uintptr]bool{},
+		readSite: map[*nodes.FilteredExpression]int{}, noRead: map[nodes.Node]bool{}, standalone: map[nodes.Node]bool{}}
 	root := tpl.Root()
 	jinja2Fixups(root) // macros.go: where gonja's parse tree differs from Jinja2's
 	rw.template(root)
+	c.reads = rw.reads
 	if rw.tooDeep != nil {
 		return nil, sm.errorAt(ErrSyntax, fmt.Sprintf("the template is nested more than %d levels deep", maxTreeDepth), rw.tooDeep.Pos)
 	}
@@ -181,9 +184,13 @@ func scanTokens(source string, cfg *config.Config) (map[int]bool, *lexError) {
 	in, esc := false, false
 	depth := 0
 	afterBlock := false
+	var nesting tagNesting // budget.go
 	s := tokens.LexAll(source, cfg)
 	for !s.EOF() {
 		t := s.Current()
+		if err := nesting.see(t); err != nil {
+			return nil, err
+		}
 		if afterBlock && t.Type == tokens.Name {
 			switch t.Val {
 			case "include", "import", "from", "extends":
@@ -289,7 +296,9 @@ func isTag(n nodes.Node, name string) bool {
 //   - replaces each {{ }} with an outputTag that writes format-aware values,
 //   - wraps each {% %} in a blockTag (step count, nesting depth, error position),
 //   - wraps each body in a bodyTag (step count, buffer size, memory budget),
-//   - reroutes arithmetic through binop, which caps sizes and refuses x/0.
+//   - reroutes arithmetic through binop, which caps sizes and refuses x/0,
+//   - reroutes every read chain (x, x.y, x[k]) through readFilter (reads.go),
+//     which notices undefined ones.
 //
 // Some gonja control structures keep their sub-trees in unexported fields
 // (set, with, filter, include); the walk reaches them with reflect.NewAt so no
@@ -300,6 +309,12 @@ type rewriter struct {
 	seen     map[uintptr]bool
 	depth    int
 	tooDeep  *tokens.Token // first node found beyond maxTreeDepth
+	target   int           // > 0 inside a tag's assignment target (budget.go wrapLiteral)
+
+	reads      []readSite
+	readSite   map[*nodes.FilteredExpression]int // read filter -> its site in reads
+	noRead     map[nodes.Node]bool               // names that are written, not read ({% set x = %})
+	standalone map[nodes.Node]bool               // getters kept as written (a method being called)
 }
 
 var (
@@ -333,7 +348,7 @@ func (rw *rewriter) markSeen(v reflect.Value) bool {
 func (rw *rewriter) walk(v reflect.Value) {
 	switch v.Kind() {
 	case reflect.Interface:
-		if !v.IsNil() {
+		if !v.IsNil() && !rw.wrapLiteral(v, func(c reflect.Value) { accessible(v).Set(c) }) {
 			rw.walk(v.Elem())
 		}
 	case reflect.Pointer:
@@ -349,6 +364,7 @@ func (rw *rewriter) walk(v reflect.Value) {
 				return
 			}
 		}
+		rw.guardFor(x) // budget.go
 		switch n := x.(type) {
 		case *nodes.Wrapper:
 			for _, c := range n.Nodes {
@@ -363,27 +379,56 @@ func (rw *rewriter) walk(v reflect.Value) {
 			}}
 			return
 		case *nodes.BinaryExpression:
-			rw.walk(reflect.ValueOf(n.Left))
-			rw.walk(reflect.ValueOf(n.Right))
+			rw.walk(reflect.ValueOf(&n.Left).Elem()) // the slots, so literals can be wrapped
+			rw.walk(reflect.ValueOf(&n.Right).Elem())
+			if read := rw.readCall(n.Left, false); read != nil {
+				n.Left = read
+			}
+			if read := rw.readCall(n.Right, false); read != nil {
+				n.Right = read
+			}
 			rewriteArith(n)
 			return
 		}
 		if v.Elem().Kind() == reflect.Struct {
 			rw.walk(v.Elem())
 		}
+		if call, ok := x.(*nodes.Call); ok {
+			if ga, ok := call.Func.(*nodes.GetAttribute); ok && call.Parent != nil {
+				call.Parent = ga.Node // a method's receiver: the (instrumented) node it is read from
+			}
+		}
 	case reflect.Struct:
 		for i := 0; i < v.NumField(); i++ {
-			rw.walk(v.Field(i))
+			skip, quiet := rw.fieldRole(v, i)
+			f := v.Field(i)
+			target := isAssignTarget(v.Type().Field(i).Name)
+			if target {
+				rw.target++
+			}
+			rw.walk(f)
+			if target {
+				rw.target--
+			}
+			if !skip {
+				rw.instrument(f, quiet)
+			}
 		}
 	case reflect.Slice, reflect.Array:
 		for i := 0; i < v.Len(); i++ {
-			rw.walk(v.Index(i))
+			e := v.Index(i)
+			rw.walk(e)
+			rw.instrument(e, false)
 		}
 	case reflect.Map:
 		it := v.MapRange()
 		for it.Next() {
-			rw.walk(it.Value())
+			k := it.Key()
+			if !rw.wrapLiteral(it.Value(), func(c reflect.Value) { accessible(v).SetMapIndex(k, c) }) {
+				rw.walk(it.Value())
+			}
 		}
+		rw.instrumentMap(v)
 	}
 }
 

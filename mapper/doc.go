@@ -51,6 +51,17 @@
 // more than 16 times that in total, asks range() for more than 100 000 items,
 // runs more than 500 000 tags, loop iterations and range() items, or nests tags (macro
 // recursion) more than 200 deep. A panic inside gonja becomes an ErrRuntime.
+//
+// Sizes are checked before a value is built, by what it would take to write
+// it out (its weight, see budget.go): [s] * 2000 of a 1 MB string is refused
+// as 2 GB, not admitted as 2000 pointers. Lists and mappings a template
+// builds (by *, +, literals, append, update, dict(), namespace(), set
+// obj.attr, filters) may weigh at most 4 times the largest string; '%…' %
+// args, |format and .format are sized from their widths (nested ones
+// resolved) and arguments first. A render past its deadline is stopped at its
+// next tag, loop iteration, filter call or long filter step, and Render waits
+// for that before it returns. Block tags may nest 100 deep at most (checked
+// before gonja's parser runs, which is superlinear in that nesting).
 // None of these errors is worth retrying: the same template and input fail
 // the same way. The one exception is a render ended by the caller's context,
 // which wraps ctx.Err().

@@ -28,11 +28,20 @@ const (
 )
 
 // Template is one version of a stored template (ID empty for ad-hoc renders).
+// Strict makes an undefined variable an error instead of an empty value.
 type Template struct {
 	ID      string
 	Version int
 	Format  Format
 	Body    string
+	Strict  bool
+}
+
+// Result is a render's output and its warnings (undefined reads, names of ours
+// the body shadows), sorted by position, de-duplicated, at most 50 and a count.
+type Result struct {
+	Output   []byte
+	Warnings []Warning
 }
 
 // LookupTable is one customer lookup table.
@@ -82,9 +91,11 @@ func NewEngine(opts Options) *Engine {
 	if maxValue < 1<<20 {
 		maxValue = 1 << 20
 	}
+	env := newEnvironment(maxValue)
+	_ = env.Filters.Register(readName, readFilter)
 	return &Engine{
 		opts:  opts,
-		env:   newEnvironment(maxValue),
+		env:   env,
 		lru:   list.New(),
 		items: map[string]*list.Element{},
 	}
@@ -107,9 +118,16 @@ func checkFormat(f Format) (Format, *Error) {
 // A template may change the maps it is given (Jinja's {% set obj.attr = ... %}),
 // so don't share one data map between concurrent renders.
 func (e *Engine) Render(ctx context.Context, t Template, data map[string]any, lookups Lookups) ([]byte, error) {
+	r, err := e.RenderDetailed(ctx, t, data, lookups)
+	return r.Output, err
+}
+
+// RenderDetailed is Render with the warnings. A failed render still answers
+// the warnings gathered before the failure.
+func (e *Engine) RenderDetailed(ctx context.Context, t Template, data map[string]any, lookups Lookups) (Result, error) {
 	format, ferr := checkFormat(t.Format)
 	if ferr != nil {
-		return nil, ferr
+		return Result{}, ferr
 	}
 	var key string
 	if t.ID != "" {
@@ -120,23 +138,26 @@ func (e *Engine) Render(ctx context.Context, t Template, data map[string]any, lo
 	}
 	c, cerr := e.cached(key, func() (*compiled, *Error) { return e.compile(t.Body, format) })
 	if cerr != nil {
-		return nil, cerr
+		return Result{}, cerr
 	}
-	out, err := e.run(ctx, c, data, lookups)
+	tr := newReadTrace(c.reads, t.Strict)
+	out, err := e.run(ctx, c, data, lookups, tr)
+	res := Result{Warnings: c.warnings(tr, data)}
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	switch format {
 	case FormatJSON:
 		if verr := validateJSON(out); verr != nil {
-			return nil, verr
+			return res, verr
 		}
 	case FormatXML:
 		if verr := validateXML(out); verr != nil {
-			return nil, verr
+			return res, verr
 		}
 	}
-	return out, nil
+	res.Output = out
+	return res, nil
 }
 
 // Check parses only (used when a template is saved): syntax errors as *Error.
@@ -151,32 +172,80 @@ func (e *Engine) Check(t Template) error {
 	return nil
 }
 
-// EvalString evaluates one expression (e.g. `orderReferenceId` or `body.order["ref"]`) against data and returns it as a string ("" when undefined/none). Used for the customer's reference expression.
-//
-// Reading through a missing parent (`body.order.ref` without `order`) also gives "".
-func (e *Engine) EvalString(ctx context.Context, expr string, data map[string]any) (string, error) {
-	c, cerr := e.cached("expr\x00"+expr, func() (*compiled, *Error) {
-		c, err := e.compileSource("{{"+expr+"}}", srcMap{text: expr, shift: 2}, FormatText)
-		if err != nil {
-			return nil, err
-		}
-		if !c.single {
-			return nil, &Error{Kind: ErrSyntax, Where: whereTemplate,
-				Message: "the reference expression must be a single expression, without {{ }} or {% %}"}
-		}
-		return c, nil
-	})
-	if cerr != nil {
-		return "", cerr
+// CheckExpression compiles a reference expression, written `order.ref` or
+// `{{ order.ref }}`, and reports a syntax error as *Error with the line and
+// column in the text as written. Used when a customer is saved.
+func (e *Engine) CheckExpression(expr string) error {
+	if _, err := e.compileExpression(expr); err != nil {
+		return err
 	}
-	out, err := e.run(ctx, c, data, nil)
+	return nil
+}
+
+// Value is what an expression gave. Missing says why there is no value
+// ("" when there is one): a name it read is undefined, or it is none or empty.
+type Value struct {
+	Text    string
+	Missing string
+}
+
+// EvalExpression evaluates one expression (`orderReferenceId`,
+// `body.order["ref"]`, `{{ order.ref }}`) against data, as text with
+// surrounding white space trimmed. Undefined, none and empty are told apart
+// from a value in Missing; a failure (syntax, a read through a missing
+// parent, a runtime error) is an *Error.
+func (e *Engine) EvalExpression(ctx context.Context, expr string, data map[string]any) (Value, error) {
+	c, cerr := e.compileExpression(expr)
+	if cerr != nil {
+		return Value{}, cerr
+	}
+	tr := newReadTrace(c.reads, false)
+	out, err := e.run(ctx, c, data, nil, tr)
+	if err != nil {
+		return Value{}, err
+	}
+	v := Value{Text: strings.TrimSpace(string(out))}
+	if v.Text == "" {
+		v.Missing = "it gives an empty value (none or \"\")"
+		if len(tr.order) > 0 {
+			v.Missing = tr.sites[tr.order[0]].desc + " is undefined"
+		}
+	}
+	return v, nil
+}
+
+// EvalString is EvalExpression's text, "" when undefined, none or read
+// through a missing parent (kept for callers that treat all of those alike).
+func (e *Engine) EvalString(ctx context.Context, expr string, data map[string]any) (string, error) {
+	v, err := e.EvalExpression(ctx, expr, data)
 	if err != nil {
 		if isNoneAccess(err) {
 			return "", nil
 		}
 		return "", err
 	}
-	return string(out), nil
+	return v.Text, nil
+}
+
+// compileExpression compiles `x` or `{{ x }}` as a one-output template.
+func (e *Engine) compileExpression(expr string) (*compiled, *Error) {
+	return e.cached("expr\x00"+expr, func() (*compiled, *Error) {
+		trimmed := strings.TrimSpace(expr)
+		lead := strings.Index(expr, trimmed)
+		source, sm := "{{"+expr+"}}", srcMap{text: expr, shift: 2}
+		if strings.HasPrefix(trimmed, "{{") && strings.HasSuffix(trimmed, "}}") && len(trimmed) >= 4 {
+			source, sm = trimmed, srcMap{text: expr, shift: -lead}
+		}
+		c, err := e.compileSource(source, sm, FormatText)
+		if err != nil {
+			return nil, err
+		}
+		if !c.single {
+			return nil, &Error{Kind: ErrSyntax, Where: whereTemplate,
+				Message: "the reference expression must be one expression, like order.ref or {{ order.ref }}, without {% %} or text around it"}
+		}
+		return c, nil
+	})
 }
 
 func (e *Engine) cached(key string, build func() (*compiled, *Error)) (*compiled, *Error) {
@@ -236,7 +305,7 @@ func (e *Engine) compileBounded(build func() (*compiled, *Error)) (*compiled, *E
 // run executes a compiled template in its own goroutine so that Render can
 // return at the deadline even if gonja is busy; the guards stop the goroutine
 // at its next tag or loop iteration once st.stop is set.
-func (e *Engine) run(ctx context.Context, c *compiled, data map[string]any, lookups Lookups) ([]byte, *Error) {
+func (e *Engine) run(ctx context.Context, c *compiled, data map[string]any, lookups Lookups, tr *readTrace) ([]byte, *Error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -244,6 +313,7 @@ func (e *Engine) run(ctx context.Context, c *compiled, data map[string]any, look
 		return nil, cancelled(err)
 	}
 	st := newRenderState(e.opts.MaxOutputBytes, lookups)
+	st.trace = tr
 	w := &outWriter{st: st}
 	vars := make(map[string]any, len(data)+1)
 	for k, v := range data {
@@ -252,13 +322,18 @@ func (e *Engine) run(ctx context.Context, c *compiled, data map[string]any, look
 	vars[stateKey] = st
 
 	done := make(chan error, 1)
+	liveRenders.Add(1)
 	go func() {
-		defer func() {
-			if p := recover(); p != nil {
-				done <- &tplErr{kind: ErrRuntime, msg: panicMessage(p), pos: st.cur}
-			}
+		err := func() (err error) {
+			defer func() {
+				if p := recover(); p != nil {
+					err = &tplErr{kind: ErrRuntime, msg: panicMessage(p), pos: st.cur}
+				}
+			}()
+			return c.tpl.Execute(w, exec.NewContext(vars))
 		}()
-		done <- c.tpl.Execute(w, exec.NewContext(vars))
+		liveRenders.Add(-1) // before the answer: when Render has it, the render is over
+		done <- err
 	}()
 
 	timer := time.NewTimer(e.opts.Timeout)
@@ -270,11 +345,13 @@ func (e *Engine) run(ctx context.Context, c *compiled, data map[string]any, look
 		}
 		return w.buf.Bytes(), nil
 	case <-timer.C:
-		st.stop.Store(true)
+		st.halt(done, haltGrace)
+		tr.abandon()
 		return nil, &Error{Kind: ErrLimit, Where: whereTemplate,
 			Message: fmt.Sprintf("rendering took longer than %s", e.opts.Timeout)}
 	case <-ctx.Done():
-		st.stop.Store(true)
+		st.halt(done, haltGrace)
+		tr.abandon()
 		return nil, cancelled(ctx.Err())
 	}
 }
@@ -341,5 +418,6 @@ func runtimeMessage(err error) string {
 
 func isNoneAccess(err error) bool {
 	e, ok := err.(*Error)
-	return ok && e.Kind == ErrRuntime && strings.Contains(e.Message, "of none (undefined value)")
+	return ok && e.Kind == ErrRuntime && (strings.Contains(e.Message, "of none (undefined value)") ||
+		strings.HasPrefix(e.Message, "cannot read "))
 }

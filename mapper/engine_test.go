@@ -421,7 +421,8 @@ func TestIntakeContext(t *testing.T) {
 	}
 	now := time.Date(2025, 3, 14, 10, 26, 53, 0, time.FixedZone("CET", 3600))
 	c := IntakeContext(body, headers, CustomerInfo{ID: "cus_1", Name: "Acme", ReferenceID: "ACME"}, now)
-	if c["orderReferenceId"] != "ORD-1" || c["now"] != "2025-03-14T09:26:53Z" {
+	// The body's keys win; ours stay under orderintake.
+	if c["orderReferenceId"] != "ORD-1" || c["now"] != "body's now" || c["orderintake"].(map[string]any)["now"] != "2025-03-14T09:26:53Z" {
 		t.Errorf("context: %v", c)
 	}
 	h := c["headers"].(map[string]any)
@@ -432,9 +433,9 @@ func TestIntakeContext(t *testing.T) {
 		t.Errorf("customer: %v", cu)
 	}
 	if c["body"].(map[string]any)["now"] != "body's now" {
-		t.Error("body key shadowed by ours must stay reachable through body")
+		t.Error("the whole body must stay reachable through body")
 	}
-	if c := IntakeContext([]any{int64(1)}, nil, CustomerInfo{}, now); len(c) != 4 {
+	if c := IntakeContext([]any{int64(1)}, nil, CustomerInfo{}, now); len(c) != 5 || c["orderintake"] == nil {
 		t.Errorf("array body: %v", c)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"mime"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -293,18 +294,20 @@ var dropHeaders = map[string]bool{
 	"x-api-key": true, "authorization": true, "cookie": true, "proxy-authorization": true,
 }
 
-// IntakeContext builds the intake/cancel template context: the parsed body's top-level keys directly (when it is an object), the whole body as "body", "headers" (lower-case names; drop x-api-key, authorization, cookie), "customer" {id,name,referenceId}, "now" (RFC 3339 UTC string).
+// IntakeContext builds the intake/cancel template context (DESIGN.md,
+// "Templates"): the parsed body's top-level keys directly (when it is an
+// object), and ours: "body" (the whole body), "headers" (lower-case names;
+// x-api-key, authorization, cookie dropped; repeats joined with ", "),
+// "customer" {id, name, referenceId} and "now" (RFC 3339 UTC).
 //
-// Where a body key has the same name as one of ours (body, headers, customer,
-// now), ours wins; the body's value stays reachable as body.<key>. Repeated
-// headers are joined with ", ".
+// The body's keys always win: ours are visible under their plain names only
+// where the body has no such key, and always under "orderintake."
+// (orderintake.customer.id, orderintake.headers, orderintake.now,
+// orderintake.body). "orderintake" itself is ours; a body key of that name
+// stays reachable as orderintake.body.orderintake. The names the body shadows
+// are remembered in the context (under a key no template can spell), so that
+// Render can warn where a template reads one of them.
 func IntakeContext(body any, headers map[string][]string, c CustomerInfo, now time.Time) map[string]any {
-	ctx := map[string]any{}
-	if m, ok := body.(map[string]any); ok {
-		for k, v := range m {
-			ctx[k] = v
-		}
-	}
 	h := make(map[string]any, len(headers))
 	for name, vals := range headers {
 		l := strings.ToLower(name)
@@ -317,9 +320,36 @@ func IntakeContext(body any, headers map[string][]string, c CustomerInfo, now ti
 		}
 		h[l] = joined
 	}
-	ctx["body"] = body
-	ctx["headers"] = h
-	ctx["customer"] = map[string]any{"id": c.ID, "name": c.Name, "referenceId": c.ReferenceID}
-	ctx["now"] = now.UTC().Format(time.RFC3339)
+	ours := map[string]any{
+		"body":     body,
+		"headers":  h,
+		"customer": map[string]any{"id": c.ID, "name": c.Name, "referenceId": c.ReferenceID},
+		"now":      now.UTC().Format(time.RFC3339),
+	}
+	ctx := make(map[string]any, len(ours)+2)
+	var shadowed []string
+	if m, ok := body.(map[string]any); ok {
+		for k, v := range m {
+			ctx[k] = v
+		}
+	}
+	for k, v := range ours {
+		if _, taken := ctx[k]; taken {
+			shadowed = append(shadowed, k)
+			continue
+		}
+		ctx[k] = v
+	}
+	if _, taken := ctx[ourNamespace]; taken {
+		shadowed = append(shadowed, ourNamespace)
+	}
+	ctx[ourNamespace] = ours
+	if len(shadowed) > 0 {
+		sort.Strings(shadowed)
+		ctx[shadowedKey] = shadowed
+	}
 	return ctx
 }
+
+// ourNamespace is where the intake context's own names are always reachable.
+const ourNamespace = "orderintake"

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	controlStructures "github.com/nikolalohinski/gonja/v2/builtins/control_structures"
 	"github.com/nikolalohinski/gonja/v2/exec"
@@ -72,15 +73,39 @@ var errStopped = &tplErr{kind: ErrLimit, msg: "stopped", pos: -1}
 // context (stateKey) or through the top-level writer.
 type renderState struct {
 	lookups  Lookups
+	trace    *readTrace
 	maxOut   int // MaxOutputBytes
 	maxValue int // largest single string a template may build
 	budget   int // bytes left to allocate
 	stop     atomic.Bool
 	steps    int
 	depth    int
-	cur      int // offset of the innermost tag being executed (for panics)
-	errPos   int // offset of the innermost tag an error came through, -1 until then
+	cur      int             // offset of the innermost tag being executed (for panics)
+	errPos   int             // offset of the innermost tag an error came through, -1 until then
+	weights  map[memoKey]int // weights of big lists and maps already weighed (budget.go)
 }
+
+// liveRenders counts render goroutines still running, abandoned or not
+// (tests check that an abandoned render really stops).
+var liveRenders atomic.Int64
+
+// halt stops an abandoned render and waits up to grace for its goroutine to
+// notice (every tag, loop iteration and long filter checks st.stop), so that
+// when Render returns nothing of that render runs on.
+func (st *renderState) halt(done <-chan error, grace time.Duration) {
+	st.stop.Store(true)
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
+}
+
+// haltGrace is how long Render waits for an abandoned render to stop; it
+// normally stops within milliseconds (the next tag, item or filter call), and
+// on a starved machine Render answers anyway rather than hold the caller.
+const haltGrace = 200 * time.Millisecond
 
 func newRenderState(maxOut int, lookups Lookups) *renderState {
 	maxValue := maxOut
@@ -281,6 +306,13 @@ func (g *outputTag) write(r *exec.Renderer, st *renderState) error {
 	if v.IsError() {
 		return v
 	}
+	if !v.IsString() {
+		// Weigh before formatValue builds the text: a list of references to
+		// one big string is small in memory and huge when written.
+		if err := st.checkWeight(v, st.maxOut, "the value"); err != nil {
+			return err
+		}
+	}
 	s, err := formatValue(v, g.mode)
 	if err != nil {
 		return err
@@ -313,6 +345,9 @@ func (g *blockTag) Execute(r *exec.Renderer, _ *nodes.ControlStructureBlock) err
 	prev, err := st.enter(g.pos)
 	if err == nil {
 		_, err = r.Visit(g.inner)
+	}
+	if err == nil && g.inner.Name == "set" {
+		err = st.afterSet(r, g.inner.ControlStructure)
 	}
 	st.leave(prev, g.pos, err)
 	return err

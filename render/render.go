@@ -191,7 +191,7 @@ func Template(t *oi.Template, format string) mapper.Template {
 	if format == "" {
 		format = t.Format
 	}
-	return mapper.Template{ID: t.ID, Version: t.Version, Format: mapper.Format(format), Body: t.Body}
+	return mapper.Template{ID: t.ID, Version: t.Version, Format: mapper.Format(format), Body: t.Body, Strict: t.Strict}
 }
 
 // LooksLikeHTML reports a rendered e-mail body that is an HTML document: it

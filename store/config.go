@@ -58,11 +58,11 @@ func (s *Store) ListPrinters(ctx context.Context) ([]*oi.Printer, error) {
 
 // ---- templates
 
-const templateCols = `t.id, t.name, t.kind, t.format, t.current_version, v.body, v.subject, t.created_at, t.updated_at`
+const templateCols = `t.id, t.name, t.kind, t.format, t.current_version, v.body, v.subject, t.created_at, t.updated_at, v.strict`
 
 func scanTemplate(row pgx.Row) (*oi.Template, error) {
 	var t oi.Template
-	err := row.Scan(&t.ID, &t.Name, &t.Kind, &t.Format, &t.Version, &t.Body, &t.Subject, &t.CreatedAt, &t.UpdatedAt)
+	err := row.Scan(&t.ID, &t.Name, &t.Kind, &t.Format, &t.Version, &t.Body, &t.Subject, &t.CreatedAt, &t.UpdatedAt, &t.Strict)
 	return &t, err
 }
 
@@ -73,8 +73,8 @@ func (s *Store) CreateTemplate(ctx context.Context, t *oi.Template) (*oi.Templat
 			t.ID, t.Name, t.Kind, t.Format); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `insert into template_versions (template_id, version, format, body, subject) values ($1, 1, $2, $3, $4)`,
-			t.ID, t.Format, t.Body, t.Subject)
+		_, err := tx.Exec(ctx, `insert into template_versions (template_id, version, format, body, subject, strict) values ($1, 1, $2, $3, $4, $5)`,
+			t.ID, t.Format, t.Body, t.Subject, t.Strict)
 		return err
 	})
 	if err != nil {
@@ -92,8 +92,8 @@ func (s *Store) UpdateTemplate(ctx context.Context, t *oi.Template) (*oi.Templat
 			updated_at = now() where id = $1 returning current_version`, t.ID, t.Name, t.Format).Scan(&v); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `insert into template_versions (template_id, version, format, body, subject) values ($1, $2, $3, $4, $5)`,
-			t.ID, v, t.Format, t.Body, t.Subject)
+		_, err := tx.Exec(ctx, `insert into template_versions (template_id, version, format, body, subject, strict) values ($1, $2, $3, $4, $5, $6)`,
+			t.ID, v, t.Format, t.Body, t.Subject, t.Strict)
 		return err
 	})
 	if err != nil {
@@ -119,11 +119,11 @@ func (s *Store) ListTemplates(ctx context.Context) ([]*oi.Template, error) {
 
 // ListTemplateVersions lists every version of a template, newest first.
 func (s *Store) ListTemplateVersions(ctx context.Context, id string) ([]*oi.TemplateVersion, error) {
-	rows, _ := s.pool.Query(ctx, `select template_id, version, format, body, subject, created_at from template_versions
+	rows, _ := s.pool.Query(ctx, `select template_id, version, format, body, subject, created_at, strict from template_versions
 		where template_id = $1 order by version desc`, id)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*oi.TemplateVersion, error) {
 		var v oi.TemplateVersion
-		err := r.Scan(&v.TemplateID, &v.Version, &v.Format, &v.Body, &v.Subject, &v.CreatedAt)
+		err := r.Scan(&v.TemplateID, &v.Version, &v.Format, &v.Body, &v.Subject, &v.CreatedAt, &v.Strict)
 		return &v, err
 	})
 	if err == nil && len(out) == 0 {

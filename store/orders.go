@@ -35,8 +35,15 @@ func (s *Store) InsertOrderRequest(ctx context.Context, o NewOrder) error {
 
 // SetTemplateProcessing records the intake template's output or error.
 func (s *Store) SetTemplateProcessing(ctx context.Context, orderID, templateID string, version int, output []byte, renderErr json.RawMessage) error {
+	return s.SetTemplateStage(ctx, orderID, templateID, version, output, renderErr, nil)
+}
+
+// SetTemplateStage records the intake template's output or error and the
+// render's warnings (a JSON array; nil when there were none).
+func (s *Store) SetTemplateStage(ctx context.Context, orderID, templateID string, version int, output []byte, renderErr, warnings json.RawMessage) error {
 	_, err := s.pool.Exec(ctx, `update order_requests set template_id = nullif($2, ''), template_version = $3, processed_body = $4,
-		template_error = $5, processed_at = now(), updated_at = now() where id = $1`, orderID, templateID, version, output, renderErr)
+		template_error = $5, template_warnings = $6, processed_at = now(), updated_at = now() where id = $1`,
+		orderID, templateID, version, output, renderErr, warnings)
 	return mapErr(err, "order")
 }
 
@@ -72,7 +79,8 @@ func nullInt(v int) *int {
 const orderCols = `id, customer_id, coalesce(printer_id, ''), workflow_id, idempotency_key, order_reference_id, status,
 	status_reason, received_at, updated_at, request_content_type, request_headers, request_body, coalesce(template_id, ''),
 	coalesce(template_version, 0), processed_body, template_error, processed_at, final_method, final_url, final_headers,
-	final_body, printer_attempts, sent_at, response_status, response_headers, response_body, response_latency_ms, response_error`
+	final_body, printer_attempts, sent_at, response_status, response_headers, response_body, response_latency_ms, response_error,
+	template_warnings`
 
 func scanOrder(row pgx.Row) (*oi.OrderRequest, error) {
 	var o oi.OrderRequest
@@ -86,7 +94,7 @@ func scanOrder(row pgx.Row) (*oi.OrderRequest, error) {
 		&o.StatusReason, &o.ReceivedAt, &o.UpdatedAt, &o.Original.ContentType, &o.Original.Headers, &o.Original.Body,
 		&o.Processing.TemplateID, &o.Processing.TemplateVersion, &o.Processing.Output, &o.Processing.Error,
 		&o.Processing.ProcessedAt, &finalMethod, &finalURL, &finalHeaders, &finalBody, &r.Attempts, &r.SentAt, &status,
-		&r.Headers, &r.Body, &latency, &respErr)
+		&r.Headers, &r.Body, &latency, &respErr, &o.Processing.Warnings)
 	if err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -37,6 +38,10 @@ type config struct {
 	AllowPrivate   bool
 	AllowList      []netip.Prefix
 	Demo           bool
+	// PublicURL is the URL operators use (https: Secure HQ cookies);
+	// TrustedProxies whose X-Forwarded-For names the client.
+	PublicURL      string
+	TrustedProxies []string
 	// TemporalTLS is mTLS to a Temporal cluster (TEMPORAL_TLS_*); nil: plain.
 	TemporalTLS *tls.Config
 	// Per-key rate limit (see limits.go).
@@ -77,6 +82,14 @@ func loadConfig(dev bool) (*config, error) {
 		Namespace:      env("TEMPORAL_NAMESPACE", "default"),
 		TemporalUIAddr: env("ORDERINTAKE_TEMPORAL_UI_ADDR", "127.0.0.1:8233"),
 		SecretKey:      env("ORDERINTAKE_SECRET_KEY", ""),
+		PublicURL:      env("ORDERINTAKE_PUBLIC_URL", api.DefaultPublicURL),
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("ORDERINTAKE_PUBLIC_URL must be an http:// or https:// URL, like https://hq.example.com (got %q)", c.PublicURL)
+	}
+	c.TrustedProxies = strings.FieldsFunc(env("ORDERINTAKE_TRUSTED_PROXIES", ""), func(r rune) bool { return r == ',' || r == ' ' })
+	if err := api.ValidTrustedProxies(c.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("ORDERINTAKE_TRUSTED_PROXIES must list IP addresses or CIDR prefixes: %w", err)
 	}
 	var err error
 	if c.AllowPrivate, err = envBool("ORDERINTAKE_ALLOW_PRIVATE_DESTINATIONS", dev); err != nil {
@@ -122,8 +135,17 @@ func (c *config) requireProd(needAdmin bool) error {
 	if len(missing) > 0 {
 		return fmt.Errorf("set %s (see README.md, Configuration)", strings.Join(missing, ", "))
 	}
+	if needAdmin && len(c.AdminToken) < minAdminToken {
+		return fmt.Errorf("ORDERINTAKE_ADMIN_TOKEN is %d characters; outside dev it must be at least %d (make one with: openssl rand -base64 33)",
+			len(c.AdminToken), minAdminToken)
+	}
 	return nil
 }
+
+// minAdminToken is the shortest admin token `api` accepts: with the failure
+// throttle (10 a minute per address) a 32-character random token cannot be
+// guessed; `dev` generates its own.
+const minAdminToken = 32
 
 // dialTemporal connects to the frontend, with our logger (the SDK's default
 // prints every activity at DEBUG).
@@ -156,7 +178,8 @@ func openApp(ctx context.Context, c *config, log *slog.Logger) (*app.App, error)
 
 func apiServer(a *app.App, c *config, tc client.Client, uiURL string) *api.Server {
 	return a.API(tc, app.APIOptions{AdminToken: c.AdminToken, Namespace: c.Namespace, TemporalUIURL: uiURL,
-		RateLimit: c.RateLimit, RateBurst: c.RateBurst, Metrics: c.sdkMetrics})
+		RateLimit: c.RateLimit, RateBurst: c.RateBurst, Metrics: c.sdkMetrics, PublicURL: c.PublicURL,
+		TrustedProxies: c.TrustedProxies})
 }
 
 // serveHTTP serves h on addr until ctx ends, then drains in-flight requests.

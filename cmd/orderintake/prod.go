@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strings"
 
 	"go.temporal.io/sdk/client"
 
@@ -53,6 +54,10 @@ func runAPI(ctx context.Context, log *slog.Logger) error {
 	}
 	defer close()
 	srv := apiServer(p, c, tc, env("ORDERINTAKE_TEMPORAL_UI_URL", ""))
+	if !strings.HasPrefix(c.PublicURL, "https://") {
+		log.Warn("ORDERINTAKE_PUBLIC_URL is not https: HQ session cookies are sent without Secure (fine on loopback, not behind a TLS proxy)",
+			"publicURL", c.PublicURL)
+	}
 	log.Info("api listening", "addr", c.HTTPAddr)
 	return serveHTTP(ctx, c.HTTPAddr, srv.Handler(), log)
 }

@@ -87,11 +87,15 @@ type APIOptions struct {
 	RateBurst int
 	// Metrics is the Temporal SDK's registry, served beside the API's own.
 	Metrics prometheus.Gatherer
+	// PublicURL is the URL operators use; https:// makes HQ cookies Secure.
+	PublicURL string
+	// TrustedProxies may set X-Forwarded-For (addresses or CIDR prefixes).
+	TrustedProxies []string
 }
 
 // API builds the API server on tc.
 func (a *App) API(tc client.Client, o APIOptions) *api.Server {
 	return api.New(api.Config{Store: a.Store, Temporal: tc, Mapper: a.Mapper, Sealer: a.Sealer, AdminToken: o.AdminToken,
 		Namespace: o.Namespace, TemporalUIURL: o.TemporalUIURL, Logger: a.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst,
-		Metrics: o.Metrics})
+		Metrics: o.Metrics, PublicURL: o.PublicURL, TrustedProxies: o.TrustedProxies})
 }

@@ -462,7 +462,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	log.Info("starting worker and API")
 	p, err := o.Start(ctx, ProductEnv{DatabaseURL: o.DatabaseURL, TemporalAddr: o.TemporalAddr, Namespace: o.Namespace,
-		SecretKey: key, AdminToken: "adm_bench_" + run, Logger: log})
+		SecretKey: key, AdminToken: "adm_bench_" + run + "_" + strings.ToLower(oi.NewOrderKey()), Logger: log}) // `orderintake api` wants ≥ 32 characters
 	if err != nil {
 		return nil, err
 	}
