@@ -3,7 +3,6 @@ package api
 import (
 	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -100,13 +99,6 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-func validURL(field, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return oi.FieldError(field, "%s must be an absolute http(s) URL", field)
-	}
-	return nil
-}
 
 // ---- customers
 
@@ -133,10 +125,6 @@ func (b *customerBody) apply(cu *oi.Customer) {
 	set(&cu.ReferenceExpression, b.ReferenceExpression)
 }
 
-func validateCustomer(cu *oi.Customer) error {
-	return firstErr(required("name", cu.Name), required("referenceId", cu.ReferenceID))
-}
-
 // checkReferenceExpression compiles a customer's reference expression when it
 // is saved: a syntax error is a 422 with its line and column.
 func (s *Server) checkReferenceExpression(cu *oi.Customer) error {
@@ -159,7 +147,7 @@ func (s *Server) createCustomer(c *gin.Context) {
 	}
 	cu := &oi.Customer{ID: oi.NewID("cus")}
 	b.apply(cu)
-	if err := firstErr(validateCustomer(cu), s.checkReferenceExpression(cu)); err != nil {
+	if err := firstErr(cu.Validate(), s.checkReferenceExpression(cu)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -188,7 +176,7 @@ func (s *Server) patchCustomer(c *gin.Context) {
 		return
 	}
 	b.apply(cu)
-	if err := firstErr(validateCustomer(cu), s.checkReferenceExpression(cu)); err != nil {
+	if err := firstErr(cu.Validate(), s.checkReferenceExpression(cu)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -247,11 +235,7 @@ func (b *printerBody) apply(p *oi.Printer) error {
 	if b.TimeoutMs != nil {
 		p.TimeoutMs = *b.TimeoutMs
 	}
-	err := firstErr(required("name", p.Name), validURL("url", p.URL), oneOf("format", p.Format, oi.FormatJSON, oi.FormatXML))
-	if err == nil && (p.TimeoutMs < 100 || p.TimeoutMs > 120000) {
-		err = oi.FieldError("timeoutMs", "timeoutMs must be between 100 and 120000")
-	}
-	return err
+	return p.Validate()
 }
 
 func (s *Server) createPrinter(c *gin.Context) {
@@ -352,8 +336,7 @@ type templateBody struct {
 // check validates a template body and compiles it, so a syntax error is
 // refused at save time with its line and column.
 func (s *Server) check(t *oi.Template) error {
-	if err := firstErr(required("name", t.Name), oneOf("kind", t.Kind, oi.KindIntake, oi.KindCancel, oi.KindWebhook, oi.KindEmail),
-		oneOf("format", t.Format, oi.FormatJSON, oi.FormatXML, oi.FormatText), required("body", t.Body)); err != nil {
+	if err := t.Validate(); err != nil {
 		return err
 	}
 	if err := s.Mapper.Check(mapper.Template{Format: mapper.Format(t.Format), Body: t.Body}); err != nil {
@@ -466,24 +449,7 @@ func (b *triggerBody) apply(t *oi.Trigger) error {
 	if b.RetryOnFailure != nil {
 		t.RetryOnFailure = *b.RetryOnFailure
 	}
-	err := firstErr(required("customerId", t.CustomerID), required("name", t.Name),
-		oneOf("event", t.Event, oi.Events...), oneOf("method", t.Method, oi.MethodURL, oi.MethodEmail),
-		required("templateId", t.TemplateID), oneOf("status", t.Status, oi.TriggerTest, oi.TriggerActive, oi.TriggerDisabled))
-	if err != nil {
-		return err
-	}
-	if t.Method == oi.MethodURL {
-		return firstErr(oneOf("format", t.Format, oi.FormatJSON, oi.FormatXML), validURL("url", t.URL))
-	}
-	if len(t.Emails) == 0 {
-		return oi.FieldError("emails", "an e-mail trigger needs at least one address in emails")
-	}
-	for i, e := range t.Emails {
-		if !strings.Contains(e, "@") || strings.ContainsAny(e, " \r\n<>,") {
-			return oi.FieldError("emails["+strconv.Itoa(i)+"]", "%q is not an e-mail address", e)
-		}
-	}
-	return nil
+	return t.Validate()
 }
 
 func (s *Server) createTrigger(c *gin.Context) {

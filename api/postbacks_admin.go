@@ -3,9 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
-	netmail "net/mail"
 	"strings"
 	"sync"
 	"time"
@@ -262,28 +260,8 @@ func (b *smtpBody) settings() (*oi.SMTPSettings, error) {
 	if b.TLS != nil {
 		st.TLS = *b.TLS
 	}
-	if err := required("fromAddress", st.FromAddress); err != nil {
+	if err := st.Validate(); err != nil {
 		return nil, err
-	}
-	if a, err := netmail.ParseAddress(st.FromAddress); err != nil || a.Address != st.FromAddress {
-		return nil, oi.FieldError("fromAddress", "fromAddress must be a bare e-mail address like notifications@psp.example (the name goes in fromName)")
-	}
-	for field, v := range map[string]string{"fromName": st.FromName, "username": st.Username} {
-		if strings.ContainsAny(v, "\r\n") {
-			return nil, oi.FieldError(field, "%s must be one line", field)
-		}
-	}
-	if err := required("host", st.Host); err != nil {
-		return nil, err
-	}
-	if strings.ContainsAny(st.Host, "/ \t\r\n@") {
-		return nil, oi.FieldError("host", "host must be a host name or IP address")
-	}
-	if _, _, err := net.SplitHostPort(st.Host); err == nil {
-		return nil, oi.FieldError("host", "host must not carry a port: put it in port")
-	}
-	if st.Port < 1 || st.Port > 65535 {
-		return nil, oi.FieldError("port", "port must be from 1 to 65535 (587 for STARTTLS, 465 for TLS, 25 for plain)")
 	}
 	return st, nil
 }
