@@ -99,7 +99,6 @@ func firstErr(errs ...error) error {
 	return nil
 }
 
-
 // ---- customers
 
 type customerBody struct {
