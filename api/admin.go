@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"net/http"
 	"strconv"
 	"strings"
@@ -559,14 +558,10 @@ func (s *Server) listRequests(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	list, next, err := s.Store.ListOrderRequests(c.Request.Context(), f)
+	out, next, err := s.views.Requests(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
-	}
-	out := make([]RequestSummary, 0, len(list))
-	for _, o := range list {
-		out = append(out, requestSummary(o))
 	}
 	c.JSON(http.StatusOK, page(out, next))
 }
@@ -574,59 +569,8 @@ func (s *Server) listRequests(c *gin.Context) {
 // getRequest is the Requests view of one order: the four stages, the event
 // timeline and the postbacks it fired.
 func (s *Server) getRequest(c *gin.Context) {
-	ctx := c.Request.Context()
-	o, err := s.Store.GetOrderRequest(ctx, c.Param("id"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	events, err := s.Store.ListOrderEvents(ctx, o.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	pbs, err := s.Store.ListOrderPostbacks(ctx, o.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if events == nil {
-		events = []*oi.OrderEvent{}
-	}
-	out := RequestDetail{ID: o.ID, CustomerID: o.CustomerID, PrinterID: o.PrinterID, WorkflowID: o.WorkflowID,
-		IdempotencyKey: o.IdempotencyKey, OrderReferenceID: o.OrderReferenceID, Status: o.Status,
-		StatusReason: o.StatusReason, ReceivedAt: o.ReceivedAt, UpdatedAt: o.UpdatedAt,
-		OriginalRequest: OriginalRequestView{ContentType: o.Original.ContentType, Headers: o.Original.Headers,
-			Body: string(o.Original.Body), ReceivedAt: o.ReceivedAt},
-		TemplateProcessing: ProcessingView{TemplateID: o.Processing.TemplateID, TemplateVersion: o.Processing.TemplateVersion,
-			Output: nullableBytes(o.Processing.Output), Error: o.Processing.Error, ProcessedAt: o.Processing.ProcessedAt,
-			Warnings: stageWarnings(o.Processing.Warnings)},
-		Events: events, Postbacks: postbackViews(pbs), Links: DetailLinks{Workflow: s.workflowURL(o.WorkflowID)}}
-	if f := o.Final; f != nil {
-		out.FinalRequest = &FinalRequestView{Method: f.Method, URL: f.URL, Headers: f.Headers, Body: string(f.Body)}
-	}
-	if r := o.Response; r != nil {
-		out.SystemResponse = &SystemResponseView{Attempts: r.Attempts, SentAt: r.SentAt, Status: r.Status, Headers: r.Headers,
-			Body: string(r.Body), LatencyMs: r.LatencyMs, Error: r.Error}
-	}
-	if o.Status == oi.StatusRejected {
-		// What the client was told; the row has no workflow or later stages.
-		out.Rejection, err = s.Store.GetRejection(ctx, o.ID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		out.Links = DetailLinks{}
-	}
-	c.JSON(http.StatusOK, out)
-}
-
-// stageWarnings is a template stage's stored warnings, [] when none.
-func stageWarnings(raw json.RawMessage) json.RawMessage {
-	if len(raw) == 0 || string(raw) == "null" {
-		return json.RawMessage("[]")
-	}
-	return raw
+	out, err := s.views.Request(c.Request.Context(), c.Param("id"))
+	s.reply(c, http.StatusOK, out, err)
 }
 
 func (s *Server) listPostbacks(c *gin.Context) {
@@ -638,35 +582,15 @@ func (s *Server) listPostbacks(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	list, next, err := s.Store.ListPostbacks(c.Request.Context(), f)
+	out, next, err := s.views.Postbacks(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	views, err := s.withOrderReferences(c.Request.Context(), list)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, page(views, next))
+	c.JSON(http.StatusOK, page(out, next))
 }
 
 func (s *Server) getPostback(c *gin.Context) {
-	ctx := c.Request.Context()
-	p, err := s.Store.GetPostback(ctx, c.Param("id"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	atts, err := s.Store.ListAttempts(ctx, p.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	ref := ""
-	if refs, err := s.Store.OrderReferences(ctx, []string{p.OrderID}); err == nil {
-		ref = refs[p.OrderID]
-	}
-	out := postbackDetail(p, ref, atts)
-	c.JSON(http.StatusOK, out)
+	out, err := s.views.Postback(c.Request.Context(), c.Param("id"))
+	s.reply(c, http.StatusOK, out, err)
 }

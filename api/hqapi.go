@@ -66,21 +66,3 @@ func checkPostbackFilter(f store.ListFilter) error {
 	}
 	return firstErr(errs...)
 }
-
-// withOrderReferences renders postbacks with their order's reference, which
-// is what operators search by.
-func (s *Server) withOrderReferences(ctx context.Context, list []*oi.Postback) ([]PostbackView, error) {
-	ids := make([]string, 0, len(list))
-	for _, p := range list {
-		ids = append(ids, p.OrderID)
-	}
-	refs, err := s.Store.OrderReferences(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := postbackViews(list)
-	for i, p := range list {
-		out[i].OrderReferenceID = refs[p.OrderID]
-	}
-	return out, nil
-}

@@ -294,9 +294,9 @@ func buildOpenAPI() map[string]any {
 			query("printerId", "only orders routed to this printer"),
 			query("reference", "order reference prefix"),
 			query("q", "free text: part of the order reference (any case), or an exact order id or idempotency key"),
-			ok("200", "A page of orders", g.list(RequestSummary{})), problems("422"))...))
+			ok("200", "A page of orders", g.list(service.RequestSummary{})), problems("422"))...))
 	add("GET", "/v1/admin/requests/{id}", admin("One order: the four stages, the event timeline and its postbacks",
-		ok("200", "The order", g.ref(RequestDetail{})), problems("404")))
+		ok("200", "The order", g.ref(service.RequestDetail{})), problems("404")))
 	add("GET", "/v1/admin/postbacks", admin("Postbacks view: deliveries newest first",
 		append(append([]oaOpt{}, listParams...),
 			queryEnum("status", "only postbacks in this status", postbackStatusEnum),
@@ -305,9 +305,9 @@ func buildOpenAPI() map[string]any {
 			query("orderId", "only this order's postbacks"),
 			query("reference", "order reference prefix"),
 			query("q", "free text: part of the order reference, or an exact order, idempotency key or postback id"),
-			ok("200", "A page of postbacks", g.list(PostbackView{})), problems("422"))...))
+			ok("200", "A page of postbacks", g.list(service.PostbackView{})), problems("422"))...))
 	add("GET", "/v1/admin/postbacks/{id}", admin("One postback with every attempt",
-		ok("200", "The postback", g.ref(PostbackDetail{})), problems("404")))
+		ok("200", "The postback", g.ref(service.PostbackDetail{})), problems("404")))
 	add("POST", "/v1/admin/postbacks/{id}/resend", admin("Resend one postback now (a new attempt series)",
 		ok("202", "Queued", g.ref(SeriesAccepted{})), problems("404", "409", "503")))
 	add("POST", "/v1/admin/postbacks/resend", admin("Resend in bulk by time window, status and trigger",

@@ -13,6 +13,7 @@ import (
 	oi "orderintake"
 	"orderintake/internal/seal"
 	"orderintake/render"
+	"orderintake/service"
 	"orderintake/store"
 )
 
@@ -112,7 +113,7 @@ func (s *Server) sendTestPostback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusAccepted, TestPostbackAccepted{PostbackView: postbackView(stored), Series: r.Series, WorkflowID: wfID,
+	c.JSON(http.StatusAccepted, TestPostbackAccepted{PostbackView: service.NewPostbackView(stored), Series: r.Series, WorkflowID: wfID,
 		Links: SeriesLinks{Self: "/v1/admin/postbacks/" + stored.ID, Workflow: s.workflowURL(wfID)}})
 }
 

@@ -57,8 +57,10 @@ type Server struct {
 	keys     *keyCache
 	limiter  *keyLimiter
 	throttle *throttle
-	// workflows starts and signals workflows (package service).
+	// workflows starts and signals workflows; views reads the Requests and
+	// Postbacks views (package service).
 	workflows *service.Workflows
+	views     *service.Views
 }
 
 // DefaultPublicURL is ORDERINTAKE_PUBLIC_URL's default (dev).
@@ -80,7 +82,8 @@ func New(cfg Config) *Server {
 	}
 	return &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, keyCacheTTL, keyCacheSize),
 		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst), throttle: newThrottle(cfg.Store, cfg.Logger),
-		workflows: &service.Workflows{Temporal: cfg.Temporal, Store: cfg.Store, Log: cfg.Logger}}
+		workflows: &service.Workflows{Temporal: cfg.Temporal, Store: cfg.Store, Log: cfg.Logger},
+		views:     &service.Views{Store: cfg.Store, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Namespace}}
 }
 
 // Handler returns the router.
@@ -165,14 +168,4 @@ func ValidTrustedProxies(list []string) error {
 }
 
 // workflowURL links an order's workflow in the Temporal Web UI.
-func (s *Server) workflowURL(workflowID string) string {
-	if s.TemporalUIURL == "" {
-		return ""
-	}
-	return strings.TrimRight(s.TemporalUIURL, "/") + "/namespaces/" + s.Namespace + "/workflows/" + pathEscape(workflowID)
-}
-
-func pathEscape(s string) string {
-	r := strings.NewReplacer("%", "%25", "/", "%2F", "?", "%3F", "#", "%23", " ", "%20")
-	return r.Replace(s)
-}
+func (s *Server) workflowURL(workflowID string) string { return s.views.WorkflowURL(workflowID) }

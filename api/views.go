@@ -1,12 +1,12 @@
 package api
 
 import (
-	"encoding/json"
 	"sort"
 	"time"
 
 	oi "orderintake"
 	"orderintake/mapper"
+	"orderintake/service"
 )
 
 // The JSON answers of the API that are not domain types as they are. Each
@@ -88,199 +88,9 @@ type TimelineEvent struct {
 	CarrierName  string    `json:"carrierName"`
 }
 
-// RequestSummary is one row of the Requests view.
-type RequestSummary struct {
-	ID               string    `json:"id"`
-	CustomerID       string    `json:"customerId"`
-	OrderReferenceID string    `json:"orderReferenceId"`
-	Status           string    `json:"status"`
-	StatusReason     string    `json:"statusReason"`
-	PrinterID        string    `json:"printerId"`
-	ReceivedAt       time.Time `json:"receivedAt"`
-	UpdatedAt        time.Time `json:"updatedAt"`
-	WorkflowID       string    `json:"workflowId"`
-}
-
-func requestSummary(o *oi.OrderRequest) RequestSummary {
-	return RequestSummary{ID: o.ID, CustomerID: o.CustomerID, OrderReferenceID: o.OrderReferenceID, Status: o.Status,
-		StatusReason: o.StatusReason, PrinterID: o.PrinterID, ReceivedAt: o.ReceivedAt, UpdatedAt: o.UpdatedAt, WorkflowID: o.WorkflowID}
-}
-
-// RequestDetail is the Requests view of one order: the four stages, the
-// event timeline and the postbacks it fired.
-type RequestDetail struct {
-	ID                 string              `json:"id"`
-	CustomerID         string              `json:"customerId"`
-	PrinterID          string              `json:"printerId"`
-	WorkflowID         string              `json:"workflowId"`
-	IdempotencyKey     string              `json:"idempotencyKey"`
-	OrderReferenceID   string              `json:"orderReferenceId"`
-	Status             string              `json:"status"`
-	StatusReason       string              `json:"statusReason"`
-	ReceivedAt         time.Time           `json:"receivedAt"`
-	UpdatedAt          time.Time           `json:"updatedAt"`
-	OriginalRequest    OriginalRequestView `json:"originalRequest"`
-	TemplateProcessing ProcessingView      `json:"templateProcessing"`
-	FinalRequest       *FinalRequestView   `json:"finalRequest"`
-	SystemResponse     *SystemResponseView `json:"systemResponse"`
-	Events             []*oi.OrderEvent    `json:"events"`
-	Postbacks          []PostbackView      `json:"postbacks"`
-	Links              DetailLinks         `json:"links"`
-	// Rejection is what the client was told, for a request the API refused.
-	Rejection json.RawMessage `json:"rejection,omitempty"`
-}
-
-// DetailLinks point at the order's workflow.
-type DetailLinks struct {
-	Workflow string `json:"workflow,omitempty"`
-}
-
-// OriginalRequestView is stage 1.
-type OriginalRequestView struct {
-	ContentType string              `json:"contentType"`
-	Headers     map[string][]string `json:"headers"`
-	Body        string              `json:"body"`
-	ReceivedAt  time.Time           `json:"receivedAt"`
-}
-
-// ProcessingView is stage 2.
-type ProcessingView struct {
-	TemplateID      string          `json:"templateId"`
-	TemplateVersion int             `json:"templateVersion"`
-	Output          *string         `json:"output"`
-	Error           json.RawMessage `json:"error"`
-	ProcessedAt     *time.Time      `json:"processedAt"`
-	// Warnings are the render's warnings (undefined reads, shadowed names).
-	Warnings json.RawMessage `json:"warnings"`
-}
-
-// FinalRequestView is stage 3.
-type FinalRequestView struct {
-	Method  string            `json:"method"`
-	URL     string            `json:"url"`
-	Headers map[string]string `json:"headers"`
-	Body    string            `json:"body"`
-}
-
-// SystemResponseView is stage 4.
-type SystemResponseView struct {
-	Attempts  int                 `json:"attempts"`
-	SentAt    *time.Time          `json:"sentAt"`
-	Status    int                 `json:"status"`
-	Headers   map[string][]string `json:"headers"`
-	Body      string              `json:"body"`
-	LatencyMs int                 `json:"latencyMs"`
-	Error     string              `json:"error"`
-}
-
-// PostbackView is a postback as the Postbacks view lists it.
-type PostbackView struct {
-	ID               string          `json:"id"`
-	OrderID          string          `json:"orderId"`
-	OrderReferenceID string          `json:"orderReferenceId,omitempty"`
-	Event            string          `json:"event"`
-	EventID          string          `json:"eventId"`
-	TriggerID        string          `json:"triggerId"`
-	CustomerID       string          `json:"customerId"`
-	Method           string          `json:"method"`
-	Destination      string          `json:"destination"`
-	Format           string          `json:"format"`
-	TemplateVersion  int             `json:"templateVersion"`
-	Subject          string          `json:"subject"`
-	Body             *string         `json:"body"`
-	RenderError      json.RawMessage `json:"renderError"`
-	RetryOnFailure   bool            `json:"retryOnFailure"`
-	IsTest           bool            `json:"isTest"`
-	Status           string          `json:"status"`
-	StatusReason     string          `json:"statusReason"`
-	Attempts         int             `json:"attempts"`
-	CreatedAt        time.Time       `json:"createdAt"`
-	UpdatedAt        time.Time       `json:"updatedAt"`
-	NextAttemptAt    *time.Time      `json:"nextAttemptAt"`
-}
-
-func postbackView(p *oi.Postback) PostbackView {
-	return PostbackView{ID: p.ID, OrderID: p.OrderID, Event: p.Event, EventID: p.EventID, TriggerID: p.TriggerID,
-		CustomerID: p.CustomerID, Method: p.Method, Destination: p.Destination, Format: p.Format,
-		TemplateVersion: p.TemplateVersion, Subject: p.Subject, Body: nullableBytes(p.Body), RenderError: p.RenderError,
-		RetryOnFailure: p.RetryOnFailure, IsTest: p.IsTest, Status: p.Status, StatusReason: p.StatusReason,
-		Attempts: p.Attempts, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, NextAttemptAt: p.NextAttemptAt}
-}
-
-func postbackViews(list []*oi.Postback) []PostbackView {
-	out := make([]PostbackView, 0, len(list))
-	for _, p := range list {
-		out = append(out, postbackView(p))
-	}
-	return out
-}
-
-// PostbackDetail is one postback with every attempt ("attempts" holds the
-// attempts themselves; their count is attemptCount).
-type PostbackDetail struct {
-	ID               string          `json:"id"`
-	OrderID          string          `json:"orderId"`
-	OrderReferenceID string          `json:"orderReferenceId,omitempty"`
-	Event            string          `json:"event"`
-	EventID          string          `json:"eventId"`
-	TriggerID        string          `json:"triggerId"`
-	CustomerID       string          `json:"customerId"`
-	Method           string          `json:"method"`
-	Destination      string          `json:"destination"`
-	Format           string          `json:"format"`
-	TemplateVersion  int             `json:"templateVersion"`
-	Subject          string          `json:"subject"`
-	Body             *string         `json:"body"`
-	RenderError      json.RawMessage `json:"renderError"`
-	RetryOnFailure   bool            `json:"retryOnFailure"`
-	IsTest           bool            `json:"isTest"`
-	Status           string          `json:"status"`
-	StatusReason     string          `json:"statusReason"`
-	AttemptCount     int             `json:"attemptCount"`
-	Attempts         []AttemptView   `json:"attempts"`
-	CreatedAt        time.Time       `json:"createdAt"`
-	UpdatedAt        time.Time       `json:"updatedAt"`
-	NextAttemptAt    *time.Time      `json:"nextAttemptAt"`
-}
-
-func postbackDetail(p *oi.Postback, ref string, atts []*oi.PostbackAttempt) PostbackDetail {
-	v := postbackView(p)
-	out := PostbackDetail{ID: v.ID, OrderID: v.OrderID, OrderReferenceID: ref, Event: v.Event, EventID: v.EventID,
-		TriggerID: v.TriggerID, CustomerID: v.CustomerID, Method: v.Method, Destination: v.Destination, Format: v.Format,
-		TemplateVersion: v.TemplateVersion, Subject: v.Subject, Body: v.Body, RenderError: v.RenderError,
-		RetryOnFailure: v.RetryOnFailure, IsTest: v.IsTest, Status: v.Status, StatusReason: v.StatusReason,
-		AttemptCount: p.Attempts, Attempts: make([]AttemptView, 0, len(atts)), CreatedAt: v.CreatedAt, UpdatedAt: v.UpdatedAt,
-		NextAttemptAt: v.NextAttemptAt}
-	for _, a := range atts {
-		out.Attempts = append(out.Attempts, AttemptView{Attempt: a.Attempt, Trigger: a.Trigger, StartedAt: a.StartedAt,
-			DurationMs: a.DurationMs, ResolvedIP: a.ResolvedIP, RequestHeaders: a.RequestHeaders, RequestBody: nullableBytes(a.RequestBody),
-			ResponseStatus: a.ResponseStatus, ResponseHeaders: a.ResponseHeaders, ResponseBody: nullableBytes(a.ResponseBody),
-			Outcome: a.Outcome, ErrorKind: a.ErrorKind, Error: a.Error, NextAttemptAt: a.NextAttemptAt})
-	}
-	return out
-}
-
-// AttemptView is one try of a postback.
-type AttemptView struct {
-	Attempt         int               `json:"attempt"`
-	Trigger         string            `json:"trigger"`
-	StartedAt       time.Time         `json:"startedAt"`
-	DurationMs      int               `json:"durationMs"`
-	ResolvedIP      string            `json:"resolvedIp"`
-	RequestHeaders  map[string]string `json:"requestHeaders"`
-	RequestBody     *string           `json:"requestBody"`
-	ResponseStatus  int               `json:"responseStatus"`
-	ResponseHeaders map[string]string `json:"responseHeaders"`
-	ResponseBody    *string           `json:"responseBody"`
-	Outcome         string            `json:"outcome"`
-	ErrorKind       string            `json:"errorKind"`
-	Error           string            `json:"error"`
-	NextAttemptAt   *time.Time        `json:"nextAttemptAt"`
-}
-
 // TestPostbackAccepted is a test postback, queued once.
 type TestPostbackAccepted struct {
-	PostbackView
+	service.PostbackView
 	Series     int         `json:"series"`
 	WorkflowID string      `json:"workflowId"`
 	Links      SeriesLinks `json:"links"`
@@ -352,12 +162,4 @@ type RenderOutput struct {
 	TemplateVersion *int             `json:"templateVersion"`
 	Subject         string           `json:"subject,omitempty"`
 	SubjectWarnings []mapper.Warning `json:"subjectWarnings,omitempty"`
-}
-
-func nullableBytes(b []byte) *string {
-	if b == nil {
-		return nil
-	}
-	s := string(b)
-	return &s
 }
