@@ -215,7 +215,7 @@ type SystemResponseView struct {
 type PostbackView struct {
 	ID               string          `json:"id"`
 	OrderID          string          `json:"orderId"`
-	OrderReferenceID string          `json:"orderReferenceId,omitempty"`
+	OrderReferenceID string          `json:"orderReferenceId"`
 	Event            string          `json:"event"`
 	EventID          string          `json:"eventId"`
 	TriggerID        string          `json:"triggerId"`
@@ -260,7 +260,7 @@ func PostbackViews(list []*oi.Postback) []PostbackView {
 type PostbackDetail struct {
 	ID               string          `json:"id"`
 	OrderID          string          `json:"orderId"`
-	OrderReferenceID string          `json:"orderReferenceId,omitempty"`
+	OrderReferenceID string          `json:"orderReferenceId"`
 	Event            string          `json:"event"`
 	EventID          string          `json:"eventId"`
 	TriggerID        string          `json:"triggerId"`
