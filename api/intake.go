@@ -132,10 +132,10 @@ func (s *Server) referenceOf(ctx context.Context, expr string, data map[string]a
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return "", oi.Errorf(oi.ETIMEOUT, "the request ended before the order reference was computed")
 	}
-	why := v.Missing
+	why, verb := v.Missing, "gives none"
 	detail := map[string]any{"referenceExpression": expr}
 	if err != nil {
-		why = err.Error()
+		why, verb = err.Error(), "fails"
 		var me *mapper.Error
 		if errors.As(err, &me) {
 			why = me.Message
@@ -148,8 +148,8 @@ func (s *Server) referenceOf(ctx context.Context, expr string, data map[string]a
 		return v.Text, nil
 	}
 	return "", &oi.Error{Code: oi.EINVALID, Field: "body",
-		Message: fmt.Sprintf("the order has no reference: this customer's reference expression %q gives none (%s); "+
-			"send the order with its reference, or ask for the expression to be changed", expr, why), Detail: detail}
+		Message: fmt.Sprintf("the order has no reference: this customer's reference expression %q %s (%s); "+
+			"send the order with its reference, or ask for the expression to be changed", expr, verb, why), Detail: detail}
 }
 
 func (s *Server) submitOrder(c *gin.Context) {
