@@ -13,14 +13,11 @@ import (
 )
 
 // alert reports an outcome to the operator alerts. An alert that cannot be
-// recorded or sent is logged (and kept on the incident), never a reason to
-// fail or retry the order or the postback.
+// recorded or sent is logged by the alerter (and kept on the incident),
+// never a reason to fail or retry the order or the postback.
 func (a *Activities) alert(ctx context.Context, o alerts.Outcome) {
-	if a.Alerts == nil {
-		return
-	}
-	if err := a.Alerts.Record(ctx, o); err != nil && a.Logger != nil {
-		a.Logger.Error("operator alert", "subject", o.Kind+" "+o.SubjectID, "error", err)
+	if a.Alerts != nil {
+		a.Alerts.Report(ctx, o)
 	}
 }
 

@@ -72,6 +72,18 @@ type Outcome struct {
 	Link   string // HQ path of what failed (a postback, an order)
 }
 
+// Report is Record for callers that must go on whatever happens (the
+// activities): an error is logged, not returned.
+func (a *Alerter) Report(ctx context.Context, o Outcome) {
+	if err := a.Record(ctx, o); err != nil {
+		log := a.Logger
+		if log == nil {
+			log = slog.Default()
+		}
+		log.Error("operator alert", "subject", o.Kind+" "+o.SubjectID, "error", err)
+	}
+}
+
 // Record counts an outcome and opens or recovers its subject's incident,
 // notifying when that happens. Errors are returned for the caller to log:
 // an alert that cannot be sent must not fail the order or the postback.

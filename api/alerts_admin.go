@@ -22,13 +22,17 @@ import (
 // the answer that made it (the operator webhook's signing secret, like a
 // trigger's, shown once).
 type alertSettingsOut struct {
-	*store.AlertSettings
+	store.AlertSettings
 	Secret string `json:"secret,omitempty"`
 }
 
 func (s *Server) getAlertSettings(c *gin.Context) {
 	st, _, err := s.Store.GetAlertSettings(c.Request.Context())
-	s.reply(c, http.StatusOK, alertSettingsOut{AlertSettings: st}, err)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.reply(c, http.StatusOK, alertSettingsOut{AlertSettings: *st}, nil)
 }
 
 // alertBody replaces the settings. A webhook URL without a secret yet gets
@@ -111,5 +115,9 @@ func (s *Server) putAlertSettings(c *gin.Context) {
 		return
 	}
 	st, _, err := s.Store.GetAlertSettings(ctx)
-	s.reply(c, http.StatusOK, alertSettingsOut{AlertSettings: st, Secret: secret}, err)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	s.reply(c, http.StatusOK, alertSettingsOut{AlertSettings: *st, Secret: secret}, nil)
 }

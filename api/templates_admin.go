@@ -13,8 +13,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	oi "orderintake"
-	"orderintake/activities"
 	"orderintake/mapper"
+	"orderintake/render"
 	"orderintake/workflows"
 )
 
@@ -81,7 +81,7 @@ func (s *Server) renderTemplate(c *gin.Context) {
 			s.fail(c, refError("customerId", "customer", b.CustomerID, err))
 			return
 		}
-		if lookups, err = activities.CustomerLookups(ctx, s.Store, cust.ID); err != nil {
+		if lookups, err = render.Lookups(ctx, s.Store, cust.ID); err != nil {
 			s.fail(c, fmt.Errorf("load lookups of %s: %w", cust.ID, err))
 			return
 		}
@@ -104,10 +104,10 @@ func (s *Server) renderTemplate(c *gin.Context) {
 		s.fail(c, renderFailure(err, "body", r.Warnings))
 		return
 	}
-	res := gin.H{"output": string(r.Output), "warnings": warningList(r.Warnings), "format": tpl.Format, "kind": kind,
-		"strict": tpl.Strict, "templateVersion": nil}
+	res := RenderOutput{Output: string(r.Output), Warnings: warningList(r.Warnings), Format: string(tpl.Format), Kind: kind,
+		Strict: tpl.Strict}
 	if version > 0 {
-		res["templateVersion"] = version
+		res.TemplateVersion = &version
 	}
 	if subject != "" {
 		// The subject renders with the same values; a subject change has its
@@ -122,10 +122,8 @@ func (s *Server) renderTemplate(c *gin.Context) {
 			s.fail(c, renderFailure(err, "subject", subj.Warnings))
 			return
 		}
-		res["subject"] = strings.TrimSpace(string(subj.Output))
-		if len(subj.Warnings) > 0 {
-			res["subjectWarnings"] = subj.Warnings
-		}
+		res.Subject = strings.TrimSpace(string(subj.Output))
+		res.SubjectWarnings = subj.Warnings
 	}
 	c.JSON(http.StatusOK, res)
 }
@@ -326,9 +324,7 @@ func (s *Server) rollbackTemplate(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var b struct {
-		Version int `json:"version"`
-	}
+	var b rollbackBody
 	if !s.bind(c, &b) {
 		return
 	}
@@ -379,5 +375,10 @@ func (s *Server) orderContext(ctx context.Context, o *oi.OrderRequest, kind, eve
 				TrackingCode: e.TrackingCode, TrackingURL: e.TrackingURL, CarrierName: e.CarrierName}
 		}
 	}
-	return activities.PostbackContext(o, ev), nil
+	return render.PostbackContext(o, ev), nil
+}
+
+// rollbackBody names the version a rollback brings back.
+type rollbackBody struct {
+	Version int `json:"version"`
 }

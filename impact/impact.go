@@ -16,8 +16,8 @@ import (
 	"time"
 
 	oi "orderintake"
-	"orderintake/activities"
 	"orderintake/mapper"
+	"orderintake/render"
 	"orderintake/store"
 	"orderintake/workflows"
 )
@@ -83,7 +83,7 @@ func Run(ctx context.Context, st *store.Store, eng *mapper.Engine, r Request) (*
 	if err != nil {
 		return nil, err
 	}
-	lookups, err := activities.CustomerLookups(ctx, st, cust.ID)
+	lookups, err := render.Lookups(ctx, st, cust.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load lookups of %s: %w", cust.ID, err)
 	}
@@ -222,7 +222,7 @@ func postbackInputs(ctx context.Context, st *store.Store, t *oi.Template, cust *
 		order := o
 		out = append(out, input{
 			item: Item{Kind: "postback", ID: p.ID, OrderID: o.ID, OrderReferenceID: o.OrderReferenceID, At: p.CreatedAt},
-			data: func() map[string]any { return activities.PostbackContext(order, ev) }})
+			data: func() map[string]any { return render.PostbackContext(order, ev) }})
 	}
 	return out, nil
 }

@@ -309,7 +309,3 @@ func (s *Store) CustomerSummaries(ctx context.Context, f OverviewFilter) ([]Cust
 	}
 	return out, nil
 }
-
-// SyntheticPrinterID is the printer of a synthetic history (the bench
-// stages a failing streak on it to time "failing now").
-const SyntheticPrinterID = synPrinter

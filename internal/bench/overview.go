@@ -44,7 +44,7 @@ func overviewQueries(o HistoryOptions, end time.Time) []histQuery {
 		return func(r *rand.Rand) store.OverviewFilter {
 			f := store.OverviewFilter{From: end.Add(-span), To: end}
 			if oneCustomer {
-				f.CustomerID = store.SyntheticCustomerID(r.IntN(min(o.Customers, 5)))
+				f.CustomerID = SyntheticCustomerID(r.IntN(min(o.Customers, 5)))
 			}
 			return f
 		}
@@ -61,13 +61,13 @@ func overviewQueries(o HistoryOptions, end time.Time) []histQuery {
 		}
 		staged = true
 		for i := range min(o.Customers, 20) {
-			for _, ev := range store.SyntheticEvents[:o.PostbacksPerOrder] {
-				if _, err := st.AddAlertFailure(ctx, store.AlertTrigger, store.SyntheticTriggerID(i, ev), "staged by the bench"); err != nil {
+			for _, ev := range SyntheticEvents[:o.PostbacksPerOrder] {
+				if _, err := st.AddAlertFailure(ctx, store.AlertTrigger, SyntheticTriggerID(i, ev), "staged by the bench"); err != nil {
 					return err
 				}
 			}
 		}
-		_, err := st.AddAlertFailure(ctx, store.AlertPrinter, store.SyntheticPrinterID, "staged by the bench")
+		_, err := st.AddAlertFailure(ctx, store.AlertPrinter, synPrinter, "staged by the bench")
 		return err
 	}
 	q := func(name string, pick func(r *rand.Rand) store.OverviewFilter, run func(context.Context, *store.Store, store.OverviewFilter) (int, error)) histQuery {
