@@ -130,13 +130,24 @@ func (e *Evaluator) evalMethod(parentNode nodes.Node, method string, args []node
 		}
 	case parent.IsDict():
 		if method, ok := e.Environment.Methods.Dict.Get(method); ok {
-			dict := parent.ToGoSimpleType(false)
-			if err, ok := dict.(error); err != nil && ok {
-				return AsValue(fmt.Errorf("failed to cast '%s' to a Go type: %s", parent.String(), err))
-			}
-			goMap, ok := dict.(map[string]any)
-			if !ok {
-				return AsValue(fmt.Errorf("failed to cast '%s' to map[string]interface{}: %s", parent.String(), err))
+			// The values as they are, as for a list below (d.get('k') is
+			// the list the dict holds, not a copy of it).
+			goMap := make(map[string]any, parent.Len())
+			var keyErr error
+			parent.Iterate(func(_, _ int, key, value *Value) bool {
+				if !key.IsString() {
+					keyErr = fmt.Errorf("can not cast key %s to string", key.String())
+					return false
+				}
+				if value != nil {
+					goMap[key.String()] = value.Interface()
+				} else {
+					goMap[key.String()] = nil
+				}
+				return true
+			}, func() {})
+			if keyErr != nil {
+				return AsValue(fmt.Errorf("failed to cast '%s' to a Go type: %s", parent.String(), keyErr))
 			}
 			result, err = method(goMap, parent, parameters)
 		}
