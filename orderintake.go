@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"strings"
-	"time"
 
 	"github.com/oklog/ulid/v2"
 )
@@ -26,6 +25,12 @@ const (
 
 // Events lists the eight events in journey order.
 var Events = []string{EventReceived, EventInProduction, EventShipped, EventInTransit, EventDelivered, EventFailed, EventCanceled, EventReturned}
+
+// OrderStatuses are every status an order can be in, in journey order.
+var OrderStatuses = append(append([]string{StatusAccepted, StatusSubmitted}, Events...), StatusRejected)
+
+// PostbackStatuses are every status a postback can be in.
+var PostbackStatuses = []string{PostbackPending, PostbackDelivered, PostbackFailed, PostbackExhausted, PostbackAborted}
 
 // IsEvent reports whether s names one of the eight events.
 func IsEvent(s string) bool {
@@ -110,6 +115,3 @@ func WorkflowID(customerID, key string) string {
 // NewOrderKey is the key of an order that brings neither an Idempotency-Key
 // nor a reference: a fresh ULID.
 func NewOrderKey() string { return ulid.Make().String() }
-
-// Now is the clock, replaceable in tests of pure code.
-var Now = func() time.Time { return time.Now().UTC() }
