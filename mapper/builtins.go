@@ -64,7 +64,7 @@ func newEnvironment(maxValue int) *exec.Environment {
 
 	methods := builtins.Methods
 	methods.Str = strMethods(maxValue)
-	methods.List = guardListMethods(sharedListMethods(listMethods(builtins.Methods.List)), maxValue) // budget.go: growth weighed
+	methods.List = shareMethods(guardListMethods(sharedListMethods(listMethods(builtins.Methods.List)), maxValue), listMethodNames) // budget.go: growth weighed; lists.go: copy() is a shared list
 	methods.Dict = shareMethods(guardDictMethods(dictMethods(builtins.Methods.Dict), maxValue), dictMethodNames)
 
 	controls := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)

@@ -98,6 +98,9 @@ func shareResult(v *exec.Value) *exec.Value {
 	return &exec.Value{Val: reflect.ValueOf(out), Safe: v.Safe}
 }
 
+// listMethodNames are the list methods mapper offers (methods.go).
+var listMethodNames = []string{"append", "reverse", "copy", "count", "index"}
+
 // dictMethodNames are the dict methods mapper offers (compat_filters.go).
 var dictMethodNames = []string{"keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear", "popitem"}
 
