@@ -57,7 +57,8 @@ const (
 func audience(path string) string {
 	switch {
 	case path == "/healthz" || path == "/readyz" || path == "/metrics" || path == "/openapi.json",
-		path == "/hq/hq.css" || path == "/hq/login":
+		path == "/hq/hq.css" || path == "/hq/login" || path == "/hq/favicon.svg",
+		strings.HasPrefix(path, "/hq/static/"): // the editor bundle: public code, no data
 		return anyone
 	case strings.HasPrefix(path, "/v1/admin/"):
 		return admin
