@@ -33,6 +33,9 @@ type Activities struct {
 	// on a private network must be in the allow-list.
 	Printers *delivery.PrinterClient
 	Logger   *slog.Logger
+	// FailedOrderHold is how long a failed order waits for a resubmit
+	// (ORDERINTAKE_FAILED_ORDER_HOLD; 0: workflows.DefaultFailedOrderHold).
+	FailedOrderHold time.Duration
 	// Now is the clock of postback attempt records (nil: time.Now); tests of
 	// the retry schedule pass the Temporal test environment's clock.
 	Now func() time.Time

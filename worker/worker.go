@@ -31,6 +31,9 @@ type Config struct {
 	MaxConcurrentActivities int
 	// StopTimeout is how long Stop waits for running activities (0: DefaultStopTimeout).
 	StopTimeout time.Duration
+	// FailedOrderHold is how long a failed order waits for a resubmit
+	// (ORDERINTAKE_FAILED_ORDER_HOLD; 0: 168h).
+	FailedOrderHold time.Duration
 }
 
 // DefaultStopTimeout lets in-flight printer calls and deliveries (most take
@@ -47,7 +50,9 @@ func Activities(cfg Config) *activities.Activities {
 		Mailer:   delivery.NewMailer(cfg.Guard, 0),
 		Sealer:   cfg.Sealer,
 		Printers: delivery.NewPrinterClient(cfg.Guard),
-		Logger:   cfg.Logger,
+
+		FailedOrderHold: cfg.FailedOrderHold,
+		Logger:          cfg.Logger,
 	}
 }
 
