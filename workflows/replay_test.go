@@ -15,7 +15,10 @@ import (
 //
 // order_history.json was saved before the event cap (workflow.GetVersion
 // "event-cap-seen-after-record"); order_history_event_cap.json after it, with
-// the version marker, so both paths stay replayable.
+// the version marker, so both paths stay replayable. Both were saved before
+// the order-life version ("order-life-cancel-resubmit-delayed": cancel
+// Update, resubmit, delayed timer), so they also replay the path that orders
+// in flight at that upgrade keep taking.
 func TestReplaySavedHistory(t *testing.T) {
 	for _, f := range []string{"testdata/order_history.json", "testdata/order_history_event_cap.json"} {
 		r := worker.NewWorkflowReplayer()
