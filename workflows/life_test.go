@@ -119,8 +119,8 @@ func (x *fixture) resubmitAt(d time.Duration, id string) *updateOutcome {
 	out := &updateOutcome{}
 	x.env.RegisterDelayedCallback(func() {
 		x.env.UpdateWorkflow(workflows.UpdateResubmit, id, &testsuite.TestUpdateCallback{
-			OnAccept: func() { out.accepted = true },
-			OnReject: func(err error) { out.rejected = err; out.done = true },
+			OnAccept:   func() { out.accepted = true },
+			OnReject:   func(err error) { out.rejected = err; out.done = true },
 			OnComplete: func(_ any, err error) { out.done, out.err = true, err },
 		})
 	}, d)
