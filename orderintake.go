@@ -91,6 +91,9 @@ const (
 	FormatText = "text"
 )
 
+// TemplateKinds lists every template kind.
+var TemplateKinds = []string{KindIntake, KindCancel, KindSubmitResponse, KindCancelResponse, KindWebhook, KindEmail}
+
 // Trigger methods and statuses.
 const (
 	MethodURL   = "url"

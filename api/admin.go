@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"net/url"
@@ -46,6 +47,9 @@ func (s *Server) adminRoutes(g *gin.RouterGroup) {
 
 	g.GET("/requests", s.listRequests)
 	g.GET("/requests/:id", s.getRequest)
+	g.POST("/requests/resubmit", s.resubmitWindow)
+	g.POST("/requests/:id/resubmit", s.resubmitOrder)
+	g.POST("/requests/:id/cancel", s.adminCancel)
 	g.GET("/postbacks", s.listPostbacks)
 	g.GET("/postbacks/:id", s.getPostback)
 	s.hqAdminRoutes(g)
@@ -124,9 +128,14 @@ type customerBody struct {
 	IntakeTemplateID    *string `json:"intakeTemplateId"`
 	CancelTemplateID    *string `json:"cancelTemplateId"`
 	ReferenceExpression *string `json:"referenceExpression"`
+	// Response templates (kinds submit_response, cancel_response) and the
+	// delayed event's span ("48h", "90m", "30s"; "" turns it off).
+	SubmitResponseTemplateID *string `json:"submitResponseTemplateId"`
+	CancelResponseTemplateID *string `json:"cancelResponseTemplateId"`
+	DelayedAfter             *string `json:"delayedAfter"`
 }
 
-func (b *customerBody) apply(cu *oi.Customer) {
+func (b *customerBody) apply(cu *oi.Customer) error {
 	set := func(dst *string, v *string) {
 		if v != nil {
 			*dst = strings.TrimSpace(*v)
@@ -138,6 +147,41 @@ func (b *customerBody) apply(cu *oi.Customer) {
 	set(&cu.IntakeTemplateID, b.IntakeTemplateID)
 	set(&cu.CancelTemplateID, b.CancelTemplateID)
 	set(&cu.ReferenceExpression, b.ReferenceExpression)
+	set(&cu.SubmitResponseTemplateID, b.SubmitResponseTemplateID)
+	set(&cu.CancelResponseTemplateID, b.CancelResponseTemplateID)
+	if b.DelayedAfter != nil {
+		d, err := oi.ParseDuration(*b.DelayedAfter)
+		if err != nil {
+			return oi.FieldError("delayedAfter", "delayedAfter: %v", err)
+		}
+		cu.DelayedAfter = d
+	}
+	return nil
+}
+
+// checkCustomerTemplates makes sure each template a customer names is of
+// the kind its field takes (a webhook template is no cancel template).
+func (s *Server) checkCustomerTemplates(ctx context.Context, cu *oi.Customer) error {
+	for _, f := range []struct{ field, id, kind string }{
+		{"intakeTemplateId", cu.IntakeTemplateID, oi.KindIntake},
+		{"cancelTemplateId", cu.CancelTemplateID, oi.KindCancel},
+		{"submitResponseTemplateId", cu.SubmitResponseTemplateID, oi.KindSubmitResponse},
+		{"cancelResponseTemplateId", cu.CancelResponseTemplateID, oi.KindCancelResponse},
+	} {
+		if f.id == "" || f.kind == oi.KindIntake {
+			continue // intake templates were never checked here; kept as it was
+		}
+		t, err := s.Store.GetTemplate(ctx, f.id)
+		if oi.ErrorCode(err) == oi.ENOTFOUND {
+			return oi.FieldError(f.field, "template %s does not exist", f.id)
+		} else if err != nil {
+			return err
+		}
+		if t.Kind != f.kind {
+			return oi.FieldError(f.field, "template %s is a %s template; %s takes a %s template", f.id, t.Kind, f.field, f.kind)
+		}
+	}
+	return nil
 }
 
 func validateCustomer(cu *oi.Customer) error {
@@ -165,8 +209,8 @@ func (s *Server) createCustomer(c *gin.Context) {
 		return
 	}
 	cu := &oi.Customer{ID: oi.NewID("cus")}
-	b.apply(cu)
-	if err := firstErr(validateCustomer(cu), s.checkReferenceExpression(cu)); err != nil {
+	if err := firstErr(b.apply(cu), validateCustomer(cu), s.checkReferenceExpression(cu),
+		s.checkCustomerTemplates(c.Request.Context(), cu)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -194,8 +238,8 @@ func (s *Server) patchCustomer(c *gin.Context) {
 	if !s.bind(c, &b) {
 		return
 	}
-	b.apply(cu)
-	if err := firstErr(validateCustomer(cu), s.checkReferenceExpression(cu)); err != nil {
+	if err := firstErr(b.apply(cu), validateCustomer(cu), s.checkReferenceExpression(cu),
+		s.checkCustomerTemplates(c.Request.Context(), cu)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -236,6 +280,10 @@ type printerBody struct {
 	Format    *string            `json:"format"`
 	Headers   *map[string]string `json:"headers"`
 	TimeoutMs *int               `json:"timeoutMs"`
+	// CancelURL is a template string (https://psp.example/orders/{{ printerOrderId }}/cancel);
+	// OrderIDExpression finds the printer's order id in its answer (id, data.order.id).
+	CancelURL         *string `json:"cancelUrl"`
+	OrderIDExpression *string `json:"orderIdExpression"`
 }
 
 func (b *printerBody) apply(p *oi.Printer) error {
@@ -254,6 +302,12 @@ func (b *printerBody) apply(p *oi.Printer) error {
 	if b.TimeoutMs != nil {
 		p.TimeoutMs = *b.TimeoutMs
 	}
+	if b.CancelURL != nil {
+		p.CancelURL = strings.TrimSpace(*b.CancelURL)
+	}
+	if b.OrderIDExpression != nil {
+		p.OrderIDExpression = strings.TrimSpace(*b.OrderIDExpression)
+	}
 	err := firstErr(required("name", p.Name), validURL("url", p.URL), oneOf("format", p.Format, oi.FormatJSON, oi.FormatXML))
 	if err == nil && (p.TimeoutMs < 100 || p.TimeoutMs > 120000) {
 		err = oi.FieldError("timeoutMs", "timeoutMs must be between 100 and 120000")
@@ -267,7 +321,7 @@ func (s *Server) createPrinter(c *gin.Context) {
 		return
 	}
 	p := &oi.Printer{ID: oi.NewID("prn"), Format: oi.FormatJSON, TimeoutMs: 15000, Headers: map[string]string{}}
-	if err := b.apply(p); err != nil {
+	if err := firstErr(b.apply(p), s.checkPrinterExpressions(p)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -321,7 +375,7 @@ func (s *Server) patchPrinter(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := b.apply(p); err != nil {
+	if err := firstErr(b.apply(p), s.checkPrinterExpressions(p)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -359,7 +413,7 @@ type templateBody struct {
 // check validates a template body and compiles it, so a syntax error is
 // refused at save time with its line and column.
 func (s *Server) check(t *oi.Template) error {
-	if err := firstErr(required("name", t.Name), oneOf("kind", t.Kind, oi.KindIntake, oi.KindCancel, oi.KindWebhook, oi.KindEmail),
+	if err := firstErr(required("name", t.Name), oneOf("kind", t.Kind, oi.TemplateKinds...),
 		oneOf("format", t.Format, oi.FormatJSON, oi.FormatXML, oi.FormatText), required("body", t.Body)); err != nil {
 		return err
 	}
@@ -649,18 +703,22 @@ func (s *Server) getRequest(c *gin.Context) {
 	proc := gin.H{"templateId": o.Processing.TemplateID, "templateVersion": o.Processing.TemplateVersion,
 		"output": nullableBytes(o.Processing.Output), "error": o.Processing.Error, "processedAt": o.Processing.ProcessedAt,
 		"warnings": stageWarnings(o.Processing.Warnings)}
-	var final, resp any
-	if f := o.Final; f != nil {
-		final = gin.H{"method": f.Method, "url": f.URL, "headers": f.Headers, "body": string(f.Body)}
+	final, resp := stageViews(o.Final, o.Response)
+	tries, err := s.triesView(ctx, o.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
-	if r := o.Response; r != nil {
-		resp = gin.H{"attempts": r.Attempts, "sentAt": r.SentAt, "status": r.Status, "headers": r.Headers,
-			"body": string(r.Body), "latencyMs": r.LatencyMs, "error": r.Error}
+	cancels, err := s.cancelRequestsView(ctx, o.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
 	}
 	out := gin.H{"id": o.ID, "customerId": o.CustomerID, "printerId": o.PrinterID, "workflowId": o.WorkflowID,
 		"idempotencyKey": o.IdempotencyKey, "orderReferenceId": o.OrderReferenceID, "status": o.Status,
 		"statusReason": o.StatusReason, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt,
 		"originalRequest": orig, "templateProcessing": proc, "finalRequest": final, "systemResponse": resp,
+		"printerOrderId": o.PrinterOrderID, "try": o.Try, "tries": tries, "cancelRequests": cancels,
 		"events": events, "postbacks": postbackViews(pbs), "links": gin.H{"workflow": s.workflowURL(o.WorkflowID)}}
 	if o.Status == oi.StatusRejected {
 		// What the client was told; the row has no workflow or later stages.

@@ -322,8 +322,14 @@ func (s *Server) getOrder(c *gin.Context) {
 		timeline = append(timeline, gin.H{"eventId": e.EventID, "status": e.Status, "timestamp": e.OccurredAt,
 			"message": e.Message, "trackingCode": e.TrackingCode, "trackingUrl": e.TrackingURL, "carrierName": e.CarrierName})
 	}
+	cancels, err := s.cancelsView(c, o.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, gin.H{"id": o.ID, "orderReferenceId": o.OrderReferenceID, "status": o.Status,
-		"statusReason": o.StatusReason, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt, "events": timeline})
+		"statusReason": o.StatusReason, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt, "events": timeline,
+		"printerOrderId": o.PrinterOrderID, "try": o.Try, "cancels": cancels})
 }
 
 // printable: valid UTF-8 without control characters. Keys and references

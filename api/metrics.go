@@ -26,7 +26,7 @@ import (
 func (s *Server) opsRoutes(r *gin.Engine) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&storeCollector{st: s.Store, every: 5 * time.Second})
+		&storeCollector{st: s.Store, every: 5 * time.Second}, s.life.Fallbacks)
 	m := newHTTPMetrics(reg)
 	r.Use(m.observe)
 

@@ -191,8 +191,21 @@ func buildOpenAPI() map[string]any {
 		ok("202", "Accepted: the order's workflow started", ref("OrderAccepted")),
 		ok("200", "A repeat of an order already accepted", ref("OrderAccepted")),
 		problems("400", "401", "403", "409", "413", "415", "422", "429", "503")))
-	add("GET", "/v1/orders/{id}", op("Orders", "An order's status and event timeline (own orders only)", secured("apiKey"),
+	add("GET", "/v1/orders/{id}", op("Orders", "An order's status, printerOrderId, cancels and event timeline (own orders only)", secured("apiKey"),
 		ok("200", "The order", ref("OrderStatus")), problems("401", "403", "404", "429")))
+	add("GET", "/v1/orders", op("Orders", "The customer's own orders, newest first, in keyset pages",
+		secured("apiKey"), query("reference", "order reference (prefix)"), query("status", "one status"),
+		query("from", "received at or after (RFC 3339)"), query("to", "received before (RFC 3339)"),
+		query("limit", "page size, 1 to 500 (default 50)"), query("cursor", "nextCursor of the page before"),
+		ok("200", "A page of orders", ref("OrderPage")), problems("401", "403", "422", "429")))
+	add("POST", "/v1/orders/{id}/cancel", op("Orders", "Cancel an order (a workflow Update)",
+		describe("Optional JSON or XML body: the cancel template's input. Before the printer took the order the submission "+
+			"stops (no printer call); after, the cancel template goes to the printer's cancelUrl. 200 canceled; 202 "+
+			"cancel_pending when the printer's verdict is not in within 30 s (GET the order for the outcome); 409 once "+
+			"shipped or ended (orderStatus), or when the printer refused (printerStatus, printerAnswer). With the customer's "+
+			"cancel_response template the answer is rendered in its format."),
+		secured("apiKey"), ok("200", "Canceled", ref("CancelAnswer")), ok("202", "The printer's verdict is pending", ref("CancelAnswer")),
+		problems("400", "401", "403", "404", "409", "413", "415", "422", "429", "503")))
 	add("POST", "/v1/printer/orders/{id}/events", op("Printers", "Report a status event", secured("apiKey"),
 		body(ref("PrinterEventInput"), true),
 		ok("202", "Queued for the order's workflow", ref("EventAccepted")),
@@ -292,6 +305,16 @@ func buildOpenAPI() map[string]any {
 		ok("200", "Settings", ref("SMTPSettings"))))
 	add("PUT", "/v1/admin/settings/smtp", admin("Replace the outgoing mail server settings", body(ref("SMTPInput"), true),
 		ok("200", "Saved", ref("SMTPSettings")), problems("400", "422")))
+
+	// ---- admin: the order's life after intake
+	add("POST", "/v1/admin/requests/{id}/cancel", admin("Cancel an order as its customer would (same path as POST /v1/orders/{id}/cancel)",
+		ok("200", "Canceled", ref("CancelAnswer")), ok("202", "The printer's verdict is pending", ref("CancelAnswer")),
+		problems("400", "404", "409", "413", "415", "422", "503")))
+	add("POST", "/v1/admin/requests/{id}/resubmit", admin("Send a failed order again (current template version; same order id and workflow)",
+		ok("202", "The new try is under way", ref("ResubmitAnswer")), problems("404", "409", "503")))
+	add("POST", "/v1/admin/requests/resubmit", admin("Send every failed order of a customer received in [from, to) again",
+		body(ref("BulkResubmitInput"), true), ok("202", "What was resubmitted, and what was skipped and why", ref("BulkResubmitAnswer")),
+		problems("400", "404", "422")))
 
 	// ---- admin: Requests and Postbacks views
 	add("GET", "/v1/admin/requests", admin("Requests view: orders newest first",
@@ -442,6 +465,27 @@ func openAPISchemas() map[string]any {
 }
 
 const schemasJSON = `{
+  "CancelAnswer": {"type": "object", "required": ["id", "orderReferenceId", "status", "cancelId", "printerCalled", "links"], "properties": {
+    "id": {"type": "string"}, "orderReferenceId": {"type": "string"}, "status": {"enum": ["canceled", "cancel_pending"]},
+    "cancelId": {"type": "string"}, "printerCalled": {"type": "boolean", "description": "false when the cancel stopped the submission before the printer took the order"},
+    "printerStatus": {"type": "integer"},
+    "links": {"type": "object", "properties": {"self": {"type": "string"}, "hq": {"type": "string"}}}}},
+  "OrderPage": {"type": "object", "required": ["items", "nextCursor"], "properties": {
+    "items": {"type": "array", "items": {"type": "object", "required": ["id", "orderReferenceId", "status", "printerOrderId", "receivedAt"], "properties": {
+      "id": {"type": "string"}, "orderReferenceId": {"type": "string"}, "status": {"type": "string"}, "printerOrderId": {"type": "string"},
+      "receivedAt": {"$ref": "#/components/schemas/Time"}, "updatedAt": {"$ref": "#/components/schemas/Time"},
+      "links": {"type": "object", "properties": {"self": {"type": "string"}, "hq": {"type": "string"}}}}}},
+    "nextCursor": {"type": "string", "description": "empty on the last page"}}},
+  "ResubmitAnswer": {"type": "object", "required": ["id", "status", "try"], "properties": {
+    "id": {"type": "string"}, "status": {"const": "accepted"}, "try": {"type": "integer"},
+    "links": {"type": "object", "properties": {"self": {"type": "string"}, "hq": {"type": "string"}}}}},
+  "BulkResubmitInput": {"type": "object", "required": ["customerId", "from", "to"], "additionalProperties": false, "properties": {
+    "customerId": {"type": "string"}, "from": {"$ref": "#/components/schemas/Time"}, "to": {"$ref": "#/components/schemas/Time"}}},
+  "BulkResubmitAnswer": {"type": "object", "required": ["customerId", "resubmitted", "skipped", "truncated"], "properties": {
+    "customerId": {"type": "string"}, "from": {"$ref": "#/components/schemas/Time"}, "to": {"$ref": "#/components/schemas/Time"},
+    "resubmitted": {"type": "array", "items": {"type": "string"}},
+    "skipped": {"type": "array", "items": {"type": "object", "properties": {"id": {"type": "string"}, "reason": {"type": "string"}}}},
+    "truncated": {"type": "boolean"}, "limit": {"type": "integer"}}},
   "Problem": {"type": "object", "required": ["type", "title", "status", "code", "detail"],
     "description": "RFC 9457 problem; extra members (line, column, where, excerpt, ...) say where input was wrong",
     "properties": {
@@ -466,6 +510,12 @@ const schemasJSON = `{
     "id": {"type": "string"}, "orderReferenceId": {"type": "string"}, "status": {"type": "string"},
     "statusReason": {"type": "string"}, "receivedAt": {"$ref": "#/components/schemas/Time"},
     "updatedAt": {"$ref": "#/components/schemas/Time"},
+    "printerOrderId": {"type": "string", "description": "the printer's own id of the order (empty until it gave one)"},
+    "try": {"type": "integer", "description": "the submit try (2 and up after a resubmit)"},
+    "cancels": {"type": "array", "items": {"type": "object", "properties": {
+      "id": {"type": "string"}, "outcome": {"enum": ["pending", "canceled", "refused", "failed"]},
+      "outcomeReason": {"type": "string"}, "printerCalled": {"type": "boolean"}, "printerStatus": {"type": "integer"},
+      "requestedAt": {"$ref": "#/components/schemas/Time"}, "updatedAt": {"$ref": "#/components/schemas/Time"}}}},
     "events": {"type": "array", "items": {"type": "object", "properties": {
       "eventId": {"type": "string"}, "status": {"$ref": "#/components/schemas/Event"}, "timestamp": {"$ref": "#/components/schemas/Time"},
       "message": {"type": "string"}, "trackingCode": {"type": "string"}, "trackingUrl": {"type": "string"},
@@ -483,10 +533,15 @@ const schemasJSON = `{
     "id": {"type": "string"}, "name": {"type": "string"}, "referenceId": {"type": "string"},
     "printerId": {"type": "string"}, "intakeTemplateId": {"type": "string"}, "cancelTemplateId": {"type": "string"},
     "referenceExpression": {"type": "string"},
+    "submitResponseTemplateId": {"type": "string"}, "cancelResponseTemplateId": {"type": "string"},
+    "delayedAfter": {"type": "string", "description": "e.g. 48h; empty: no delayed event"},
     "createdAt": {"$ref": "#/components/schemas/Time"}, "updatedAt": {"$ref": "#/components/schemas/Time"}}},
   "CustomerInput": {"type": "object", "additionalProperties": false, "properties": {
     "name": {"type": "string"}, "referenceId": {"type": "string"}, "printerId": {"type": "string"},
     "intakeTemplateId": {"type": "string"}, "cancelTemplateId": {"type": "string"},
+    "submitResponseTemplateId": {"type": "string", "description": "a submit_response template: our answer to POST /v1/orders in the merchant's format"},
+    "cancelResponseTemplateId": {"type": "string", "description": "a cancel_response template: our answer to cancel in the merchant's format"},
+    "delayedAfter": {"type": "string", "description": "fire the delayed event when the printer has not shipped this long after it took the order (48h, 90m, 30s); empty turns it off"},
     "referenceExpression": {"type": "string", "description": "one template expression that pulls the order reference out of the body, written order.ref or {{ order.ref }}; checked when saved (422 with line and column); an order it gives no reference for is refused"}}},
   "APIKey": {"type": "object", "required": ["id", "ownerKind", "ownerId", "prefix", "createdAt"], "properties": {
     "id": {"type": "string"}, "ownerKind": {"enum": ["customer", "printer"]}, "ownerId": {"type": "string"},
@@ -495,18 +550,21 @@ const schemasJSON = `{
   "Printer": {"type": "object", "required": ["id", "name", "url", "format", "headers", "timeoutMs", "createdAt", "updatedAt"], "properties": {
     "id": {"type": "string"}, "name": {"type": "string"}, "url": {"type": "string"}, "format": {"enum": ["json", "xml"]},
     "headers": {"$ref": "#/components/schemas/StringMap", "description": "names only: values are sealed at rest and shown as ••••"}, "timeoutMs": {"type": "integer"},
+    "cancelUrl": {"type": "string"}, "orderIdExpression": {"type": "string"},
     "createdAt": {"$ref": "#/components/schemas/Time"}, "updatedAt": {"$ref": "#/components/schemas/Time"}}},
   "PrinterInput": {"type": "object", "additionalProperties": false, "properties": {
+    "cancelUrl": {"type": "string", "description": "where cancels go: a template string such as https://psp.example/orders/{{ printerOrderId }}/cancel; checked when saved"},
+    "orderIdExpression": {"type": "string", "description": "one expression over the printer's answer to an order (id, data.order.id) giving printerOrderId; checked when saved"},
     "name": {"type": "string"}, "url": {"type": "string", "description": "absolute http(s) URL"}, "format": {"enum": ["json", "xml"]},
     "headers": {"$ref": "#/components/schemas/StringMap", "description": "write-only values: absent keeps the stored headers; a value •••• keeps that header's stored value"}, "timeoutMs": {"type": "integer", "minimum": 100, "maximum": 120000}}},
   "Template": {"type": "object", "required": ["id", "name", "kind", "format", "version", "body", "createdAt", "updatedAt"], "properties": {
-    "id": {"type": "string"}, "name": {"type": "string"}, "kind": {"enum": ["intake", "cancel", "webhook", "email"]},
+    "id": {"type": "string"}, "name": {"type": "string"}, "kind": {"enum": ["intake", "cancel", "submit_response", "cancel_response", "webhook", "email"]},
     "format": {"enum": ["json", "xml", "text"]}, "version": {"type": "integer"}, "body": {"type": "string"},
     "subject": {"type": "string"},
     "strict": {"type": "boolean", "description": "an undefined variable is a template error (line and column), not an empty value"},
     "createdAt": {"$ref": "#/components/schemas/Time"}, "updatedAt": {"$ref": "#/components/schemas/Time"}}},
   "TemplateInput": {"type": "object", "required": ["name", "format", "body"], "additionalProperties": false, "properties": {
-    "name": {"type": "string"}, "kind": {"enum": ["intake", "cancel", "webhook", "email"], "description": "required on create; cannot change"},
+    "name": {"type": "string"}, "kind": {"enum": ["intake", "cancel", "submit_response", "cancel_response", "webhook", "email"], "description": "required on create; cannot change"},
     "format": {"enum": ["json", "xml", "text"]}, "body": {"type": "string"}, "subject": {"type": "string"},
     "strict": {"type": "boolean", "description": "an undefined variable is a template error instead of an empty value; default false on create, the current version's on PUT"}}},
   "TemplateVersion": {"type": "object", "required": ["templateId", "version", "format", "body", "createdAt"], "properties": {
@@ -518,7 +576,7 @@ const schemasJSON = `{
     "templateId": {"type": "string", "description": "a stored template (or body)"},
     "version": {"type": "integer", "minimum": 1, "description": "version of templateId (default: current)"},
     "format": {"enum": ["json", "xml", "text"], "description": "required with body; with templateId overrides the stored format"},
-    "kind": {"enum": ["intake", "cancel", "webhook", "email"], "description": "default: the stored template's; for body intake, or webhook when event is given"},
+    "kind": {"enum": ["intake", "cancel", "submit_response", "cancel_response", "webhook", "email"], "description": "default: the stored template's; for body intake, or webhook when event is given"},
     "customerId": {"type": "string", "description": "whose lookup tables lookups() reads (and customer.* for intake)"},
     "input": {"description": "intake/cancel: the order body as a JSON value, or the raw request as a string with contentType; webhook/email: the postback context"},
     "contentType": {"type": "string", "description": "with a string input: parse it as this request type (application/json, application/xml)"},
@@ -532,7 +590,7 @@ const schemasJSON = `{
     "warnings": {"type": "array", "items": {"$ref": "#/components/schemas/Warning"}, "description": "undefined variables or attributes the render printed or tested, and names of ours the body shadows; sorted by position, at most 50 and a count"},
     "subjectWarnings": {"type": "array", "items": {"$ref": "#/components/schemas/Warning"}},
     "strict": {"type": "boolean"},
-    "output": {"type": "string"}, "format": {"enum": ["json", "xml", "text"]}, "kind": {"enum": ["intake", "cancel", "webhook", "email"]},
+    "output": {"type": "string"}, "format": {"enum": ["json", "xml", "text"]}, "kind": {"enum": ["intake", "cancel", "submit_response", "cancel_response", "webhook", "email"]},
     "templateVersion": {"type": ["integer", "null"], "description": "the stored version rendered; null for a body"},
     "subject": {"type": "string", "description": "an e-mail template's rendered subject"}}},
   "RollbackInput": {"type": "object", "required": ["version"], "additionalProperties": false, "properties": {

@@ -19,6 +19,7 @@ import (
 	oi "orderintake"
 	"orderintake/internal/seal"
 	"orderintake/mapper"
+	"orderintake/service"
 	"orderintake/store"
 )
 
@@ -56,6 +57,9 @@ type Server struct {
 	keys     *keyCache
 	limiter  *keyLimiter
 	throttle *throttle
+	// life is the order's life after intake (cancel, resubmit, search,
+	// response templates), shared with HQ.
+	life *service.OrderLife
 }
 
 // DefaultPublicURL is ORDERINTAKE_PUBLIC_URL's default (dev).
@@ -76,7 +80,8 @@ func New(cfg Config) *Server {
 		cfg.PublicURL = DefaultPublicURL
 	}
 	return &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, keyCacheTTL, keyCacheSize),
-		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst), throttle: newThrottle(cfg.Store, cfg.Logger)}
+		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst), throttle: newThrottle(cfg.Store, cfg.Logger),
+		life: service.NewOrderLife(cfg.Temporal, cfg.Store, cfg.Mapper, cfg.Logger)}
 }
 
 // Handler returns the router.
@@ -105,8 +110,10 @@ func (s *Server) Handler() http.Handler {
 
 	v1 := r.Group("/v1")
 	cust := v1.Group("", s.requireKey(oi.OwnerCustomer), s.recordRejections)
-	cust.POST("/orders", s.submitOrder)
+	cust.POST("/orders", s.respondAs(oi.KindSubmitResponse), s.submitOrder)
 	cust.GET("/orders/:id", s.getOrder)
+	cust.GET("/orders", s.searchOrders)
+	cust.POST("/orders/:id/cancel", s.respondAs(oi.KindCancelResponse), s.cancelOrder)
 
 	prn := v1.Group("/printer", s.requireKey(oi.OwnerPrinter))
 	prn.POST("/orders/:id/events", s.printerEvent)

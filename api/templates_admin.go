@@ -130,7 +130,7 @@ func (b *renderBody) validate() error {
 		}
 	}
 	if b.Kind != "" {
-		if err := oneOf("kind", b.Kind, oi.KindIntake, oi.KindCancel, oi.KindWebhook, oi.KindEmail); err != nil {
+		if err := oneOf("kind", b.Kind, oi.TemplateKinds...); err != nil {
 			return err
 		}
 	}

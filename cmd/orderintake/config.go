@@ -49,6 +49,9 @@ type config struct {
 	// Per-key rate limit (see limits.go).
 	RateLimit float64
 	RateBurst int
+	// FailedOrderHold is how long a failed order waits for a resubmit
+	// (ORDERINTAKE_FAILED_ORDER_HOLD).
+	FailedOrderHold time.Duration
 	// sdkMetrics is the Temporal SDK's metrics registry of this process
 	// (filled by dialTemporal, served at /metrics).
 	sdkMetrics *prometheus.Registry
@@ -107,6 +110,9 @@ func loadConfig(dev bool) (*config, error) {
 	}
 	if err := c.loadLimits(); err != nil {
 		return nil, err
+	}
+	if c.FailedOrderHold, err = time.ParseDuration(env("ORDERINTAKE_FAILED_ORDER_HOLD", "168h")); err != nil || c.FailedOrderHold <= 0 {
+		return nil, fmt.Errorf("ORDERINTAKE_FAILED_ORDER_HOLD must be a positive duration like 168h or 30m")
 	}
 	for _, s := range strings.FieldsFunc(env("ORDERINTAKE_ALLOWED_DESTINATIONS", ""), func(r rune) bool { return r == ',' || r == ' ' }) {
 		p, err := netip.ParsePrefix(s)
@@ -179,6 +185,8 @@ type parts struct {
 	mapper *mapper.Engine
 	sealer *seal.Sealer
 	guard  *delivery.Guard
+	// failedHold is ORDERINTAKE_FAILED_ORDER_HOLD, for the worker.
+	failedHold time.Duration
 }
 
 func openParts(ctx context.Context, c *config) (*parts, error) {
@@ -200,11 +208,11 @@ func openParts(ctx context.Context, c *config) (*parts, error) {
 		slog.Error("some secrets at rest could not be resealed; sends that need them will fail", "error", err)
 	}
 	return &parts{store: st, mapper: mapper.NewEngine(mapper.Options{}), sealer: sealer,
-		guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}}, nil
+		guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}, failedHold: c.FailedOrderHold}, nil
 }
 
 func (p *parts) workerConfig(log *slog.Logger) worker.Config {
-	return worker.Config{Store: p.store, Mapper: p.mapper, Sealer: p.sealer, Guard: p.guard, Logger: log}
+	return worker.Config{Store: p.store, Mapper: p.mapper, Sealer: p.sealer, Guard: p.guard, Logger: log, FailedOrderHold: p.failedHold}
 }
 
 func (p *parts) apiServer(c *config, tc client.Client, log *slog.Logger, uiURL string) *api.Server {

@@ -1,0 +1,302 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	oi "orderintake"
+	"orderintake/mapper"
+	"orderintake/service"
+	"orderintake/workflows"
+)
+
+// The order's life after intake: cancel, resubmit, the customer's search.
+// Every handler is a thin face over service.OrderLife, which HQ uses too.
+
+// cancelBody reads the optional cancel body (JSON or XML, the cancel
+// template's input).
+func cancelBody(c *gin.Context, source string) (workflows.CancelInput, error) {
+	in := workflows.CancelInput{Source: source}
+	body, err := readBody(c, MaxOrderBody)
+	if err != nil {
+		return in, err
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return in, nil
+	}
+	ct, err := orderContentType(c.GetHeader("Content-Type"))
+	if err != nil {
+		return in, err
+	}
+	if _, err := parseOrderBody(ct, body); err != nil {
+		return in, err
+	}
+	if ct == "" {
+		ct = sniffContentType(body)
+	}
+	in.ContentType, in.Headers, in.Body = ct, keptHeaders(c.Request.Header), body
+	return in, nil
+}
+
+// cancelOrder is POST /v1/orders/{id}/cancel: 200 canceled, 202
+// cancel_pending, 409 too late or refused by the printer.
+func (s *Server) cancelOrder(c *gin.Context) {
+	in, err := cancelBody(c, "customer")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ans, err := s.life.Cancel(c.Request.Context(), who(c).customer.ID, c.Param("id"), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(ans.HTTPStatus, ans)
+}
+
+// adminCancel is POST /v1/admin/requests/{id}/cancel: the customer's cancel,
+// asked by an operator.
+func (s *Server) adminCancel(c *gin.Context) {
+	in, err := cancelBody(c, "admin")
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	ans, err := s.life.Cancel(c.Request.Context(), "", c.Param("id"), in)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(ans.HTTPStatus, ans)
+}
+
+// resubmitOrder is POST /v1/admin/requests/{id}/resubmit.
+func (s *Server) resubmitOrder(c *gin.Context) {
+	ans, err := s.life.Resubmit(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, ans)
+}
+
+// resubmitWindow is POST /v1/admin/requests/resubmit {customerId, from, to}.
+func (s *Server) resubmitWindow(c *gin.Context) {
+	var b service.BulkResubmit
+	if !s.bind(c, &b) {
+		return
+	}
+	ans, err := s.life.ResubmitWindow(c.Request.Context(), b)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, ans)
+}
+
+// searchOrders is GET /v1/orders: the customer's own orders.
+func (s *Server) searchOrders(c *gin.Context) {
+	q := service.OrderSearch{Reference: c.Query("reference"), Status: c.Query("status"), Cursor: c.Query("cursor")}
+	var err error
+	if q.From, err = queryTime(c, "from"); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if q.To, err = queryTime(c, "to"); err != nil {
+		s.fail(c, err)
+		return
+	}
+	if v := c.Query("limit"); v != "" {
+		if q.Limit, err = strconv.Atoi(v); err != nil || q.Limit < 1 {
+			s.fail(c, oi.FieldError("limit", "limit must be a number from 1 to 500"))
+			return
+		}
+	}
+	page, err := s.life.SearchOrders(c.Request.Context(), who(c).customer.ID, q)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, page)
+}
+
+func queryTime(c *gin.Context, name string) (time.Time, error) {
+	v := c.Query(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, oi.FieldError(name, "%s must be an RFC 3339 time like 2026-11-28T00:00:00Z", name)
+	}
+	return t, nil
+}
+
+// cancelsView is the cancels of an order as GET /v1/orders/{id} shows them.
+func (s *Server) cancelsView(c *gin.Context, orderID string) ([]gin.H, error) {
+	list, err := s.Store.ListCancels(c.Request.Context(), orderID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gin.H, 0, len(list))
+	for _, cr := range list {
+		v := gin.H{"id": cr.ID, "outcome": cr.Outcome, "outcomeReason": cr.OutcomeReason, "printerCalled": cr.PrinterCalled,
+			"requestedAt": cr.RequestedAt, "updatedAt": cr.UpdatedAt}
+		if cr.Response != nil && cr.Response.Status != 0 {
+			v["printerStatus"] = cr.Response.Status
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+// respondAs renders the answer of the route after it (our standard JSON)
+// through the customer's response template of kind, when the customer has
+// one. The handler is unchanged; a failing template leaves the standard
+// answer (logged and counted by the service).
+func (s *Server) respondAs(kind string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		cust := who(c).customer
+		if cust == nil || (kind == oi.KindSubmitResponse && cust.SubmitResponseTemplateID == "") ||
+			(kind == oi.KindCancelResponse && cust.CancelResponseTemplateID == "") {
+			c.Next()
+			return
+		}
+		w := &heldAnswer{ResponseWriter: c.Writer, status: http.StatusOK}
+		c.Writer = w
+		c.Next()
+		c.Writer = w.ResponseWriter
+		var standard map[string]any
+		_ = json.Unmarshal(w.body.Bytes(), &standard)
+		var order *service.AnswerOrder
+		var problem map[string]any
+		if w.status >= 400 {
+			problem = standard
+		} else if standard != nil {
+			order = &service.AnswerOrder{Links: map[string]string{}}
+			order.ID, _ = standard["id"].(string)
+			order.OrderReferenceID, _ = standard["orderReferenceId"].(string)
+			order.Status, _ = standard["status"].(string)
+			if links, ok := standard["links"].(map[string]any); ok {
+				for k, v := range links {
+					order.Links[k], _ = v.(string)
+				}
+			}
+		}
+		if r, ok := s.life.Respond(c.Request.Context(), cust.ID, kind, w.status, order, problem); ok {
+			c.Writer.Header().Set("Content-Type", r.ContentType)
+			c.Writer.WriteHeader(w.status)
+			_, _ = c.Writer.Write(r.Body)
+			return
+		}
+		c.Writer.WriteHeader(w.status)
+		_, _ = c.Writer.Write(w.body.Bytes())
+	}
+}
+
+// heldAnswer holds a handler's answer so that respondAs can rewrite it.
+type heldAnswer struct {
+	gin.ResponseWriter
+	status  int
+	body    bytes.Buffer
+	written bool
+}
+
+func (w *heldAnswer) WriteHeader(code int) { w.status, w.written = code, true }
+func (w *heldAnswer) WriteHeaderNow()      { w.written = true }
+func (w *heldAnswer) Write(b []byte) (int, error) {
+	w.written = true
+	return w.body.Write(b)
+}
+func (w *heldAnswer) WriteString(s string) (int, error) {
+	w.written = true
+	return w.body.WriteString(s)
+}
+func (w *heldAnswer) Status() int   { return w.status }
+func (w *heldAnswer) Size() int     { return w.body.Len() }
+func (w *heldAnswer) Written() bool { return w.written }
+
+// checkPrinterExpressions checks a printer's orderIdExpression (one
+// expression) and cancelUrl (a template string) when it is saved.
+func (s *Server) checkPrinterExpressions(p *oi.Printer) error {
+	if p.OrderIDExpression != "" {
+		if err := s.Mapper.CheckExpression(p.OrderIDExpression); err != nil {
+			return fieldTemplateError("orderIdExpression", err)
+		}
+	}
+	if p.CancelURL != "" {
+		if err := s.Mapper.Check(mapper.Template{Format: mapper.FormatText, Body: p.CancelURL}); err != nil {
+			return fieldTemplateError("cancelUrl", err)
+		}
+	}
+	return nil
+}
+
+func fieldTemplateError(field string, err error) error {
+	e := &oi.Error{Code: oi.EINVALID, Field: field, Message: field + ": " + err.Error()}
+	var me *mapper.Error
+	if errors.As(err, &me) {
+		e.Message = field + ": " + me.Message
+		e.Detail = map[string]any{"line": me.Line, "column": me.Column}
+	}
+	return e
+}
+
+// stageViews are the final request and system response panes of the
+// Requests view (an order's current try, an earlier try, a cancel).
+func stageViews(f *oi.FinalRequest, r *oi.SystemResponse) (final, resp any) {
+	if f != nil {
+		final = gin.H{"method": f.Method, "url": f.URL, "headers": f.Headers, "body": string(f.Body)}
+	}
+	if r != nil {
+		resp = gin.H{"attempts": r.Attempts, "sentAt": r.SentAt, "status": r.Status, "headers": r.Headers,
+			"body": string(r.Body), "latencyMs": r.LatencyMs, "error": r.Error, "warnings": stageWarnings(r.Warnings)}
+	}
+	return final, resp
+}
+
+func processingView(p oi.TemplateProcessing) gin.H {
+	return gin.H{"templateId": p.TemplateID, "templateVersion": p.TemplateVersion, "output": nullableBytes(p.Output),
+		"error": p.Error, "processedAt": p.ProcessedAt, "warnings": stageWarnings(p.Warnings)}
+}
+
+// triesView lists an order's earlier submit tries with their stages.
+func (s *Server) triesView(ctx context.Context, orderID string) ([]gin.H, error) {
+	list, err := s.Store.ListTries(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gin.H, 0, len(list))
+	for _, t := range list {
+		final, resp := stageViews(t.Final, t.Response)
+		out = append(out, gin.H{"try": t.Try, "status": t.Status, "statusReason": t.StatusReason, "archivedAt": t.ArchivedAt,
+			"templateProcessing": processingView(t.Processing), "finalRequest": final, "systemResponse": resp})
+	}
+	return out, nil
+}
+
+// cancelRequestsView lists an order's cancel requests with their four stages.
+func (s *Server) cancelRequestsView(ctx context.Context, orderID string) ([]gin.H, error) {
+	list, err := s.Store.ListCancels(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]gin.H, 0, len(list))
+	for _, cr := range list {
+		final, resp := stageViews(cr.Final, cr.Response)
+		out = append(out, gin.H{"id": cr.ID, "kind": "cancel", "source": cr.Source, "outcome": cr.Outcome,
+			"outcomeReason": cr.OutcomeReason, "printerCalled": cr.PrinterCalled, "requestedAt": cr.RequestedAt,
+			"updatedAt": cr.UpdatedAt,
+			"originalRequest": gin.H{"contentType": cr.Original.ContentType, "headers": cr.Original.Headers,
+				"body": string(cr.Original.Body)},
+			"templateProcessing": processingView(cr.Processing), "finalRequest": final, "systemResponse": resp})
+	}
+	return out, nil
+}
