@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -523,4 +525,83 @@ func TestCancelLatency(t *testing.T) {
 	}
 	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 	t.Logf("CANCEL LATENCY over %d cancels: p50=%v p99=%v max=%v", n, took[n/2], took[n*99/100-1], took[n-1])
+}
+
+// hqPost submits an HQ form with the page's CSRF token (as the browser
+// does) and answers the status and Location.
+func hqPost(t *testing.T, base string, jar http.CookieJar, page, action string) (int, string, string) {
+	t.Helper()
+	cl := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := cl.Get(base + page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token on %s", page)
+	}
+	if !strings.Contains(string(body), `action="`+action+`"`) {
+		t.Fatalf("%s has no form for %s", page, action)
+	}
+	req, _ := http.NewRequest("POST", base+action, strings.NewReader(url.Values{"csrf": {string(m[1])}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	resp, err = cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location"), string(out)
+}
+
+// The HQ buttons: Cancel order (behind its confirmation) and Resubmit go
+// through the same service as the JSON routes.
+func TestHQCancelAndResubmitButtons(t *testing.T) {
+	p := startProduct(t)
+	printer := testenv.NewServer(t, 422)
+	printer.Default = http.StatusCreated
+	d := newDesk(t)
+	s := p.lifeShop(printer, d, printer.URL)
+	jar := hqSession(t, p.api.URL, p.admin)
+
+	failed := p.place(s, "LIFE-HQ-FAILED")
+	p.waitStatus(s.customerKey, failed, oi.EventFailed)
+	st, loc, body := hqPost(t, p.api.URL, jar, "/hq/requests/"+failed, "/hq/requests/"+failed+"/resubmit")
+	if st != http.StatusSeeOther || !strings.Contains(loc, "notice=resubmitted") {
+		t.Fatalf("HQ resubmit = %d %s %.300s", st, loc, body)
+	}
+	p.waitStatus(s.customerKey, failed, oi.StatusSubmitted)
+
+	page := "/hq/requests/" + failed
+	cl := &http.Client{Jar: jar}
+	resp, err := cl.Get(p.api.URL + page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"Cancel order…", "Yes, cancel this order", "P-1", "Earlier tries", "HTTP <strong>422</strong>"} {
+		if !strings.Contains(string(raw), want) {
+			t.Fatalf("order page lacks %q", want)
+		}
+	}
+	st, loc, body = hqPost(t, p.api.URL, jar, page, "/hq/requests/"+failed+"/cancel")
+	if st != http.StatusSeeOther || !strings.Contains(loc, "notice=canceled") {
+		t.Fatalf("HQ cancel = %d %s %.300s", st, loc, body)
+	}
+	if o := p.orderOf(s.customerKey, failed); o["status"] != "canceled" || d.count() != 1 {
+		t.Fatalf("after the HQ cancel: status %v, %d cancels at the printer", o["status"], d.count())
+	}
+	resp, err = cl.Get(p.api.URL + page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if strings.Contains(string(raw), "Yes, cancel this order") || !strings.Contains(string(raw), "Cancel requests") {
+		t.Fatalf("a canceled order's page still offers the cancel, or lacks its cancel request")
+	}
 }
