@@ -15,6 +15,7 @@ import (
 	oi "orderintake"
 	"orderintake/activities"
 	"orderintake/mapper"
+	"orderintake/service"
 )
 
 // templateRoutes: rendering a template on trial input, template versions and
@@ -204,9 +205,18 @@ func (b *renderBody) context(kind string, cust *oi.Customer) (map[string]any, er
 	if input != nil {
 		m, ok := input.(map[string]any)
 		if !ok {
-			return nil, oi.FieldError("input", "a %s template's input is the postback context: a JSON object like the event samples", kind)
+			return nil, oi.FieldError("input", "a %s template's input is its context: a JSON object like the samples", kind)
 		}
 		return m, nil
+	}
+	if kind == oi.KindSubmitResponse || kind == oi.KindCancelResponse {
+		// Our answer to an order taken (or canceled), as the sample.
+		status, st := 202, oi.StatusAccepted
+		if kind == oi.KindCancelResponse {
+			status, st = 200, oi.EventCanceled
+		}
+		return service.ResponseContext(status, &service.AnswerOrder{ID: "ord_sample_0001", OrderReferenceID: "ORD-1001", Status: st,
+			Links: map[string]string{"self": "/v1/orders/ord_sample_0001", "hq": "/hq/requests/ord_sample_0001"}}, nil), nil
 	}
 	event := b.Event
 	if event == "" {
