@@ -61,7 +61,7 @@ func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workf
 	if err != nil {
 		return res, fmt.Errorf("load lookups of %s: %w", c.ID, err)
 	}
-	body, _, err := mapper.ParseInput(o.Original.ContentType, o.Original.Body)
+	body, _, err := mapper.ParseInputOrdered(o.Original.ContentType, o.Original.Body) // mappings iterate in the body's order
 	var warnings json.RawMessage
 	if err == nil {
 		data := mapper.IntakeContext(body, o.Original.Headers, mapper.CustomerInfo{ID: c.ID, Name: c.Name, ReferenceID: c.ReferenceID}, o.ReceivedAt)

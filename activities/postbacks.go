@@ -30,7 +30,7 @@ func PostbackContext(o *oi.OrderRequest, ev workflows.PrinterEvent) map[string]a
 	}
 	var order any = map[string]any{}
 	items := []any{}
-	if body, _, err := mapper.ParseInput(o.Original.ContentType, o.Original.Body); err == nil {
+	if body, _, err := mapper.ParseInputOrdered(o.Original.ContentType, o.Original.Body); err == nil {
 		order = body
 		items = orderItems(body, fulfillments)
 	}
@@ -59,16 +59,16 @@ func PostbackContext(o *oi.OrderRequest, ev workflows.PrinterEvent) map[string]a
 // under the single root of an XML body, where one item is not a list) and
 // adds the event's fulfillments to each item.
 func orderItems(body any, fulfillments []any) []any {
-	m, ok := body.(map[string]any)
+	m, ok := mapper.AsMap(body) // the body is parsed with its key order (*mapper.Object)
 	if !ok {
 		return nil
 	}
 	list, found := m["items"]
 	if !found && len(m) == 1 {
 		for _, root := range m {
-			if rm, ok := root.(map[string]any); ok {
+			if rm, ok := mapper.AsMap(root); ok {
 				list, found = rm["items"]
-				if im, ok := list.(map[string]any); ok && len(im) == 1 {
+				if im, ok := mapper.AsMap(list); ok && len(im) == 1 {
 					for _, inner := range im { // <items><item/>…</items>
 						list = inner
 					}
@@ -80,13 +80,13 @@ func orderItems(body any, fulfillments []any) []any {
 	switch v := list.(type) {
 	case []any:
 		raw = v
-	case map[string]any:
+	case map[string]any, *mapper.Object:
 		raw = []any{v}
 	}
 	out := make([]any, 0, len(raw))
 	for _, it := range raw {
 		item := map[string]any{}
-		if im, ok := it.(map[string]any); ok {
+		if im, ok := mapper.AsMap(it); ok {
 			for k, v := range im {
 				item[k] = v
 			}

@@ -64,7 +64,7 @@ func parseOrderBody(contentType string, body []byte) (any, error) {
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil, &oi.Error{Code: oi.EMALFORMED, Field: "body", Message: "the order body is empty"}
 	}
-	v, _, err := mapper.ParseInput(contentType, body)
+	v, _, err := mapper.ParseInputOrdered(contentType, body) // templates see mappings in the body's order
 	if err != nil {
 		e := &oi.Error{Code: oi.EMALFORMED, Field: "body", Message: "the order body does not parse: " + err.Error()}
 		var ie *mapper.InputError
@@ -99,7 +99,7 @@ var referenceFields = []string{"orderReferenceId", "orderReference", "referenceI
 
 // defaultReference finds the merchant's order reference in a parsed body.
 func defaultReference(body any) string {
-	m, ok := body.(map[string]any)
+	m, ok := mapper.AsMap(body)
 	if !ok {
 		return ""
 	}
@@ -122,7 +122,7 @@ func soleChild(m map[string]any) map[string]any {
 		return nil
 	}
 	for _, v := range m {
-		c, _ := v.(map[string]any)
+		c, _ := mapper.AsMap(v)
 		return c
 	}
 	return nil

@@ -203,7 +203,7 @@ func (b *renderBody) context(kind string, cust *oi.Customer) (map[string]any, er
 		return mapper.IntakeContext(input, headers, info, time.Now()), nil
 	}
 	if input != nil {
-		m, ok := input.(map[string]any)
+		m, ok := mapper.AsMap(input)
 		if !ok {
 			return nil, oi.FieldError("input", "a %s template's input is its context: a JSON object like the samples", kind)
 		}
@@ -243,7 +243,7 @@ func (b *renderBody) parseInput() (any, error) {
 		}
 		body, ctype = []byte(s), b.ContentType
 	}
-	v, _, err := mapper.ParseInput(ctype, body)
+	v, _, err := mapper.ParseInputOrdered(ctype, body) // mappings in the input's order, as at intake
 	if err != nil {
 		e := &oi.Error{Code: oi.EINVALID, Field: "input", Message: "the input does not parse: " + err.Error()}
 		var ie *mapper.InputError

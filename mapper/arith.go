@@ -28,7 +28,7 @@ func binop(e *exec.Evaluator, params *exec.VarArgs) *exec.Value {
 	return v
 }
 
-var opNames = map[opcode]string{opAdd: "+", opSub: "-", opMul: "*", opDiv: "/", opFloorDiv: "//", opMod: "%", opPow: "**", opConcat: "~"}
+var opNames = map[opcode]string{opAdd: "+", opSub: "-", opMul: "*", opDiv: "/", opFloorDiv: "//", opMod: "%", opPow: "**", opConcat: "~", opModTuple: "%"}
 
 func typeName(v *exec.Value) string {
 	switch {
@@ -138,10 +138,11 @@ func arith(op opcode, l, r *exec.Value, st *renderState) (*exec.Value, error) {
 		if l.IsString() || r.IsString() { // Python: 'a' + 1 is a TypeError; ~ joins anything
 			return nil, newTplErr(ErrRuntime, "unsupported operand types for +: %s and %s (use ~ to join text)", typeName(l), typeName(r))
 		}
-	case opMod:
+	case opMod, opModTuple:
 		if l.IsString() { // Python's '%02d' % n (format.go)
-			return percentFormat(l.String(), r, st, limit)
+			return percentFormat(l.String(), r, op == opModTuple, st, limit)
 		}
+		op = opMod
 	case opMul:
 		if s, n, ok := repeatOperands(l, r); ok {
 			if n <= 0 {

@@ -21,7 +21,7 @@ func benchOrder(tb testing.TB, n int) map[string]any {
 	body := fmt.Sprintf(`{"orderReferenceId": "ORD-1001", "currency": "EUR", "shipmentMethodUid": "express",
 		"shippingAddress": {"firstName": "Ada", "lastName": "Lovelace", "addressLine1": "Vesterbrogade 1", "city": "København", "postCode": "1620", "country": "DK", "email": "ada@example.com"},
 		"items": [%s]}`, joinStrings(items, ","))
-	v, _, err := ParseInput("application/json", []byte(body))
+	v, _, err := ParseInputOrdered("application/json", []byte(body))
 	if err != nil {
 		tb.Fatal(err)
 	}

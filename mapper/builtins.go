@@ -55,6 +55,9 @@ func newEnvironment(maxValue int) *exec.Environment {
 	}
 	for _, name := range []string{"dict", "cycler", "joiner", "namespace", "_", "gettext", "ngettext"} {
 		if f, ok := builtins.GlobalFunctions.Get(name); ok {
+			if name == "dict" {
+				f = dictFunc // compat_filters.go: keeps a mapping's and the keywords' order
+			}
 			globals[name] = guardGlobal(f) // budget.go: dict/namespace weighed
 		}
 	}
@@ -83,6 +86,7 @@ func newEnvironment(maxValue int) *exec.Environment {
 		ControlStructures: controls,
 		Context:           exec.NewContext(globals),
 		Methods:           methods,
+		MethodWriteBack:   methodWriteBack, // reads.go
 	}
 }
 

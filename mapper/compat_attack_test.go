@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 )
@@ -19,7 +20,8 @@ func TestCompatAttacks(t *testing.T) {
 		{"% left-aligned width", `{{ '%-999999999s|' % 'x' }}`},
 		{"% float precision", `{{ '%.999999999f' % 1.5 }}`},
 		{"% star width", `{{ '%*d' % (999999999, 1) }}`},
-		{"% many fields", `{{ ('%-9999s' * 200) % (['x'] * 200) }}`},
+		// A tuple written out (Python spreads only a tuple; a list is one argument).
+		{"% many fields", `{{ ('%-9999s' * 200) % (` + strings.Repeat(`'x', `, 200) + `) }}`},
 		{"% mapping fields", `{{ ('%(a)s' * 100000) % {'a': 'x' * 1000} }}`},
 		{"format filter width", `{{ '%0999999999d' | format(1) }}`},
 		{".format nested width", `{{ '{:>{w}}'.format('x', w=999999999) }}`},

@@ -23,6 +23,7 @@ func compatFilters() map[string]exec.FilterFunction {
 		"urlencode": filterURLEncode,
 		"wordwrap":  filterWordwrap,
 		"round":     filterRound,
+		"sum":       filterSum,
 		"max":       filterMinMax(true),
 		"min":       filterMinMax(false),
 		"items":     filterItems,
@@ -35,6 +36,84 @@ func compatFilters() map[string]exec.FilterFunction {
 		"length":    filterLengthCompat(builtinFilter("length")),
 		"count":     filterLengthCompat(builtinFilter("count")),
 		"d":         filterDefault,
+		"select":    filterItemTest(builtinFilter("select")),
+		"reject":    filterItemTest(builtinFilter("reject")),
+	}
+}
+
+// dictFunc is Python's dict(mapping_or_pairs=(), **kwargs) as a dict that
+// keeps its order: the mapping's (or the pairs') first, then the keyword
+// arguments as written (kwargOrder). gonja's ignored the mapping and
+// ordered the keywords at random.
+func dictFunc(_ *exec.Evaluator, params *exec.VarArgs) *exec.Value {
+	d := exec.NewDict()
+	set := func(k, v *exec.Value) {
+		for _, p := range d.Pairs {
+			if p.Key.EqualValueTo(k) {
+				p.Value = v
+				return
+			}
+		}
+		d.Pairs = append(d.Pairs, &exec.Pair{Key: k, Value: v})
+	}
+	if len(params.Args) > 1 {
+		return errValue(newTplErr(ErrRuntime, "dict expects at most 1 positional argument, got %d", len(params.Args)))
+	}
+	if len(params.Args) == 1 {
+		src := params.Args[0]
+		switch {
+		case src.IsDict():
+			for _, p := range dictPairs(src) {
+				set(p[0], p[1])
+			}
+		case src.IsList():
+			for _, item := range listItems(src) {
+				kv := listItems(item)
+				if !item.IsList() || len(kv) != 2 {
+					return errValue(newTplErr(ErrRuntime, "dict: each item must be a pair (key, value)"))
+				}
+				set(kv[0], kv[1])
+			}
+		default:
+			return errValue(newTplErr(ErrRuntime, "dict: a %s is not a mapping", typeName(src)))
+		}
+	}
+	var names []string
+	if o, ok := params.KwArgs[orderKwarg]; ok {
+		for _, n := range listItems(o) {
+			names = append(names, n.String())
+		}
+	} else {
+		for k := range params.KwArgs {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+	}
+	for _, k := range names {
+		if v, ok := params.KwArgs[k]; ok {
+			set(exec.AsValue(k), v)
+		}
+	}
+	return exec.AsValue(d)
+}
+
+// filterItemTest runs select/reject telling the defined/undefined tests that
+// they test items of a list: an item is defined, none included (gonja has
+// no undefined value to put in a list), as in Jinja2.
+func filterItemTest(orig exec.FilterFunction) exec.FilterFunction {
+	return func(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+		if len(params.Args) > 0 && params.Args[0].IsString() {
+			switch params.Args[0].String() {
+			case "defined", "undefined":
+				kw := make(map[string]*exec.Value, len(params.KwArgs)+1)
+				for k, v := range params.KwArgs {
+					kw[k] = v
+				}
+				kw[itemKwarg] = exec.AsValue(true)
+				params = &exec.VarArgs{Args: params.Args, KwArgs: kw}
+			}
+		}
+		return orig(e, in, params)
 	}
 }
 
@@ -309,8 +388,8 @@ func filterRound(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.
 	x := floatOf(in)
 	switch method {
 	case "common":
-		if in.IsInteger() && prec >= 0 {
-			return exec.AsValue(intOf(in))
+		if in.IsInteger() { // Python's round keeps an int an int: round(1250, -2) is 1200
+			return exec.AsValue(roundIntHalfEven(intOf(in), prec))
 		}
 		if prec >= 0 {
 			r, _ := strconv.ParseFloat(strconv.FormatFloat(x, 'f', prec, 64), 64)
@@ -327,6 +406,85 @@ func filterRound(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.
 		return exec.AsValue(f(x*p) / p)
 	}
 	return errValue(newTplErr(ErrRuntime, "round: method must be 'common', 'ceil' or 'floor'"))
+}
+
+// roundIntHalfEven is Python's round(n, prec) for an int n.
+func roundIntHalfEven(n int64, prec int) int64 {
+	if prec >= 0 {
+		return n
+	}
+	if prec < -18 {
+		return 0 // 10**19 is beyond int64: every int64 rounds to 0
+	}
+	p := int64(1)
+	for i := 0; i < -prec; i++ {
+		p *= 10
+	}
+	q, r := n/p, n%p
+	if r < 0 { // floor division, as Python
+		q, r = q-1, r+p
+	}
+	if 2*uint64(r) > uint64(p) || (2*uint64(r) == uint64(p) && q%2 != 0) {
+		q++
+	}
+	return q * p
+}
+
+// filterSum is Jinja2's sum(attribute=None, start=0): Python's sum, so ints
+// add up to an int and any float makes a float (15.0, not 15); a value that
+// is not a number is an error, as in Python.
+func filterSum(_ *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.Value {
+	if in.IsError() {
+		return in
+	}
+	attr := ""
+	if a, ok := argOrKw(params, 0, "attribute"); ok && !a.IsNil() {
+		attr = textOf(a)
+	}
+	var isum int64
+	var fsum float64
+	isFloat := false
+	add := func(v *exec.Value) error {
+		switch {
+		case v.IsFloat():
+			if !isFloat {
+				isFloat, fsum = true, float64(isum)
+			}
+			fsum += v.Float()
+		case v.IsInteger() || v.IsBool():
+			if isFloat {
+				fsum += float64(intOf(v))
+			} else {
+				isum += intOf(v)
+			}
+		default:
+			return newTplErr(ErrRuntime, "sum: cannot add a %s to a number", typeName(v))
+		}
+		return nil
+	}
+	if s, ok := argOrKw(params, 1, "start"); ok {
+		if err := add(s); err != nil {
+			return errValue(err)
+		}
+	}
+	if !in.IsList() && !in.IsDict() {
+		return errValue(newTplErr(ErrRuntime, "sum: a %s is not a list", typeName(in)))
+	}
+	var err error
+	in.Iterate(func(_, _ int, item, _ *exec.Value) bool {
+		if attr != "" {
+			item = attrOf(item, attr)
+		}
+		err = add(item)
+		return err == nil
+	}, func() {})
+	if err != nil {
+		return errValue(err)
+	}
+	if isFloat {
+		return exec.AsValue(fsum)
+	}
+	return exec.AsValue(isum)
 }
 
 // filterMinMax is Jinja2's max/min(case_sensitive=False, attribute=None).
@@ -539,6 +697,74 @@ func dictMethods(base *exec.MethodSet[map[string]any]) *exec.MethodSet[map[strin
 		}
 		return nil, nil
 	}
+	// setdefault, pop, copy and clear change (or copy) a dict in place, as
+	// update does: a dict literal, or an object of the order body (ordered.go).
+	inPlace := func(name string, f func(d *exec.Dict, args *exec.VarArgs) (any, error)) {
+		base := set[name]
+		set[name] = func(m map[string]any, self *exec.Value, args *exec.VarArgs) (any, error) {
+			d, ok := unwrapValue(self).(*exec.Dict)
+			if !ok {
+				if base == nil {
+					return nil, newTplErr(ErrRuntime, "%s is not supported here", name)
+				}
+				return base(m, self, args)
+			}
+			return f(d, args)
+		}
+	}
+	find := func(d *exec.Dict, k *exec.Value) int {
+		for i, p := range d.Pairs {
+			if p.Key.EqualValueTo(k) {
+				return i
+			}
+		}
+		return -1
+	}
+	inPlace("setdefault", func(d *exec.Dict, args *exec.VarArgs) (any, error) {
+		if len(args.Args) < 1 || len(args.Args) > 2 || len(args.KwArgs) > 0 {
+			return nil, newTplErr(ErrRuntime, "setdefault expects setdefault(key[, default])")
+		}
+		if i := find(d, args.Args[0]); i >= 0 {
+			return d.Pairs[i].Value.Interface(), nil
+		}
+		v := exec.AsValue(nil)
+		if len(args.Args) == 2 {
+			v = args.Args[1]
+		}
+		d.Pairs = append(d.Pairs, &exec.Pair{Key: args.Args[0], Value: v})
+		return v.Interface(), nil
+	})
+	inPlace("pop", func(d *exec.Dict, args *exec.VarArgs) (any, error) {
+		if len(args.Args) < 1 || len(args.Args) > 2 || len(args.KwArgs) > 0 {
+			return nil, newTplErr(ErrRuntime, "pop expects pop(key[, default])")
+		}
+		if i := find(d, args.Args[0]); i >= 0 {
+			v := d.Pairs[i].Value
+			d.Pairs = append(d.Pairs[:i:i], d.Pairs[i+1:]...)
+			return v.Interface(), nil
+		}
+		if len(args.Args) == 2 {
+			return args.Args[1].Interface(), nil
+		}
+		return nil, newTplErr(ErrRuntime, "pop: the key %s is not in the mapping", clip(textOf(args.Args[0]), 80))
+	})
+	inPlace("copy", func(d *exec.Dict, args *exec.VarArgs) (any, error) {
+		if len(args.Args) > 0 || len(args.KwArgs) > 0 {
+			return nil, newTplErr(ErrRuntime, "copy takes no arguments")
+		}
+		c := &exec.Dict{Pairs: make([]*exec.Pair, len(d.Pairs))}
+		for i, p := range d.Pairs {
+			c.Pairs[i] = &exec.Pair{Key: p.Key, Value: p.Value}
+		}
+		return c, nil
+	})
+	inPlace("clear", func(d *exec.Dict, args *exec.VarArgs) (any, error) {
+		if len(args.Args) > 0 || len(args.KwArgs) > 0 {
+			return nil, newTplErr(ErrRuntime, "clear takes no arguments")
+		}
+		d.Pairs = nil
+		return nil, nil
+	})
 	return exec.NewMethodSet(set)
 }
 

@@ -379,6 +379,7 @@ func (rw *rewriter) walk(v reflect.Value) {
 			}}
 			return
 		case *nodes.BinaryExpression:
+			_, tuple := n.Right.(*nodes.Tuple)       // before the walk wraps the literal
 			rw.walk(reflect.ValueOf(&n.Left).Elem()) // the slots, so literals can be wrapped
 			rw.walk(reflect.ValueOf(&n.Right).Elem())
 			if read := rw.readCall(n.Left, false); read != nil {
@@ -387,7 +388,7 @@ func (rw *rewriter) walk(v reflect.Value) {
 			if read := rw.readCall(n.Right, false); read != nil {
 				n.Right = read
 			}
-			rewriteArith(n)
+			rewriteArith(n, tuple)
 			return
 		}
 		if v.Elem().Kind() == reflect.Struct {
@@ -488,6 +489,7 @@ const (
 	opMod
 	opPow
 	opConcat
+	opModTuple // % with a tuple literal on the right: its items are the arguments
 )
 
 var arithOps = map[tokens.Type]opcode{
@@ -499,13 +501,20 @@ var arithOps = map[tokens.Type]opcode{
 // rewriteArith turns `a OP b` into `true and binop(a, b, OP, pos)` in place:
 // the node keeps its identity (parents need no update) and gonja's lazy `and`
 // returns the call's value unchanged.
-func rewriteArith(n *nodes.BinaryExpression) {
+//
+// `'…' % (a, b)` (a tuple written on the right) becomes opModTuple: Python
+// spreads a tuple over the format, and takes anything else, a list included,
+// as one argument (a tuple held in a variable is a list to us: one argument).
+func rewriteArith(n *nodes.BinaryExpression, rightIsTuple bool) {
 	if n.Operator == nil || n.Operator.Token == nil {
 		return
 	}
 	op, ok := arithOps[n.Operator.Token.Type]
 	if !ok {
 		return
+	}
+	if op == opMod && rightIsTuple {
+		op = opModTuple
 	}
 	tok := n.Operator.Token
 	name := *tok

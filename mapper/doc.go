@@ -30,11 +30,24 @@
 // writes a comma, while {{ "," }} outside a string writes the JSON string ",".
 // In xml templates values are XML-escaped; in text templates written plainly.
 // Everywhere, booleans print true/false, integers never get ".0", floats print
-// in shortest form (2.0 prints 2) and none prints "" (null in JSON).
+// as Python (Jinja2, json.dumps) writes them (8 / 2 prints 4.0, 1e+16, 1e-05)
+// and none prints "" (null in JSON). JSON has no NaN or infinity: such a value
+// in a JSON template is a template error (in a JSON string it is the text inf).
 //
 // JSON output must be one well-formed value without duplicate keys; XML output
 // one well-formed document with a single root. Failures are *Error with Kind
 // ErrOutput and the line/column in the output.
+//
+// # Data
+//
+// Template data comes from ParseInputOrdered (or IntakeContext over it): its
+// objects (*Object) keep the body's key order, and a render reads each as a
+// gonja dict in that order, built for that render only, so a template that
+// changes one ({% set _ = d.update(...) %}) changes neither the parsed body
+// nor another render. ParseInput gives the same values as plain maps, for
+// code that reads a body itself. As in Jinja2, an attribute or item of none
+// is undefined (empty, a warning; an error in a strict template), and
+// reading on from an undefined value is an error.
 //
 // # Functions and filters
 //

@@ -45,7 +45,7 @@ func TestJSONValuesInAndOutOfStrings(t *testing.T) {
 	cases := []struct{ body, want string }{
 		{`{"v": "{{ s }}"}`, `{"v": "say \"hi\"\\\n\tbye ✓"}`},
 		{`{"v": {{ s }}}`, `{"v": "say \"hi\"\\\n\tbye ✓"}`},
-		{`{"v": {{ n }}, "w": {{ w }}, "f": {{ f }}}`, `{"v": 42, "w": 3, "f": 1.5}`},
+		{`{"v": {{ n }}, "w": {{ w }}, "f": {{ f }}}`, `{"v": 42, "w": 3.0, "f": 1.5}`},
 		{`{"v": "{{ n }}-{{ b }}"}`, `{"v": "42-false"}`},
 		{`{"v": {{ b }}, "u": {{ undefined }}}`, `{"v": false, "u": null}`},
 		{`{"v": {{ l }}, "m": {{ m }}}`, `{"v": [1,"x"], "m": {"k":true}}`},
@@ -69,7 +69,7 @@ func TestJSONValuesInAndOutOfStrings(t *testing.T) {
 func TestTextAndXMLValues(t *testing.T) {
 	e := NewEngine(Options{})
 	data := map[string]any{"b": true, "i": int64(7), "f": 2.0, "s": `<a href="x">&`}
-	if got := mustRender(t, e, FormatText, `{{ b }} {{ i }} {{ f }} {{ none }}|{{ s }}`, data); got != `true 7 2 |<a href="x">&` {
+	if got := mustRender(t, e, FormatText, `{{ b }} {{ i }} {{ f }} {{ none }}|{{ s }}`, data); got != `true 7 2.0 |<a href="x">&` {
 		t.Errorf("text: %q", got)
 	}
 	if got := mustRender(t, e, FormatXML, `<r a="{{ s }}">{{ s }} {{ b }}</r>`, data); got != `<r a="&lt;a href=&quot;x&quot;&gt;&amp;">&lt;a href=&quot;x&quot;&gt;&amp; true</r>` {
@@ -456,5 +456,32 @@ func TestBuiltinNamesExist(t *testing.T) {
 	}
 	if got := mustRender(t, e, FormatText, `{{ "a-b".split("-") | join(",") }} {{ "x".upper() }} {{ " y ".strip() }}`, nil); got != "a,b X y" {
 		t.Errorf("string methods: %q", got)
+	}
+}
+
+// Floats print as Python (and so Jinja2 and json.dumps) writes them; JSON has
+// no NaN or infinity, so a JSON value that is one is a template error naming
+// where, not null and not invalid JSON.
+func TestFloatsAsPythonWritesThem(t *testing.T) {
+	e := NewEngine(Options{})
+	data := map[string]any{"whole": 4.0, "tenth": 0.1, "big": 1e16, "tiny": 1e-5, "i": int64(4)}
+	if got := mustRender(t, e, FormatText, `{{ whole }} {{ tenth }} {{ big }} {{ tiny }} {{ i }} {{ 8 / 2 }}`, data); got != "4.0 0.1 1e+16 1e-05 4 4.0" {
+		t.Errorf("text: %q", got)
+	}
+	if got := mustRender(t, e, FormatJSON, `{"a": {{ whole }}, "b": [{{ big }}, {{ tiny }}], "s": "{{ whole }}", "l": {{ [whole, i] }}}`, data); got != `{"a": 4.0, "b": [1e+16, 1e-05], "s": "4.0", "l": [4.0,4]}` {
+		t.Errorf("json: %q", got)
+	}
+	if got := mustRender(t, e, FormatText, `{{ 'inf' | float }} {{ ['-inf' | float] }}`, nil); got != "inf [-inf]" {
+		t.Errorf("text inf: %q", got)
+	}
+	for _, body := range []string{`{"a": {{ 'inf' | float }}}`, "{\"a\":\n {{ ['nan' | float] }}}"} {
+		_, err := render(t, e, FormatJSON, body, nil, nil)
+		if err == nil || err.Kind != ErrRuntime || !strings.Contains(err.Message, "cannot be written as JSON") || err.Line == 0 {
+			t.Errorf("%s: want a runtime error with a position naming the float, got %v", body, err)
+		}
+	}
+	// Inside a JSON string the text form is fine: it is a string.
+	if got := mustRender(t, e, FormatJSON, `{"a": "{{ 'inf' | float }}"}`, nil); got != `{"a": "inf"}` {
+		t.Errorf("json string: %q", got)
 	}
 }

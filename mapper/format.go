@@ -76,12 +76,13 @@ func listItems(v *exec.Value) []*exec.Value {
 	return out
 }
 
-// percentFormat is Python's `format % args`. A list on the right is the
-// tuple of arguments (templates have no tuples of their own).
-func percentFormat(format string, args *exec.Value, st *renderState, limit int) (*exec.Value, error) {
+// percentFormat is Python's `format % args`. spread: args is a tuple
+// written in the template, whose items are the arguments; any other value,
+// a list included, is one argument (a mapping also serves %(name)s).
+func percentFormat(format string, args *exec.Value, spread bool, st *renderState, limit int) (*exec.Value, error) {
 	pa := &percentArgs{}
 	switch {
-	case args.IsList():
+	case spread && args.IsList():
 		pa.list = listItems(args)
 	case args.IsDict():
 		pa.mapping = args
@@ -386,7 +387,7 @@ func filterFormat(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec
 		}
 		args = exec.AsValue(list)
 	}
-	out, err := percentFormat(textOf(in), args, renderStateOf(e), math.MaxInt)
+	out, err := percentFormat(textOf(in), args, true, renderStateOf(e), math.MaxInt) // Jinja2: value % args, a tuple
 	if err != nil {
 		return errValue(err)
 	}

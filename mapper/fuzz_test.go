@@ -32,8 +32,8 @@ func FuzzRender(f *testing.F) {
 	lk := Lookups{"carrier": {Default: "X", Rows: map[string]string{"dhl": "DHL"}}}
 	f.Fuzz(func(t *testing.T, body, input string) {
 		data := map[string]any{}
-		if v, _, err := ParseInput("application/json", []byte(input)); err == nil {
-			if m, ok := v.(map[string]any); ok {
+		if v, _, err := ParseInputOrdered("application/json", []byte(input)); err == nil {
+			if m, ok := AsMap(v); ok {
 				data = m
 			}
 		}

@@ -54,7 +54,7 @@ func TestGolden(t *testing.T) {
 				if _, err := os.Stat(filepath.Join(dir, "input.xml")); err == nil {
 					ct, name = "application/xml", "input.xml"
 				}
-				v, _, err := ParseInput(ct, []byte(readFile(t, filepath.Join(dir, name))))
+				v, _, err := ParseInputOrdered(ct, []byte(readFile(t, filepath.Join(dir, name))))
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
@@ -62,7 +62,7 @@ func TestGolden(t *testing.T) {
 					data = IntakeContext(v, map[string][]string{"X-Request-Id": {"req-1"}, "X-Api-Key": {"secret"}},
 						CustomerInfo{ID: "cus_1", Name: "Acme Prints", ReferenceID: "ACME"}, time.Date(2025, 3, 14, 9, 26, 53, 0, time.UTC))
 				} else {
-					data = v.(map[string]any)
+					data, _ = AsMap(v)
 				}
 			}
 			out, err := e.Render(context.Background(), Template{Format: c.Format, Body: body}, data, Lookups(c.Lookups))

@@ -26,6 +26,19 @@ const maxInputDepth = 64
 // surrounding white space; an empty element is ""; element and attribute names
 // are used without their namespace prefix and xmlns declarations are dropped.
 func ParseInput(contentType string, body []byte) (any, Format, error) {
+	return parseInput(contentType, body, false)
+}
+
+// ParseInputOrdered is ParseInput with objects (JSON objects, XML elements
+// with attributes or children) as *Object, which keep the body's key order:
+// a template iterating one sees the keys as the body wrote them, as Jinja2
+// would. Use it for template data (IntakeContext, render input); AsMap and
+// PlainValue give plain maps where code reads the body itself.
+func ParseInputOrdered(contentType string, body []byte) (any, Format, error) {
+	return parseInput(contentType, body, true)
+}
+
+func parseInput(contentType string, body []byte, ordered bool) (any, Format, error) {
 	body = bytes.TrimPrefix(body, []byte("\xEF\xBB\xBF")) // a UTF-8 BOM is harmless, drop it
 	if !utf8.Valid(body) {
 		off := invalidUTF8(body)
@@ -48,9 +61,9 @@ func ParseInput(contentType string, body []byte) (any, Format, error) {
 	var v any
 	var err error
 	if format == FormatJSON {
-		v, err = parseJSON(body)
+		v, err = parseJSON(body, ordered)
 	} else {
-		v, err = parseXML(body)
+		v, err = parseXML(body, ordered)
 	}
 	if err != nil {
 		return nil, "", err
@@ -91,7 +104,7 @@ func inputErrorAt(body []byte, off int, msg string) *InputError {
 	return &InputError{Message: msg, Line: line, Column: col, Offset: int64(off)}
 }
 
-func parseJSON(body []byte) (any, error) {
+func parseJSON(body []byte, ordered bool) (any, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return nil, &InputError{Message: "the body is empty"}
 	}
@@ -113,11 +126,66 @@ func parseJSON(body []byte) (any, error) {
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
+	if ordered {
+		v, err := decodeOrdered(dec)
+		if err != nil {
+			return nil, &InputError{Message: "the body is not valid JSON"}
+		}
+		return v, nil
+	}
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return nil, &InputError{Message: "the body is not valid JSON"}
 	}
 	return convertNumbers(v), nil
+}
+
+// decodeOrdered reads one JSON value token by token (the syntax and depth
+// are checked already), objects as *Object in the body's key order.
+func decodeOrdered(dec *json.Decoder) (any, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	switch t := tok.(type) {
+	case json.Delim:
+		switch t {
+		case '{':
+			o := newObject(8)
+			for dec.More() {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, ok := kt.(string)
+				if !ok {
+					return nil, errors.New("object key is not a string")
+				}
+				v, err := decodeOrdered(dec)
+				if err != nil {
+					return nil, err
+				}
+				o.set(k, v)
+			}
+			_, err := dec.Token() // '}'
+			return o, err
+		case '[':
+			l := []any{}
+			for dec.More() {
+				v, err := decodeOrdered(dec)
+				if err != nil {
+					return nil, err
+				}
+				l = append(l, v)
+			}
+			_, err := dec.Token() // ']'
+			return l, err
+		}
+		return nil, errors.New("unexpected delimiter")
+	case json.Number:
+		return numberValue(t), nil
+	}
+	return tok, nil // string, bool, nil
 }
 
 // jsonTooDeep returns the offset where nesting exceeds maxInputDepth, or -1.
@@ -161,19 +229,24 @@ func convertNumbers(v any) any {
 		}
 		return t
 	case json.Number:
-		s := string(t)
-		if !strings.ContainsAny(s, ".eE") {
-			if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-				return n
-			}
-		}
-		f, err := strconv.ParseFloat(s, 64)
-		if err != nil || math.IsInf(f, 0) {
-			return s // out of float range: keep the digits rather than lose them
-		}
-		return f
+		return numberValue(t)
 	}
 	return v
+}
+
+// numberValue: integers become int64, others float64.
+func numberValue(t json.Number) any {
+	s := string(t)
+	if !strings.ContainsAny(s, ".eE") {
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n
+		}
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return s // out of float range: keep the digits rather than lose them
+	}
+	return f
 }
 
 // xmlNode is an element being built.
@@ -181,6 +254,7 @@ type xmlNode struct {
 	name     string
 	attrs    map[string]any
 	children map[string]any
+	order    []string // attribute keys as written, then children by first appearance
 	text     strings.Builder
 }
 
@@ -197,12 +271,27 @@ func (n *xmlNode) add(name string, v any) {
 		return
 	}
 	n.children[name] = v
+	n.order = append(n.order, name)
 }
 
-func (n *xmlNode) value() any {
+func (n *xmlNode) value(ordered bool) any {
 	text := strings.TrimSpace(n.text.String())
 	if n.attrs == nil && n.children == nil {
 		return text
+	}
+	if ordered {
+		o := newObject(len(n.order) + 1)
+		for _, k := range n.order {
+			if v, ok := n.attrs[k]; ok {
+				o.set(k, v)
+			} else {
+				o.set(k, n.children[k])
+			}
+		}
+		if text != "" {
+			o.set("#text", text)
+		}
+		return o
 	}
 	m := make(map[string]any, len(n.attrs)+len(n.children)+1)
 	for k, v := range n.attrs {
@@ -217,7 +306,7 @@ func (n *xmlNode) value() any {
 	return m
 }
 
-func parseXML(body []byte) (any, error) {
+func parseXML(body []byte, ordered bool) (any, error) {
 	d := xml.NewDecoder(bytes.NewReader(body))
 	d.Strict = true
 	var stack []*xmlNode
@@ -260,6 +349,9 @@ func parseXML(body []byte) (any, error) {
 				if n.attrs == nil {
 					n.attrs = map[string]any{}
 				}
+				if _, dup := n.attrs["@"+a.Name.Local]; !dup {
+					n.order = append(n.order, "@"+a.Name.Local)
+				}
 				n.attrs["@"+a.Name.Local] = a.Value
 			}
 			stack = append(stack, n)
@@ -267,9 +359,9 @@ func parseXML(body []byte) (any, error) {
 			n := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			if len(stack) == 0 {
-				root = map[string]any{n.name: n.value()}
+				root = map[string]any{n.name: n.value(ordered)}
 			} else {
-				stack[len(stack)-1].add(n.name, n.value())
+				stack[len(stack)-1].add(n.name, n.value(ordered))
 			}
 		case xml.CharData:
 			if len(stack) == 0 {
@@ -283,6 +375,13 @@ func parseXML(body []byte) (any, error) {
 	}
 	if root == nil {
 		return nil, &InputError{Message: "the XML has no root element"}
+	}
+	if ordered {
+		o := newObject(1)
+		for k, v := range root {
+			o.set(k, v)
+		}
+		return o, nil
 	}
 	return root, nil
 }
@@ -328,8 +427,13 @@ func IntakeContext(body any, headers map[string][]string, c CustomerInfo, now ti
 	}
 	ctx := make(map[string]any, len(ours)+2)
 	var shadowed []string
-	if m, ok := body.(map[string]any); ok {
+	switch m := body.(type) {
+	case map[string]any:
 		for k, v := range m {
+			ctx[k] = v
+		}
+	case *Object:
+		for k, v := range m.vals {
 			ctx[k] = v
 		}
 	}

@@ -1,6 +1,7 @@
 package mapper
 
 import (
+	"context"
 	"errors"
 	"reflect"
 	"strings"
@@ -162,5 +163,89 @@ func TestParseInputMalformedJSONPosition(t *testing.T) {
 		if ie.Line != c.line || ie.Column != c.col {
 			t.Errorf("%q: at %d:%d (%s), want %d:%d", c.body, ie.Line, ie.Column, ie.Message, c.line, c.col)
 		}
+	}
+}
+
+// ParseInputOrdered keeps the body's key order (JSON objects, XML elements:
+// attributes, then children by first appearance, then #text) and is
+// otherwise ParseInput: PlainValue of it is exactly what ParseInput returns.
+func TestParseInputOrderedKeepsKeyOrder(t *testing.T) {
+	cases := []struct {
+		ct, body string
+		path     []string
+		keys     []string
+	}{
+		{"application/json", `{"z": 1, "a": {"y": null, "b": [{"k2": 1, "k1": 2}]}, "m": 3.0, "a2": "x", "z": 9}`, nil, []string{"z", "a", "m", "a2"}},
+		{"application/json", `{"z": 1, "a": {"y": null, "b": 2}}`, []string{"a"}, []string{"y", "b"}},
+		{"application/xml", `<o id="1" ver="2"><zeta>1</zeta><alpha>2</alpha><zeta>3</zeta><mid a="1">t</mid></o>`, []string{"o"}, []string{"@id", "@ver", "zeta", "alpha", "mid"}},
+		{"application/xml", `<o><mid b="1" a="2">t</mid></o>`, []string{"o", "mid"}, []string{"@b", "@a", "#text"}},
+	}
+	for _, c := range cases {
+		v, f, err := ParseInputOrdered(c.ct, []byte(c.body))
+		if err != nil {
+			t.Fatalf("%s: %v", c.body, err)
+		}
+		plain, f2, err := ParseInput(c.ct, []byte(c.body))
+		if err != nil || f != f2 || !reflect.DeepEqual(PlainValue(v), plain) {
+			t.Errorf("%s: PlainValue(ordered) = %#v\nParseInput = %#v", c.body, PlainValue(v), plain)
+		}
+		for _, k := range c.path {
+			o, ok := v.(*Object)
+			if !ok {
+				t.Fatalf("%s: %T is not an *Object", c.body, v)
+			}
+			v, _ = o.Get(k)
+		}
+		o, ok := v.(*Object)
+		if !ok || !reflect.DeepEqual(o.Keys(), c.keys) || o.Len() != len(c.keys) {
+			t.Errorf("%s at %v: keys %v, want %v", c.body, c.path, o.Keys(), c.keys)
+		}
+	}
+	// A repeated key keeps its first place and its last value (as Python's json).
+	v, _, _ := ParseInputOrdered("application/json", []byte(`{"z": 1, "a": 2, "z": 9}`))
+	if z, _ := v.(*Object).Get("z"); z != int64(9) {
+		t.Errorf("repeated key: z = %v", z)
+	}
+	if m, ok := AsMap(v); !ok || len(m) != 2 || m["a"] != int64(2) {
+		t.Errorf("AsMap: %v %v", m, ok)
+	}
+}
+
+// A template sees a body's mappings in the body's order, reads, warnings and
+// strict mode work on them as on any mapping, and a template that changes
+// one changes neither the parsed body nor the next render.
+func TestOrderedBodyInTemplates(t *testing.T) {
+	e := NewEngine(Options{})
+	v, _, err := ParseInputOrdered("application/json", []byte(`{"customer": {"lastName": "L", "firstName": "Ada", "address": null}, "items": [{"sku": "b", "qty": 2}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := IntakeContext(v, nil, CustomerInfo{ID: "cus_1"}, testNow)
+	body := `{% for k, v in customer.items() %}{{ k }}={{ v }};{% endfor %}|{{ body.customer.firstName }}|{{ customer.nope }}|{{ customer.address.city }}|{{ items[0] | tojson }}|{% set _ = customer.update({'x': 1}) %}{{ customer | length }}`
+	for i := 0; i < 2; i++ { // the second render must not see the first one's update
+		r, err := e.RenderDetailed(context.Background(), Template{Format: FormatText, Body: body}, data, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := `lastName=L;firstName=Ada;address=;|Ada|||{"qty": 2, "sku": "b"}|4`; string(r.Output) != want {
+			t.Errorf("render %d: %q\nwant %q", i, r.Output, want)
+		}
+		if len(r.Warnings) != 3 || !strings.Contains(r.Warnings[0].Message, "customer.nope is undefined") ||
+			!strings.Contains(r.Warnings[1].Message, `the body's "customer" hides`) || !strings.Contains(r.Warnings[2].Message, "customer.address.city is undefined") {
+			t.Errorf("warnings: %v", r.Warnings)
+		}
+	}
+	if c, _ := v.(*Object).Get("customer"); c.(*Object).Len() != 3 {
+		t.Errorf("the template changed the parsed body: %v", c.(*Object).Keys())
+	}
+	// JSON output writes a body mapping in its order; strict refuses a miss.
+	out, err := e.Render(context.Background(), Template{Format: FormatJSON, Body: `{"c": {{ customer }}}`}, data, nil)
+	if err != nil || string(out) != `{"c": {"lastName":"L","firstName":"Ada","address":null}}` {
+		t.Errorf("json: %s %v", out, err)
+	}
+	_, err = e.Render(context.Background(), Template{Format: FormatText, Body: `{{ customer.nope }}`, Strict: true}, data, nil)
+	var te *Error
+	if !errors.As(err, &te) || !strings.Contains(te.Message, "customer.nope is undefined") {
+		t.Errorf("strict: %v", err)
 	}
 }

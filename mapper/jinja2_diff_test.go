@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -20,7 +21,10 @@ type jinja2Case struct {
 	Data     json.RawMessage `json:"data"`
 	Differs  string          `json:"differs"` // a deliberate difference (README); then Ours is what we render
 	Ours     *string         `json:"ours"`
-	Gap      string          `json:"gap"` // a known difference not fixed yet (README); it must still differ
+	// OursError, instead of Ours, for a construct we refuse on purpose where
+	// Jinja2 renders something: a part of our error message.
+	OursError *string `json:"oursError"`
+	Gap       string  `json:"gap"` // a known difference not fixed yet (README); it must still differ
 
 }
 
@@ -74,7 +78,8 @@ func needJinja2(t *testing.T) {
 // jinja2 (one interpreter run for the whole corpus) and with our engine in
 // text format, and requires the same output, or an error on both sides. A
 // case marked `differs` is one of our deliberate differences: it must still
-// differ from Jinja2 (else the mark is stale) and render exactly `ours`. A
+// differ from Jinja2 (else the mark is stale) and render exactly `ours` (or,
+// with `oursError`, fail with that in the message where Jinja2 renders). A
 // case marked `gap` is a known difference we have not closed: it is counted
 // and named in the log, and must still differ (a closed gap drops its mark).
 func TestJinja2Differential(t *testing.T) {
@@ -119,11 +124,11 @@ func TestJinja2Differential(t *testing.T) {
 		if data == nil {
 			data = corpus.DefaultData
 		}
-		parsed, _, err := ParseInput("application/json", data)
+		parsed, _, err := ParseInputOrdered("application/json", data)
 		if err != nil {
 			t.Fatalf("%s: data: %v", c.Name, err)
 		}
-		m, _ := parsed.(map[string]any)
+		m, _ := AsMap(parsed)
 		got, gerr := e.Render(context.Background(), Template{Format: FormatText, Body: c.Template}, m, nil)
 
 		if c.Gap != "" {
@@ -135,6 +140,21 @@ func TestJinja2Differential(t *testing.T) {
 			continue
 		}
 		if c.Differs != "" {
+			if c.OursError != nil {
+				switch {
+				case c.Ours != nil:
+					t.Errorf("%s: a `differs` case has `ours` or `oursError`, not both", c.Name)
+				case gerr == nil:
+					t.Errorf("%s (%s)\n  template %q\n  ours %q, want an error containing %q", c.Name, c.Differs, c.Template, got, *c.OursError)
+				case !strings.Contains(gerr.Error(), *c.OursError):
+					t.Errorf("%s (%s)\n  template %q\n  ours: error %v, want one containing %q", c.Name, c.Differs, c.Template, gerr, *c.OursError)
+				case py.Output == nil:
+					t.Errorf("%s: marked `differs` (%s) but Jinja2 fails too: drop the mark", c.Name, c.Differs)
+				default:
+					deliberate++
+				}
+				continue
+			}
 			switch {
 			case c.Ours == nil:
 				t.Errorf("%s: a `differs` case needs `ours`, the output we render on purpose", c.Name)

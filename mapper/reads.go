@@ -124,14 +124,22 @@ func readFilter(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) *exec.V
 	for i := range s.steps {
 		step := &s.steps[i]
 		if cur.IsNil() {
-			what := "none"
-			if !found {
-				what = "undefined"
+			if found {
+				// Jinja2: an attribute or item of none is undefined (it prints
+				// empty); reading on from that undefined is an error.
+				if i == len(s.steps)-1 {
+					return tr.miss(id)
+				}
+				if step.kind == stepItem {
+					keys = keys[1:]
+				}
+				cur, prev, found = exec.AsValue(nil), step.desc, false
+				continue
 			}
 			if prev == "" {
 				prev = "the value"
 			}
-			return errValue(&tplErr{kind: ErrRuntime, pos: s.pos, msg: fmt.Sprintf("cannot read %s: %s is %s", step.desc, prev, what)})
+			return errValue(&tplErr{kind: ErrRuntime, pos: s.pos, msg: fmt.Sprintf("cannot read %s: %s is undefined", step.desc, prev)})
 		}
 		var v *exec.Value
 		switch step.kind {
@@ -516,4 +524,95 @@ func (c *compiled) firstRead(name string) (int, bool) {
 		}
 	}
 	return best, best >= 0
+}
+
+// methodWriteBack stores a list that a method grew (ns.items.append(x)) back
+// into the mapping it was read from, as Jinja2's shared list would show it:
+// gonja's lists are Go slices, and append returns a new one. The receiver is
+// a read chain with a named root (readCall); its container is walked again
+// and the last step set. Other receivers (a call's result) hold no place to
+// write to, as in Jinja2.
+func methodWriteBack(e *exec.Evaluator, receiver nodes.Node, value *exec.Value) {
+	f, ok := receiver.(*nodes.FilteredExpression)
+	if !ok || len(f.Filters) != 1 || f.Filters[0] == nil || f.Filters[0].Name != readName || len(f.Filters[0].Args) == 0 {
+		return
+	}
+	st := renderStateOf(e)
+	idNode, ok := f.Filters[0].Args[0].(*nodes.Integer)
+	if st == nil || st.trace == nil || !ok || idNode.Val < 0 || idNode.Val >= len(st.trace.sites) {
+		return
+	}
+	s := &st.trace.sites[idNode.Val]
+	if s.root == "" || len(s.steps) == 0 {
+		return
+	}
+	raw, found := e.Environment.Context.Get(s.root)
+	if !found {
+		return
+	}
+	keyNodes := f.Filters[0].Args[1:]
+	keyOf := func(step *readStep) (any, bool) {
+		switch step.kind {
+		case stepAttr:
+			return step.name, true
+		case stepIndex:
+			return step.index, true
+		}
+		if len(keyNodes) == 0 {
+			return nil, false
+		}
+		k := e.Eval(keyNodes[0])
+		keyNodes = keyNodes[1:]
+		switch {
+		case k.IsString():
+			return k.String(), true
+		case k.IsInteger():
+			return k.Integer(), true
+		}
+		return nil, false
+	}
+	cur := exec.ToValue(raw)
+	last := len(s.steps) - 1
+	for i := 0; i < last; i++ {
+		key, ok := keyOf(&s.steps[i])
+		if !ok || cur.IsNil() {
+			return
+		}
+		next, found := cur.GetItem(key)
+		if !found {
+			if name, isName := key.(string); isName {
+				next, found = cur.GetAttribute(name)
+			}
+		}
+		if !found || next.IsError() {
+			return
+		}
+		cur = next
+	}
+	key, ok := keyOf(&s.steps[last])
+	if !ok {
+		return
+	}
+	switch c := unwrapValue(cur).(type) {
+	case map[string]any:
+		if name, isName := key.(string); isName {
+			c[name] = value.Interface()
+		}
+	case *exec.Dict:
+		for _, p := range c.Pairs {
+			if p.Key.Interface() == key {
+				p.Value = exec.ToValue(value.Interface())
+				return
+			}
+		}
+	case []any:
+		if i, isIndex := key.(int); isIndex {
+			if i < 0 {
+				i += len(c)
+			}
+			if i >= 0 && i < len(c) {
+				c[i] = value.Interface()
+			}
+		}
+	}
 }

@@ -16,7 +16,7 @@ var testNow = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 func intakeData(t *testing.T, contentType string, body []byte) map[string]any {
 	t.Helper()
-	v, _, err := ParseInput(contentType, body)
+	v, _, err := ParseInputOrdered(contentType, body)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,8 +183,20 @@ func TestReadsKeepGonjaSemantics(t *testing.T) {
 	if !errors.As(err, &te) || te.Line != 2 || te.Column != 6 || !strings.Contains(te.Message, "cannot read m.x.y: m.x is undefined") {
 		t.Errorf("through missing parent: %v", err)
 	}
-	_, err = e.Render(context.Background(), Template{Format: FormatText, Body: `{{ m.k }}{{ n.a["b"] }}`}, map[string]any{"m": data["m"], "n": map[string]any{"a": nil}}, nil)
-	if !errors.As(err, &te) || te.Column != 13 || te.Message != `cannot read n.a["b"]: n.a is none` {
+	// Jinja2: an attribute or item of none is undefined: empty, with a
+	// warning; strict: an error; a read on past it: an error in both.
+	none := map[string]any{"m": data["m"], "n": map[string]any{"a": nil}}
+	r, err := e.RenderDetailed(context.Background(), Template{Format: FormatText, Body: `{{ m.k }}{{ n.a["b"] }}[{{ n.a.c }}]`}, none, nil)
+	if err != nil || string(r.Output) != "v[]" || len(r.Warnings) != 2 ||
+		r.Warnings[0] != (Warning{Line: 1, Column: 13, Message: `n.a["b"] is undefined (it printed or tested as empty)`}) {
+		t.Errorf("a none parent: %q %v %v", r.Output, r.Warnings, err)
+	}
+	_, err = e.Render(context.Background(), Template{Format: FormatText, Body: `{{ m.k }}{{ n.a["b"] }}`, Strict: true}, none, nil)
+	if !errors.As(err, &te) || te.Column != 13 || !strings.Contains(te.Message, `n.a["b"] is undefined`) {
+		t.Errorf("a none parent, strict: %v", err)
+	}
+	_, err = e.Render(context.Background(), Template{Format: FormatText, Body: `{{ n.a.b.c }}`}, none, nil)
+	if !errors.As(err, &te) || te.Message != `cannot read n.a.b.c: n.a.b is undefined` {
 		t.Errorf("through a none parent: %v", err)
 	}
 }

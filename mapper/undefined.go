@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"reflect"
+	"sort"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/nodes"
@@ -16,7 +17,12 @@ import (
 // or key that exists holds a value, none included; one that does not is
 // undefined.
 
-const pathKwarg = "\x00path"
+const (
+	pathKwarg  = "\x00path"
+	altsKwarg  = "\x00alts"  // defaultChain
+	itemKwarg  = "\x00item"  // the tested value is an item of a list (select, reject)
+	orderKwarg = "\x00order" // dict(): its keyword arguments' names as written (kwargOrder)
+)
 
 var (
 	pathTests   = map[string]bool{"defined": true, "undefined": true, "none": true}
@@ -50,6 +56,9 @@ func testPaths(v reflect.Value, seen map[uintptr]bool, depth int) {
 		if b, ok := accessible(v).Interface().(*nodes.BinaryExpression); ok {
 			noneComparison(b)
 		}
+		if c, ok := accessible(v).Interface().(*nodes.Call); ok {
+			kwargOrder(c)
+		}
 		if f, ok := accessible(v).Interface().(*nodes.FilteredExpression); ok && len(f.Filters) > 0 {
 			if fc := f.Filters[0]; fc != nil && pathFilters[fc.Name] {
 				if path, ok := exprPath(f.Expression, fc.Token); ok {
@@ -59,6 +68,7 @@ func testPaths(v reflect.Value, seen map[uintptr]bool, depth int) {
 					fc.Kwargs[pathKwarg] = &nodes.List{Location: fc.Token, Val: path}
 				}
 			}
+			defaultChain(f)
 		}
 		if v.Elem().Kind() == reflect.Struct {
 			testPaths(v.Elem(), seen, depth+1)
@@ -77,6 +87,97 @@ func testPaths(v reflect.Value, seen map[uintptr]bool, depth int) {
 			testPaths(it.Value(), seen, depth+1)
 		}
 	}
+}
+
+// defaultChain gives a default that follows a default (`a | default(b) |
+// default(c)`) what decides whether its input is defined: the first
+// default's result is a (when a exists, none included) or else b, so it is
+// defined when a's path exists, or b's, or b is the literal none. The
+// alternatives go in a hidden keyword argument (altsKwarg): a list whose
+// items are paths, or true for "always defined".
+func defaultChain(f *nodes.FilteredExpression) {
+	var alts []nodes.Expression // of the value entering filter i
+	if len(f.Filters) > 0 && f.Filters[0] != nil {
+		if path, ok := exprPath(f.Expression, f.Filters[0].Token); ok {
+			alts = append(alts, &nodes.List{Location: f.Filters[0].Token, Val: path})
+		}
+	}
+	for i := 1; i < len(f.Filters); i++ {
+		prev, fc := f.Filters[i-1], f.Filters[i]
+		if prev == nil || fc == nil || (prev.Name != "default" && prev.Name != "d") || booleanDefault(prev) {
+			alts = nil
+			continue
+		}
+		arg, ok := prev.Kwargs["default_value"]
+		if !ok && len(prev.Args) > 0 {
+			arg = prev.Args[0]
+		}
+		switch {
+		case arg == nil:
+			alts = append(alts, &nodes.Bool{Location: fc.Token, Val: true}) // default() gives ""
+		case isNoneLiteral(arg):
+			alts = append(alts, &nodes.Bool{Location: fc.Token, Val: true})
+		default:
+			if path, ok := exprPath(arg, fc.Token); ok {
+				alts = append(alts, &nodes.List{Location: fc.Token, Val: path})
+			}
+		}
+		if fc.Name == "default" || fc.Name == "d" {
+			if fc.Kwargs == nil {
+				fc.Kwargs = map[string]nodes.Expression{}
+			}
+			fc.Kwargs[altsKwarg] = &nodes.List{Location: fc.Token, Val: append([]nodes.Expression(nil), alts...)}
+		}
+	}
+}
+
+// booleanDefault: default(x, true) replaces every false value, so what comes
+// out of it says nothing about what went in.
+func booleanDefault(fc *nodes.FilterCall) bool {
+	if b, ok := fc.Kwargs["boolean"]; ok {
+		return !isFalseLiteral(b)
+	}
+	return len(fc.Args) > 1 && !isFalseLiteral(fc.Args[1])
+}
+
+func isFalseLiteral(e nodes.Expression) bool {
+	b, ok := e.(*nodes.Bool)
+	return ok && !b.Val
+}
+
+// kwargOrder gives dict(...) the order its keyword arguments were written in
+// (gonja keeps them in a Go map): a hidden keyword argument listing the names.
+func kwargOrder(c *nodes.Call) {
+	n, ok := c.Func.(*nodes.Name)
+	if !ok || n.Name == nil || n.Name.Val != "dict" || len(c.Kwargs) == 0 {
+		return
+	}
+	type kw struct {
+		name string
+		pos  int
+	}
+	var kws []kw
+	for name, e := range c.Kwargs {
+		if name == orderKwarg {
+			return
+		}
+		pos := -1
+		if t := safePosition(e); t != nil {
+			pos = t.Pos
+		}
+		kws = append(kws, kw{name, pos})
+	}
+	sort.Slice(kws, func(i, j int) bool {
+		if kws[i].pos != kws[j].pos {
+			return kws[i].pos < kws[j].pos
+		}
+		return kws[i].name < kws[j].name
+	})
+	names := make([]nodes.Expression, len(kws))
+	for i, k := range kws {
+		names[i] = &nodes.String{Location: n.Name, Val: k.name}
+	}
+	c.Kwargs[orderKwarg] = &nodes.List{Location: n.Name, Val: names}
 }
 
 // noneComparison turns `path == none` (or `none == path`, and !=) into
@@ -209,13 +310,37 @@ func lookupPath(ctx *exec.Context, path *exec.Value) bool {
 }
 
 // definedness answers whether the tested value is defined: from its path
-// when the parse tree gave one, else (a computed value: select('defined'),
-// a filter's result) whether it is not none, as gonja always answered.
+// when the parse tree gave one; an item of a list (select('defined')) is;
+// after a default, from what that default had (defaultChain); else (a
+// computed value: a filter's result) whether it is not none, as gonja always
+// answered.
 func definedness(e *exec.Evaluator, in *exec.Value, params *exec.VarArgs) bool {
-	if p, ok := params.KwArgs[pathKwarg]; ok && e != nil && e.Environment != nil {
+	if in.IsError() {
+		return false
+	}
+	if !in.IsNil() {
+		if _, ok := params.KwArgs[pathKwarg]; !ok {
+			return true
+		}
+	}
+	if _, ok := params.KwArgs[itemKwarg]; ok {
+		return true
+	}
+	if e == nil || e.Environment == nil {
+		return !in.IsNil()
+	}
+	if p, ok := params.KwArgs[pathKwarg]; ok {
 		return lookupPath(e.Environment.Context, p)
 	}
-	return !(in.IsError() || in.IsNil())
+	if alts, ok := params.KwArgs[altsKwarg]; ok {
+		defined := false
+		alts.Iterate(func(_, _ int, alt, _ *exec.Value) bool {
+			defined = alt.IsBool() && alt.IsTrue() || alt.IsList() && lookupPath(e.Environment.Context, alt)
+			return !defined
+		}, func() {})
+		return defined
+	}
+	return false
 }
 
 func undefinedTests() map[string]exec.TestFunction {

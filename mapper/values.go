@@ -22,11 +22,12 @@ const maxValueDepth = 100
 //     as they are, in every mode.
 //   - JSON, outside a string literal: a JSON literal (strings quoted and
 //     escaped, numbers, true/false, null for none/undefined, maps and lists as
-//     JSON; NaN and infinities become null).
+//     JSON; a NaN or infinite float is an error).
 //   - JSON, inside a string literal: the text form below, JSON-escaped, no quotes.
 //   - XML: the text form, XML-escaped.
 //   - text: the text form: strings as they are, true/false, integers without
-//     ".0", floats in shortest form (2.0 prints 2), none as "", maps/lists as JSON.
+//     ".0", floats as Python writes them (2.0, 0.1, 1e+16), none as "",
+//     maps/lists as JSON.
 func formatValue(v *exec.Value, mode outMode) (string, error) {
 	if v.Safe && v.IsString() {
 		return v.String(), nil
@@ -84,6 +85,8 @@ func textString(x any) (string, error) {
 		return t.Format(time.RFC3339Nano), nil
 	case json.Number:
 		return t.String(), nil
+	case map[string]func() string:
+		return "", errSelfPrinted()
 	}
 	rv := reflect.ValueOf(x)
 	switch rv.Kind() {
@@ -103,10 +106,17 @@ func textString(x any) (string, error) {
 		if s, ok := x.(fmt.Stringer); ok && !isContainer(x) {
 			return s.String(), nil
 		}
-		b, err := appendJSON(nil, x, 0)
+		b, err := appendJSONText(nil, x, 0, true)
 		return string(b), err
 	}
 	return fmt.Sprint(x), nil
+}
+
+// errSelfPrinted: gonja's self (the template's blocks, map[string]func()
+// string) would print as {} where Jinja2 prints <TemplateReference None>;
+// neither is anything a payload wants. self.block() still works.
+func errSelfPrinted() error {
+	return newTplErr(ErrRuntime, "self (the template's blocks) cannot be printed; call a block as self.name()")
 }
 
 // isContainer reports the gonja/Go collection types we print as JSON even when
@@ -120,36 +130,29 @@ func isContainer(x any) bool {
 	return k == reflect.Map || k == reflect.Slice || k == reflect.Array
 }
 
-// formatFloat writes floats the way encoding/json does: shortest round-trip
-// form, no trailing ".0", exponent only for very large or small magnitudes.
+// formatFloat writes a float as Python's repr does, as Jinja2 prints it:
+// shortest round-trip digits, ".0" on whole numbers (8 / 2 prints 4.0),
+// an exponent from 1e16 up and below 1e-4 (1e+16, 1e-05), and inf, -inf,
+// nan. Python's json.dumps writes finite floats the same way, so JSON output
+// uses this form too (and refuses the non-finite ones, see appendJSON).
 func formatFloat(f float64) string {
-	switch {
-	case math.IsNaN(f):
-		return "NaN"
-	case math.IsInf(f, 1):
-		return "Infinity"
-	case math.IsInf(f, -1):
-		return "-Infinity"
+	if math.Signbit(f) && !math.IsNaN(f) {
+		return "-" + pyFloatRepr(-f)
 	}
-	abs := math.Abs(f)
-	fmtByte := byte('f')
-	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		fmtByte = 'e'
-	}
-	s := strconv.FormatFloat(f, fmtByte, -1, 64)
-	if fmtByte == 'e' {
-		// e-09 -> e-9, as encoding/json does
-		n := len(s)
-		if n >= 4 && s[n-4] == 'e' && s[n-3] == '-' && s[n-2] == '0' {
-			s = s[:n-2] + s[n-1:]
-		}
-	}
-	return s
+	return pyFloatRepr(f)
 }
 
 // appendJSON encodes x as JSON. Go maps come out with sorted keys; gonja dict
-// literals keep the order they were written in.
+// literals keep the order they were written in. A NaN or infinite float is a
+// template error: JSON has no way to write it, and null would hide the fault.
 func appendJSON(b []byte, x any, depth int) ([]byte, error) {
+	return appendJSONText(b, x, depth, false)
+}
+
+// appendJSONText is appendJSON; with text set (a list or mapping printed in
+// a text template) a non-finite float is written as Python writes it (inf,
+// -inf, nan) instead of failing: the text is not JSON anyway.
+func appendJSONText(b []byte, x any, depth int, text bool) ([]byte, error) {
 	if depth > maxValueDepth {
 		return b, newTplErr(ErrRuntime, "a value is nested more than %d levels deep", maxValueDepth)
 	}
@@ -165,8 +168,8 @@ func appendJSON(b []byte, x any, depth int) ([]byte, error) {
 	case int64:
 		return strconv.AppendInt(b, t, 10), nil
 	case float64:
-		if math.IsNaN(t) || math.IsInf(t, 0) {
-			return append(b, "null"...), nil
+		if (math.IsNaN(t) || math.IsInf(t, 0)) && !text {
+			return b, newTplErr(ErrRuntime, "the float %s cannot be written as JSON (JSON has no NaN or infinity)", formatFloat(t))
 		}
 		return append(b, formatFloat(t)...), nil
 	case json.Number:
@@ -177,7 +180,7 @@ func appendJSON(b []byte, x any, depth int) ([]byte, error) {
 	case time.Time:
 		return appendJSONString(b, t.Format(time.RFC3339Nano)), nil
 	case *exec.Value:
-		return appendJSON(b, unwrapValue(t), depth+1)
+		return appendJSONText(b, unwrapValue(t), depth+1, text)
 	case map[string]any:
 		keys := make([]string, 0, len(t))
 		for k := range t {
@@ -192,7 +195,7 @@ func appendJSON(b []byte, x any, depth int) ([]byte, error) {
 			b = appendJSONString(b, k)
 			b = append(b, ':')
 			var err error
-			if b, err = appendJSON(b, t[k], depth+1); err != nil {
+			if b, err = appendJSONText(b, t[k], depth+1, text); err != nil {
 				return b, err
 			}
 		}
@@ -204,22 +207,24 @@ func appendJSON(b []byte, x any, depth int) ([]byte, error) {
 				b = append(b, ',')
 			}
 			var err error
-			if b, err = appendJSON(b, e, depth+1); err != nil {
+			if b, err = appendJSONText(b, e, depth+1, text); err != nil {
 				return b, err
 			}
 		}
 		return append(b, ']'), nil
 	case *exec.Dict:
-		return appendDict(b, t, depth)
+		return appendDict(b, t, depth, text)
 	case exec.Dict:
-		return appendDict(b, &t, depth)
+		return appendDict(b, &t, depth, text)
 	case *exec.Pair:
-		return appendJSON(b, []any{t.Key, t.Value}, depth+1)
+		return appendJSONText(b, []any{t.Key, t.Value}, depth+1, text)
+	case map[string]func() string:
+		return b, errSelfPrinted()
 	}
-	return appendReflectJSON(b, reflect.ValueOf(x), depth)
+	return appendReflectJSON(b, reflect.ValueOf(x), depth, text)
 }
 
-func appendDict(b []byte, d *exec.Dict, depth int) ([]byte, error) {
+func appendDict(b []byte, d *exec.Dict, depth int, text bool) ([]byte, error) {
 	b = append(b, '{')
 	for i, p := range d.Pairs {
 		if i > 0 {
@@ -231,14 +236,14 @@ func appendDict(b []byte, d *exec.Dict, depth int) ([]byte, error) {
 		}
 		b = appendJSONString(b, k)
 		b = append(b, ':')
-		if b, err = appendJSON(b, unwrapValue(p.Value), depth+1); err != nil {
+		if b, err = appendJSONText(b, unwrapValue(p.Value), depth+1, text); err != nil {
 			return b, err
 		}
 	}
 	return append(b, '}'), nil
 }
 
-func appendReflectJSON(b []byte, rv reflect.Value, depth int) ([]byte, error) {
+func appendReflectJSON(b []byte, rv reflect.Value, depth int, text bool) ([]byte, error) {
 	switch rv.Kind() {
 	case reflect.Invalid:
 		return append(b, "null"...), nil
@@ -247,7 +252,7 @@ func appendReflectJSON(b []byte, rv reflect.Value, depth int) ([]byte, error) {
 			return append(b, "null"...), nil
 		}
 		if rv.Elem().CanInterface() {
-			return appendJSON(b, rv.Elem().Interface(), depth+1)
+			return appendJSONText(b, rv.Elem().Interface(), depth+1, text)
 		}
 		return append(b, "null"...), nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
@@ -255,7 +260,7 @@ func appendReflectJSON(b []byte, rv reflect.Value, depth int) ([]byte, error) {
 	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 		return strconv.AppendUint(b, rv.Uint(), 10), nil
 	case reflect.Float32, reflect.Float64:
-		return appendJSON(b, rv.Float(), depth)
+		return appendJSONText(b, rv.Float(), depth, text)
 	case reflect.Bool:
 		return strconv.AppendBool(b, rv.Bool()), nil
 	case reflect.String:
@@ -269,7 +274,7 @@ func appendReflectJSON(b []byte, rv reflect.Value, depth int) ([]byte, error) {
 			e := rv.Index(i)
 			var err error
 			if e.CanInterface() {
-				b, err = appendJSON(b, e.Interface(), depth+1)
+				b, err = appendJSONText(b, e.Interface(), depth+1, text)
 			} else {
 				b = append(b, "null"...)
 			}
@@ -305,7 +310,7 @@ func appendReflectJSON(b []byte, rv reflect.Value, depth int) ([]byte, error) {
 			b = append(b, ':')
 			var err error
 			if p.v.CanInterface() {
-				b, err = appendJSON(b, p.v.Interface(), depth+1)
+				b, err = appendJSONText(b, p.v.Interface(), depth+1, text)
 			} else {
 				b = append(b, "null"...)
 			}

@@ -7,6 +7,7 @@ Undefined for missing names) and its data (the corpus' defaultData when the
 case has none). The result is a list, in corpus order, of
 {"name", "output"} or {"name", "error": "<exception class>: <message>"}.
 """
+import copy
 import json
 import sys
 
@@ -20,7 +21,9 @@ def main():
     default = corpus.get("defaultData", {})
     out = []
     for case in corpus["cases"]:
-        data = case.get("data", default)
+        # A fresh copy per case: a template may change its data (l.append(x)),
+        # and the next case must not see that (our side parses each anew).
+        data = copy.deepcopy(case.get("data", default))
         res = {"name": case["name"]}
         try:
             res["output"] = env.from_string(case["template"]).render(**data)

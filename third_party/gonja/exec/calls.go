@@ -106,6 +106,10 @@ func (e *Evaluator) evalMethod(parentNode nodes.Node, method string, args []node
 		parameters.KwArgs[key] = value
 	}
 	var result any
+	lenBefore := -1
+	if parent.IsList() {
+		lenBefore = parent.Val.Len()
+	}
 	err := fmt.Errorf("unknown method '%s' for '%s'", method, parent.String())
 	switch {
 	case parent.IsString():
@@ -158,7 +162,9 @@ func (e *Evaluator) evalMethod(parentNode nodes.Node, method string, args []node
 		return AsValue(err)
 	}
 	if n, ok := parentNode.(*nodes.Name); ok && e.Environment.Context.Has(n.Name.Val) {
-		e.Environment.Context.Set(n.Name.Val, parent.Interface())
+		e.Environment.Context.Assign(n.Name.Val, parent.Interface())
+	} else if !ok && lenBefore >= 0 && parent.IsList() && parent.Val.Len() != lenBefore && e.Environment.MethodWriteBack != nil {
+		e.Environment.MethodWriteBack(e, parentNode, parent)
 	}
 
 	return AsValue(result)

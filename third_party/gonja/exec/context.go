@@ -47,6 +47,26 @@ func (ctx *Context) Set(name string, value any) {
 	ctx.lock.Unlock()
 }
 
+// Assign sets name in the nearest context that has it (this one when none
+// does), as a method that changes a value (l.append(x)) must: the value
+// belongs to the scope that defined it, not to the loop or block running the
+// method. The root context (the environment's globals, shared by every
+// render) is never written.
+func (ctx *Context) Assign(name string, value any) {
+	for c := ctx; c != nil && c.parent != nil; c = c.parent {
+		c.lock.Lock()
+		_, ok := c.data[name]
+		if ok {
+			c.data[name] = value
+		}
+		c.lock.Unlock()
+		if ok {
+			return
+		}
+	}
+	ctx.Set(name, value)
+}
+
 func (ctx *Context) Inherit() *Context {
 	ctx.lock.Lock()
 	inherited := &Context{

@@ -2,6 +2,7 @@ package exec
 
 import (
 	"fmt"
+	"github.com/nikolalohinski/gonja/v2/nodes"
 	"maps"
 	"reflect"
 	"sync"
@@ -16,6 +17,10 @@ type Environment struct {
 	Tests             *TestSet
 	Context           *Context
 	Methods           Methods
+	// MethodWriteBack, when set, stores a list a method grew (append) back
+	// where it was read from when that is not a plain name (ns.items,
+	// d["k"]): gonja's lists are Go slices, which a method replaces.
+	MethodWriteBack func(e *Evaluator, receiver nodes.Node, value *Value)
 }
 
 type FilterSet struct {

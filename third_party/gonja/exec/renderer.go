@@ -45,6 +45,7 @@ func (r *Renderer) Inherit() *Renderer {
 			Filters:           r.Environment.Filters,
 			ControlStructures: r.Environment.ControlStructures,
 			Methods:           r.Environment.Methods,
+			MethodWriteBack:   r.Environment.MethodWriteBack,
 		},
 		Template: r.Template,
 		RootNode: r.RootNode,
