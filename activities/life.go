@@ -129,7 +129,7 @@ func (a *Activities) CancelAtPrinter(ctx context.Context, in workflows.CancelAtP
 
 	var body any
 	if len(bytes.TrimSpace(cr.Original.Body)) > 0 {
-		if body, _, err = mapper.ParseInput(cr.Original.ContentType, cr.Original.Body); err != nil {
+		if body, _, err = mapper.ParseInputOrdered(cr.Original.ContentType, cr.Original.Body); err != nil { // mappings iterate in the body's order
 			return res, a.cancelTemplateFailed(ctx, cr, "", 0, err)
 		}
 	}
