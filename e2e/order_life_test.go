@@ -3,11 +3,14 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -15,8 +18,13 @@ import (
 	"testing"
 	"time"
 
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/temporalproto"
+	sdkworker "go.temporal.io/sdk/worker"
+
 	oi "orderintake"
 	"orderintake/internal/testenv"
+	"orderintake/workflows"
 )
 
 // desk is the printer's cancel endpoint on loopback. It records each cancel
@@ -213,6 +221,16 @@ func TestCancelOverHTTP(t *testing.T) {
 	if st, out := p.cancel(other.customerKey, id3, ""); st != 404 {
 		t.Fatalf("another customer's cancel = %d %v, want 404", st, out)
 	}
+
+	// The canceled order's workflow ended, and its history (the cancel
+	// Update, the cancel at the printer) replays on today's code.
+	wfID := oi.WorkflowID(s.customerID, "LIFE-CANCEL-1")
+	ctx, stop := context.WithTimeout(context.Background(), 20*time.Second)
+	defer stop()
+	if err := p.tc.GetWorkflow(ctx, wfID, "").Get(ctx, nil); err != nil {
+		t.Fatalf("canceled order's workflow: %v", err)
+	}
+	replayAndKeep(t, p, wfID, "order_history_order_life_cancel.json")
 }
 
 // A cancel that comes before the printer took the order (the printer is
@@ -343,6 +361,16 @@ func TestResubmitOverHTTP(t *testing.T) {
 	if st != 409 || again["orderStatus"] != oi.StatusSubmitted {
 		t.Fatalf("resubmit of a submitted order = %d %v, want 409", st, again)
 	}
+	if st, out := p.event(s.printerKey, id, map[string]any{"eventId": "d1", "status": "delivered"}); st != 202 {
+		t.Fatalf("event = %d %v", st, out)
+	}
+	wfID := oi.WorkflowID(s.customerID, "LIFE-RESUB-1")
+	ctx, stop := context.WithTimeout(context.Background(), 20*time.Second)
+	defer stop()
+	if err := p.tc.GetWorkflow(ctx, wfID, "").Get(ctx, nil); err != nil {
+		t.Fatalf("resubmitted order's workflow: %v", err)
+	}
+	replayAndKeep(t, p, wfID, "order_history_order_life_resubmit.json")
 
 	// Bulk: the printer refuses two orders, then takes them again.
 	from := time.Now().UTC().Add(-time.Second)
@@ -603,5 +631,41 @@ func TestHQCancelAndResubmitButtons(t *testing.T) {
 	resp.Body.Close()
 	if strings.Contains(string(raw), "Yes, cancel this order") || !strings.Contains(string(raw), "Cancel requests") {
 		t.Fatalf("a canceled order's page still offers the cancel, or lacks its cancel request")
+	}
+}
+
+// replayAndKeep replays an order-life workflow's history on today's code
+// and, with UPDATE_REPLAY_HISTORY=1, keeps it as workflows/testdata/name
+// (saved after the order-life version, beside the histories saved before it).
+func replayAndKeep(t *testing.T, p *product, wfID, name string) {
+	t.Helper()
+	// Not saveHistory: with UPDATE_REPLAY_HISTORY it rewrites order_history.json,
+	// the history saved before this version, which must stay as it was.
+	iter := p.tc.GetWorkflowHistory(context.Background(), wfID, "", false, 0)
+	var hist historypb.History
+	for iter.HasNext() {
+		e, err := iter.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		hist.Events = append(hist.Events, e)
+	}
+	raw, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&hist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	replayer := sdkworker.NewWorkflowReplayer()
+	replayer.RegisterWorkflow(workflows.OrderWorkflow)
+	if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
+		t.Fatalf("replay %s: %v", wfID, err)
+	}
+	if os.Getenv("UPDATE_REPLAY_HISTORY") == "1" {
+		if err := os.WriteFile(filepath.Join("..", "workflows", "testdata", name), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
