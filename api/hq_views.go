@@ -117,12 +117,12 @@ func (h *hq) requests(c *gin.Context) {
 }
 
 func (h *hq) request(c *gin.Context) {
-	h.showRequest(c, nil, "")
+	h.showRequest(c, nil)
 }
 
 // showRequest renders an order's page, with the problem of a button that
 // did not go through (cancel, resubmit).
-func (h *hq) showRequest(c *gin.Context, p *problem, _ string) {
+func (h *hq) showRequest(c *gin.Context, p *problem) {
 	var o obj
 	if p := h.call(c, http.MethodGet, "/v1/admin/requests/"+url.PathEscape(c.Param("id")), nil, &o); p != nil {
 		h.fail(c, p)

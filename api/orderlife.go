@@ -329,7 +329,7 @@ func (h *hq) cancelOrder(c *gin.Context) {
 	id := c.Param("id")
 	ans, err := h.s.life.Cancel(c.Request.Context(), "", id, workflows.CancelInput{Source: "admin"})
 	if err != nil {
-		h.showRequest(c, hqProblem(err), "")
+		h.showRequest(c, hqProblem(err))
 		return
 	}
 	notice := "canceled"
@@ -343,7 +343,7 @@ func (h *hq) cancelOrder(c *gin.Context) {
 func (h *hq) resubmit(c *gin.Context) {
 	id := c.Param("id")
 	if _, err := h.s.life.Resubmit(c.Request.Context(), id); err != nil {
-		h.showRequest(c, hqProblem(err), "")
+		h.showRequest(c, hqProblem(err))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/hq/requests/"+url.PathEscape(id)+"?notice=resubmitted")
