@@ -1,19 +1,21 @@
 # The README's two commands: `make dev` runs the product, `make test` tests it.
 GO ?= go
 
-.PHONY: dev test vet deps build build-nodev faults fuzz bench bench-history bench-go
+.PHONY: dev test vet deps test-deps build build-nodev faults fuzz bench bench-history bench-go
 
 dev: deps
 	$(GO) run ./cmd/orderintake dev
 
-test: deps vet
+# Deterministic: each Fuzz target runs its seed corpus only (plain `go test`
+# does that); time-based fuzzing is `make fuzz`, for developers.
+test: test-deps vet
 	$(GO) test -count=1 -timeout 60m ./...
-	$(MAKE) faults fuzz
+	$(MAKE) faults
 
 # Faults, load and bad input against the real binaries (build tag faults):
 # worker killed, Postgres stopped, printer down, Temporal unreachable,
 # SIGTERM, slow clients; FAULTS_LOAD_ORDERS sizes the load (default 300).
-faults: deps
+faults: test-deps
 	$(GO) test -tags faults -count=1 -timeout 30m ./faults/
 
 # Every Fuzz function of the tree, FUZZTIME each (found by name, so new ones
@@ -41,11 +43,15 @@ bench-history: deps
 bench-go:
 	$(GO) test -run '^$$' -bench . -benchmem ./mapper/ ./delivery/
 
-# PostgreSQL server binaries for the private clusters of dev and the tests;
-# Chromium for the HQ browser test.
+# What running needs: PostgreSQL server binaries for dev's private cluster.
 deps:
 	@./scripts/ensure-postgres.sh
+
+# What the tests need besides: Chromium for the HQ browser test, Python's
+# jinja2 for the template compatibility tests (when that script exists).
+test-deps: deps
 	@./scripts/ensure-chromium.sh
+	@if [ -x scripts/ensure-jinja2.sh ]; then ./scripts/ensure-jinja2.sh; fi
 
 vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }

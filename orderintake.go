@@ -7,7 +7,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"strings"
-	"time"
 
 	"github.com/oklog/ulid/v2"
 )
@@ -32,6 +31,13 @@ var PrinterEvents = []string{EventReceived, EventInProduction, EventShipped, Eve
 
 // Events lists the nine events triggers fire on: the printer's eight and delayed.
 var Events = append(append([]string(nil), PrinterEvents...), EventDelayed)
+
+// OrderStatuses are every status an order can be in, in journey order
+// (delayed is an event, never a status).
+var OrderStatuses = append(append([]string{StatusAccepted, StatusSubmitted}, PrinterEvents...), StatusRejected)
+
+// PostbackStatuses are every status a postback can be in.
+var PostbackStatuses = []string{PostbackPending, PostbackDelivered, PostbackFailed, PostbackExhausted, PostbackAborted}
 
 // IsEvent reports whether s names one of the eight events a printer reports
 // (delayed is never the printer's to report).
@@ -135,6 +141,3 @@ func WorkflowID(customerID, key string) string {
 // NewOrderKey is the key of an order that brings neither an Idempotency-Key
 // nor a reference: a fresh ULID.
 func NewOrderKey() string { return ulid.Make().String() }
-
-// Now is the clock, replaceable in tests of pure code.
-var Now = func() time.Time { return time.Now().UTC() }

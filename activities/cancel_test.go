@@ -14,6 +14,7 @@ import (
 	"orderintake/internal/pgtest"
 	"orderintake/internal/testenv"
 	"orderintake/mapper"
+	"orderintake/render"
 	"orderintake/store"
 )
 
@@ -85,7 +86,7 @@ func TestCancelledPostbackRenderIsRetried(t *testing.T) {
 	data, _ := mapper.SamplePostbackContext(oi.EventShipped)
 	ctx, cancel := context.WithTimeout(bg, 3*time.Second)
 	defer cancel()
-	p, err := activities.RenderTrigger(ctx, st, a.Mapper, tr, data, nil)
+	p, err := render.Trigger(ctx, st, a.Mapper, tr, data, nil)
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		if p != nil {
 			t.Fatalf("RenderTrigger with an expiring context gave a %s postback (%s); want a deadline error to retry", p.Status, p.StatusReason)

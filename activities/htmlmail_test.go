@@ -6,9 +6,9 @@ import (
 	"testing"
 
 	oi "orderintake"
-	"orderintake/activities"
 	"orderintake/internal/testenv"
 	"orderintake/mapper"
+	"orderintake/render"
 )
 
 // An e-mail template that is an HTML document escapes the values it prints:
@@ -32,7 +32,7 @@ func TestHTMLEmailTemplateEscapesValues(t *testing.T) {
 			t.Fatal(err)
 		}
 		tr := &oi.Trigger{ID: oi.NewID("trg"), Method: oi.MethodEmail, TemplateID: tpl.ID, Format: oi.FormatText, Emails: []string{"a@shop.example"}}
-		p, err := activities.RenderTrigger(ctx, st, eng, tr, data, nil)
+		p, err := render.Trigger(ctx, st, eng, tr, data, nil)
 		if err != nil || p.RenderError != nil {
 			t.Fatalf("render %q: %v %s", tc.body, err, p.RenderError)
 		}

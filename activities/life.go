@@ -16,6 +16,7 @@ import (
 	oi "orderintake"
 	"orderintake/delivery"
 	"orderintake/mapper"
+	"orderintake/render"
 	"orderintake/store"
 	"orderintake/workflows"
 )
@@ -134,7 +135,7 @@ func (a *Activities) CancelAtPrinter(ctx context.Context, in workflows.CancelAtP
 		}
 	}
 	data := CancelContext(body, cr.Original.Headers, c, o, cr.RequestedAt)
-	lookups, err := a.lookupsFor(ctx, c.ID)
+	lookups, err := render.Lookups(ctx, a.Store, c.ID)
 	if err != nil {
 		return res, fmt.Errorf("load lookups of %s: %w", c.ID, err)
 	}
@@ -144,7 +145,7 @@ func (a *Activities) CancelAtPrinter(ctx context.Context, in workflows.CancelAtP
 		if err != nil {
 			return res, configError(err, "cancel template")
 		}
-		out, err := a.Mapper.Render(ctx, mapperTemplate(t, ""), data, lookups)
+		out, err := a.Mapper.Render(ctx, render.Template(t, ""), data, lookups)
 		if err != nil {
 			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 				return res, fmt.Errorf("render cancel template of %s: %w", in.OrderID, err)
@@ -230,7 +231,7 @@ func (a *Activities) CancelAtPrinter(ctx context.Context, in workflows.CancelAtP
 // cancelTemplateFailed records a cancel template's error (or an unreadable
 // cancel body) and makes it final: the template must change first.
 func (a *Activities) cancelTemplateFailed(ctx context.Context, cr *oi.CancelRequest, templateID string, version int, err error) error {
-	if serr := a.Store.SetCancelTemplate(ctx, cr.ID, templateID, version, nil, templateErrorJSON(err)); serr != nil {
+	if serr := a.Store.SetCancelTemplate(ctx, cr.ID, templateID, version, nil, render.ErrorJSON(err)); serr != nil {
 		return fmt.Errorf("store cancel template error of %s: %w", cr.ID, serr)
 	}
 	return nonRetryable(workflows.ErrTemplate, "cancel template failed: "+err.Error(), nil)

@@ -14,6 +14,7 @@ import (
 	oi "orderintake"
 	"orderintake/delivery"
 	"orderintake/mapper"
+	"orderintake/render"
 	"orderintake/store"
 	"orderintake/workflows"
 )
@@ -57,7 +58,7 @@ func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workf
 		return res, configError(err, "intake template")
 	}
 	res = workflows.TemplateResult{TemplateID: t.ID, TemplateVersion: t.Version}
-	lookups, err := a.lookupsFor(ctx, c.ID)
+	lookups, err := render.Lookups(ctx, a.Store, c.ID)
 	if err != nil {
 		return res, fmt.Errorf("load lookups of %s: %w", c.ID, err)
 	}
@@ -66,7 +67,7 @@ func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workf
 	if err == nil {
 		data := mapper.IntakeContext(body, o.Original.Headers, mapper.CustomerInfo{ID: c.ID, Name: c.Name, ReferenceID: c.ReferenceID}, o.ReceivedAt)
 		var r mapper.Result
-		r, err = a.Mapper.RenderDetailed(ctx, mapperTemplate(t, ""), data, lookups)
+		r, err = a.Mapper.RenderDetailed(ctx, render.Template(t, ""), data, lookups)
 		warnings = warningsJSON(r.Warnings)
 		if err == nil {
 			if err := a.Store.SetTemplateStage(ctx, orderID, t.ID, t.Version, r.Output, nil, warnings); err != nil {
@@ -79,7 +80,7 @@ func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workf
 			return res, fmt.Errorf("render intake template of %s: %w", orderID, err)
 		}
 	}
-	if serr := a.Store.SetTemplateStage(ctx, orderID, t.ID, t.Version, nil, templateErrorJSON(err), warnings); serr != nil {
+	if serr := a.Store.SetTemplateStage(ctx, orderID, t.ID, t.Version, nil, render.ErrorJSON(err), warnings); serr != nil {
 		return res, fmt.Errorf("store template error of %s: %w", orderID, serr)
 	}
 	return res, nonRetryable(workflows.ErrTemplate, err.Error(), nil)

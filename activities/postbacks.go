@@ -3,7 +3,6 @@ package activities
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -15,87 +14,9 @@ import (
 	oi "orderintake"
 	"orderintake/delivery"
 	"orderintake/internal/seal"
-	"orderintake/mapper"
-	"orderintake/store"
+	"orderintake/render"
 	"orderintake/workflows"
 )
-
-// PostbackContext is the template context of a postback: our order and event
-// model (see mapper.SamplePostbackContext for one per event).
-func PostbackContext(o *oi.OrderRequest, ev workflows.PrinterEvent) map[string]any {
-	fulfillment := map[string]any{"trackingCode": ev.TrackingCode, "trackingUrl": ev.TrackingURL, "carrierName": ev.CarrierName}
-	fulfillments := []any{}
-	if ev.TrackingCode != "" || ev.TrackingURL != "" || ev.CarrierName != "" {
-		fulfillments = append(fulfillments, fulfillment)
-	}
-	var order any = map[string]any{}
-	items := []any{}
-	if body, _, err := mapper.ParseInputOrdered(o.Original.ContentType, o.Original.Body); err == nil {
-		order = body
-		items = orderItems(body, fulfillments)
-	}
-	if len(items) == 0 {
-		items = []any{map[string]any{"fulfillments": fulfillments}}
-	}
-	return map[string]any{
-		"event":             ev.Status,
-		"eventId":           ev.EventID,
-		"orderId":           o.ID,
-		"orderReferenceId":  o.OrderReferenceID,
-		"printerOrderId":    o.PrinterOrderID,
-		"customerId":        o.CustomerID,
-		"created":           ev.Timestamp.UTC().Format(time.RFC3339),
-		"fulfillmentStatus": ev.Status,
-		"message":           ev.Message,
-		"trackingCode":      ev.TrackingCode,
-		"trackingUrl":       ev.TrackingURL,
-		"carrierName":       ev.CarrierName,
-		"items":             items,
-		"order":             order,
-	}
-}
-
-// orderItems finds the merchant's item list (top-level "items", or "items"
-// under the single root of an XML body, where one item is not a list) and
-// adds the event's fulfillments to each item.
-func orderItems(body any, fulfillments []any) []any {
-	m, ok := mapper.AsMap(body) // the body is parsed with its key order (*mapper.Object)
-	if !ok {
-		return nil
-	}
-	list, found := m["items"]
-	if !found && len(m) == 1 {
-		for _, root := range m {
-			if rm, ok := mapper.AsMap(root); ok {
-				list, found = rm["items"]
-				if im, ok := mapper.AsMap(list); ok && len(im) == 1 {
-					for _, inner := range im { // <items><item/>…</items>
-						list = inner
-					}
-				}
-			}
-		}
-	}
-	var raw []any
-	switch v := list.(type) {
-	case []any:
-		raw = v
-	case map[string]any, *mapper.Object:
-		raw = []any{v}
-	}
-	out := make([]any, 0, len(raw))
-	for _, it := range raw {
-		item := map[string]any{}
-		if im, ok := mapper.AsMap(it); ok {
-			for k, v := range im {
-				item[k] = v
-			}
-		}
-		item["fulfillments"] = fulfillments
-		out = append(out, item)
-	}
-	return out
-}
 
 // CreatePostbacks renders one postback per active trigger of the event and
 // stores them (once per (event, trigger)). A template that fails to render
@@ -112,14 +33,14 @@ func (a *Activities) CreatePostbacks(ctx context.Context, in workflows.CreatePos
 	if len(triggers) == 0 {
 		return nil, nil
 	}
-	lookups, err := a.lookupsFor(ctx, o.CustomerID)
+	lookups, err := render.Lookups(ctx, a.Store, o.CustomerID)
 	if err != nil {
 		return nil, fmt.Errorf("load lookups of %s: %w", o.CustomerID, err)
 	}
-	data := PostbackContext(o, in.Event)
+	data := render.PostbackContext(o, in.Event)
 	refs := make([]workflows.PostbackRef, 0, len(triggers))
 	for _, t := range triggers {
-		p, err := a.renderPostback(ctx, t, data, lookups)
+		p, err := render.Trigger(ctx, a.Store, a.Mapper, t, data, lookups)
 		if err != nil {
 			return nil, err
 		}
@@ -131,83 +52,6 @@ func (a *Activities) CreatePostbacks(ctx context.Context, in workflows.CreatePos
 		refs = append(refs, workflows.PostbackRef{ID: stored.ID, Destination: stored.Destination, Status: stored.Status})
 	}
 	return refs, nil
-}
-
-// renderPostback renders a trigger's template (and subject, for e-mail)
-// into a new postback row. Errors returned are load errors (retried).
-func (a *Activities) renderPostback(ctx context.Context, t *oi.Trigger, data map[string]any, lookups mapper.Lookups) (*oi.Postback, error) {
-	return RenderTrigger(ctx, a.Store, a.Mapper, t, data, lookups)
-}
-
-// RenderTrigger renders a trigger's template (and subject, for e-mail) over
-// data into a new pending postback. A missing template or a render error
-// gives a failed postback carrying the error; errors returned are load errors.
-func RenderTrigger(ctx context.Context, st *store.Store, eng *mapper.Engine, t *oi.Trigger, data map[string]any, lookups mapper.Lookups) (*oi.Postback, error) {
-	p := &oi.Postback{ID: oi.NewID("pb"), TriggerID: t.ID, CustomerID: t.CustomerID, Method: t.Method,
-		Destination: t.Destination(), Format: t.Format, RetryOnFailure: t.RetryOnFailure, Status: oi.PostbackPending}
-	tpl, err := st.GetTemplate(ctx, t.TemplateID)
-	if err != nil {
-		if oi.ErrorCode(err) == oi.ENOTFOUND {
-			p.Status, p.StatusReason = oi.PostbackFailed, "template not found"
-			return p, nil
-		}
-		return nil, fmt.Errorf("load template %s: %w", t.TemplateID, err)
-	}
-	p.TemplateVersion = tpl.Version
-	format := t.Format
-	if t.Method == oi.MethodEmail {
-		format = tpl.Format
-	}
-	p.Format = format
-	renderAs := format
-	if t.Method == oi.MethodEmail && (format == oi.FormatText || format == "") && looksLikeHTML([]byte(tpl.Body)) {
-		// An HTML e-mail: a printer's message or a customer's name must not
-		// become markup (a phishing link in the PSP's own mail).
-		renderAs = string(mapper.FormatHTML)
-	}
-	body, rerr := eng.Render(ctx, mapperTemplate(tpl, renderAs), data, lookups)
-	if rerr == nil && t.Method == oi.MethodEmail && tpl.Subject != "" {
-		var subj []byte
-		subj, rerr = eng.Render(ctx, mapper.Template{ID: tpl.ID + "#subject", Version: tpl.Version, Format: mapper.FormatText, Body: tpl.Subject}, data, lookups)
-		p.Subject = strings.TrimSpace(string(subj))
-	}
-	if errors.Is(rerr, context.Canceled) || errors.Is(rerr, context.DeadlineExceeded) {
-		return nil, fmt.Errorf("render template %s: %w", tpl.ID, rerr) // cut short, not the template's fault: retried
-	}
-	if rerr != nil {
-		p.Status, p.StatusReason, p.RenderError = oi.PostbackFailed, "template error: "+rerr.Error(), templateErrorJSON(rerr)
-		return p, nil
-	}
-	p.Body = body
-	return p, nil
-}
-
-// CustomerLookups loads a customer's lookup tables for the mapper.
-func CustomerLookups(ctx context.Context, st *store.Store, customerID string) (mapper.Lookups, error) {
-	return (&Activities{Store: st}).lookupsFor(ctx, customerID)
-}
-
-// RenderTestPostback renders a trigger against the documented sample of
-// event ("send test"). The postback belongs to no order, is marked as a test,
-// and is tried once: the operator sees the answer at once and can resend.
-func RenderTestPostback(ctx context.Context, st *store.Store, eng *mapper.Engine, t *oi.Trigger, event string) (*oi.Postback, error) {
-	data, ok := mapper.SamplePostbackContext(event)
-	if !ok {
-		return nil, oi.FieldError("event", "event must be one of %s", strings.Join(oi.Events, ", "))
-	}
-	eventID := oi.NewID("test")
-	// The receiver may route by customer; the rest stays the documented sample.
-	data["customerId"], data["eventId"] = t.CustomerID, eventID
-	lookups, err := CustomerLookups(ctx, st, t.CustomerID)
-	if err != nil {
-		return nil, fmt.Errorf("load lookups of %s: %w", t.CustomerID, err)
-	}
-	p, err := RenderTrigger(ctx, st, eng, t, data, lookups)
-	if err != nil {
-		return nil, err
-	}
-	p.Event, p.EventID, p.IsTest, p.RetryOnFailure = event, eventID, true, false
-	return p, nil
 }
 
 // DeliverPostback makes one attempt at a postback and records it. It returns
@@ -287,7 +131,7 @@ func (a *Activities) sendEmail(ctx context.Context, p *oi.Postback, t *oi.Trigge
 	settings := delivery.SMTPSettings{FromAddress: st.FromAddress, FromName: st.FromName, Host: st.Host, Port: st.Port,
 		Username: st.Username, Password: password, TLS: st.TLS, AllowPlainAuth: st.AllowPlainAuth}
 	mail := delivery.Email{MessageID: emailMessageID(p, st.FromAddress), To: t.Emails, Subject: p.Subject, Text: string(p.Body)}
-	if looksLikeHTML(p.Body) {
+	if render.LooksLikeHTML(p.Body) {
 		mail.HTML, mail.Text = string(p.Body), htmlToText(p.Body)
 	}
 	return a.Mailer.Send(ctx, settings, mail), nil
@@ -312,13 +156,6 @@ func emailMessageID(p *oi.Postback, from string) string {
 		ev = ev[:64]
 	}
 	return "<" + ev + "." + p.ID + "@" + domain + ">"
-}
-
-// looksLikeHTML reports a rendered e-mail body that is an HTML document: it
-// is sent as HTML with a plain-text alternative; other bodies as plain text.
-func looksLikeHTML(b []byte) bool {
-	head := strings.ToLower(strings.TrimSpace(string(b[:min(len(b), 256)])))
-	return strings.HasPrefix(head, "<!doctype html") || strings.HasPrefix(head, "<html")
 }
 
 // htmlToText is the plain-text part of an HTML e-mail: the document's text,

@@ -2,9 +2,7 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -79,13 +77,6 @@ func (s *Server) reply(c *gin.Context, status int, v any, err error) {
 	c.JSON(status, v)
 }
 
-func items[T any](list []T) gin.H {
-	if list == nil {
-		list = []T{}
-	}
-	return gin.H{"items": list, "nextCursor": nil}
-}
-
 func required(field, v string) error {
 	if strings.TrimSpace(v) == "" {
 		return oi.FieldError(field, "%s is required", field)
@@ -107,14 +98,6 @@ func firstErr(errs ...error) error {
 		if e != nil {
 			return e
 		}
-	}
-	return nil
-}
-
-func validURL(field, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return oi.FieldError(field, "%s must be an absolute http(s) URL", field)
 	}
 	return nil
 }
@@ -184,10 +167,6 @@ func (s *Server) checkCustomerTemplates(ctx context.Context, cu *oi.Customer) er
 	return nil
 }
 
-func validateCustomer(cu *oi.Customer) error {
-	return firstErr(required("name", cu.Name), required("referenceId", cu.ReferenceID))
-}
-
 // checkReferenceExpression compiles a customer's reference expression when it
 // is saved: a syntax error is a 422 with its line and column.
 func (s *Server) checkReferenceExpression(cu *oi.Customer) error {
@@ -209,7 +188,7 @@ func (s *Server) createCustomer(c *gin.Context) {
 		return
 	}
 	cu := &oi.Customer{ID: oi.NewID("cus")}
-	if err := firstErr(b.apply(cu), validateCustomer(cu), s.checkReferenceExpression(cu),
+	if err := firstErr(b.apply(cu), cu.Validate(), s.checkReferenceExpression(cu),
 		s.checkCustomerTemplates(c.Request.Context(), cu)); err != nil {
 		s.fail(c, err)
 		return
@@ -238,7 +217,7 @@ func (s *Server) patchCustomer(c *gin.Context) {
 	if !s.bind(c, &b) {
 		return
 	}
-	if err := firstErr(b.apply(cu), validateCustomer(cu), s.checkReferenceExpression(cu),
+	if err := firstErr(b.apply(cu), cu.Validate(), s.checkReferenceExpression(cu),
 		s.checkCustomerTemplates(c.Request.Context(), cu)); err != nil {
 		s.fail(c, err)
 		return
@@ -308,11 +287,7 @@ func (b *printerBody) apply(p *oi.Printer) error {
 	if b.OrderIDExpression != nil {
 		p.OrderIDExpression = strings.TrimSpace(*b.OrderIDExpression)
 	}
-	err := firstErr(required("name", p.Name), validURL("url", p.URL), oneOf("format", p.Format, oi.FormatJSON, oi.FormatXML))
-	if err == nil && (p.TimeoutMs < 100 || p.TimeoutMs > 120000) {
-		err = oi.FieldError("timeoutMs", "timeoutMs must be between 100 and 120000")
-	}
-	return err
+	return p.Validate()
 }
 
 func (s *Server) createPrinter(c *gin.Context) {
@@ -413,8 +388,7 @@ type templateBody struct {
 // check validates a template body and compiles it, so a syntax error is
 // refused at save time with its line and column.
 func (s *Server) check(t *oi.Template) error {
-	if err := firstErr(required("name", t.Name), oneOf("kind", t.Kind, oi.TemplateKinds...),
-		oneOf("format", t.Format, oi.FormatJSON, oi.FormatXML, oi.FormatText), required("body", t.Body)); err != nil {
+	if err := t.Validate(); err != nil {
 		return err
 	}
 	if err := s.Mapper.Check(mapper.Template{Format: mapper.Format(t.Format), Body: t.Body}); err != nil {
@@ -527,24 +501,7 @@ func (b *triggerBody) apply(t *oi.Trigger) error {
 	if b.RetryOnFailure != nil {
 		t.RetryOnFailure = *b.RetryOnFailure
 	}
-	err := firstErr(required("customerId", t.CustomerID), required("name", t.Name),
-		oneOf("event", t.Event, oi.Events...), oneOf("method", t.Method, oi.MethodURL, oi.MethodEmail),
-		required("templateId", t.TemplateID), oneOf("status", t.Status, oi.TriggerTest, oi.TriggerActive, oi.TriggerDisabled))
-	if err != nil {
-		return err
-	}
-	if t.Method == oi.MethodURL {
-		return firstErr(oneOf("format", t.Format, oi.FormatJSON, oi.FormatXML), validURL("url", t.URL))
-	}
-	if len(t.Emails) == 0 {
-		return oi.FieldError("emails", "an e-mail trigger needs at least one address in emails")
-	}
-	for i, e := range t.Emails {
-		if !strings.Contains(e, "@") || strings.ContainsAny(e, " \r\n<>,") {
-			return oi.FieldError("emails["+strconv.Itoa(i)+"]", "%q is not an e-mail address", e)
-		}
-	}
-	return nil
+	return t.Validate()
 }
 
 func (s *Server) createTrigger(c *gin.Context) {
@@ -655,112 +612,19 @@ func (s *Server) listRequests(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	list, next, err := s.Store.ListOrderRequests(c.Request.Context(), f)
+	out, next, err := s.views.Requests(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	out := make([]gin.H, 0, len(list))
-	for _, o := range list {
-		out = append(out, gin.H{"id": o.ID, "customerId": o.CustomerID, "orderReferenceId": o.OrderReferenceID,
-			"status": o.Status, "statusReason": o.StatusReason, "printerId": o.PrinterID, "receivedAt": o.ReceivedAt,
-			"updatedAt": o.UpdatedAt, "workflowId": o.WorkflowID})
-	}
-	c.JSON(http.StatusOK, gin.H{"items": out, "nextCursor": nullable(next)})
-}
-
-func nullable(s string) any {
-	if s == "" {
-		return nil
-	}
-	return s
+	c.JSON(http.StatusOK, page(out, next))
 }
 
 // getRequest is the Requests view of one order: the four stages, the event
 // timeline and the postbacks it fired.
 func (s *Server) getRequest(c *gin.Context) {
-	ctx := c.Request.Context()
-	o, err := s.Store.GetOrderRequest(ctx, c.Param("id"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	events, err := s.Store.ListOrderEvents(ctx, o.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	pbs, err := s.Store.ListOrderPostbacks(ctx, o.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if events == nil {
-		events = []*oi.OrderEvent{}
-	}
-	orig := gin.H{"contentType": o.Original.ContentType, "headers": o.Original.Headers, "body": string(o.Original.Body),
-		"receivedAt": o.ReceivedAt}
-	proc := gin.H{"templateId": o.Processing.TemplateID, "templateVersion": o.Processing.TemplateVersion,
-		"output": nullableBytes(o.Processing.Output), "error": o.Processing.Error, "processedAt": o.Processing.ProcessedAt,
-		"warnings": stageWarnings(o.Processing.Warnings)}
-	final, resp := stageViews(o.Final, o.Response)
-	tries, err := s.triesView(ctx, o.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	cancels, err := s.cancelRequestsView(ctx, o.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := gin.H{"id": o.ID, "customerId": o.CustomerID, "printerId": o.PrinterID, "workflowId": o.WorkflowID,
-		"idempotencyKey": o.IdempotencyKey, "orderReferenceId": o.OrderReferenceID, "status": o.Status,
-		"statusReason": o.StatusReason, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt,
-		"originalRequest": orig, "templateProcessing": proc, "finalRequest": final, "systemResponse": resp,
-		"printerOrderId": o.PrinterOrderID, "try": o.Try, "tries": tries, "cancelRequests": cancels,
-		"events": events, "postbacks": postbackViews(pbs), "links": gin.H{"workflow": s.workflowURL(o.WorkflowID)}}
-	if o.Status == oi.StatusRejected {
-		// What the client was told; the row has no workflow or later stages.
-		out["rejection"], err = s.Store.GetRejection(ctx, o.ID)
-		if err != nil {
-			s.fail(c, err)
-			return
-		}
-		out["links"] = gin.H{}
-	}
-	c.JSON(http.StatusOK, out)
-}
-
-// stageWarnings is a template stage's stored warnings, [] when none.
-func stageWarnings(raw json.RawMessage) any {
-	if len(raw) == 0 || string(raw) == "null" {
-		return []any{}
-	}
-	return raw
-}
-
-func nullableBytes(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return string(b)
-}
-
-func postbackView(p *oi.Postback) gin.H {
-	return gin.H{"id": p.ID, "orderId": p.OrderID, "event": p.Event, "eventId": p.EventID, "triggerId": p.TriggerID,
-		"customerId": p.CustomerID, "method": p.Method, "destination": p.Destination, "format": p.Format,
-		"templateVersion": p.TemplateVersion, "subject": p.Subject, "body": nullableBytes(p.Body), "renderError": p.RenderError,
-		"retryOnFailure": p.RetryOnFailure, "isTest": p.IsTest, "status": p.Status, "statusReason": p.StatusReason,
-		"attempts": p.Attempts, "createdAt": p.CreatedAt, "updatedAt": p.UpdatedAt, "nextAttemptAt": p.NextAttemptAt}
-}
-
-func postbackViews(list []*oi.Postback) []gin.H {
-	out := make([]gin.H, 0, len(list))
-	for _, p := range list {
-		out = append(out, postbackView(p))
-	}
-	return out
+	out, err := s.views.Request(c.Request.Context(), c.Param("id"))
+	s.reply(c, http.StatusOK, out, err)
 }
 
 func (s *Server) listPostbacks(c *gin.Context) {
@@ -772,43 +636,15 @@ func (s *Server) listPostbacks(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	list, next, err := s.Store.ListPostbacks(c.Request.Context(), f)
+	out, next, err := s.views.Postbacks(c.Request.Context(), f)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	views, err := s.withOrderReferences(c.Request.Context(), list)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	c.JSON(http.StatusOK, gin.H{"items": views, "nextCursor": nullable(next)})
+	c.JSON(http.StatusOK, page(out, next))
 }
 
 func (s *Server) getPostback(c *gin.Context) {
-	ctx := c.Request.Context()
-	p, err := s.Store.GetPostback(ctx, c.Param("id"))
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	atts, err := s.Store.ListAttempts(ctx, p.ID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	out := postbackView(p)
-	out["attemptCount"] = p.Attempts
-	if refs, err := s.Store.OrderReferences(ctx, []string{p.OrderID}); err == nil {
-		out["orderReferenceId"] = refs[p.OrderID]
-	}
-	list := make([]gin.H, 0, len(atts))
-	for _, a := range atts {
-		list = append(list, gin.H{"attempt": a.Attempt, "trigger": a.Trigger, "startedAt": a.StartedAt, "durationMs": a.DurationMs,
-			"resolvedIp": a.ResolvedIP, "requestHeaders": a.RequestHeaders, "requestBody": nullableBytes(a.RequestBody),
-			"responseStatus": a.ResponseStatus, "responseHeaders": a.ResponseHeaders, "responseBody": nullableBytes(a.ResponseBody),
-			"outcome": a.Outcome, "errorKind": a.ErrorKind, "error": a.Error, "nextAttemptAt": a.NextAttemptAt})
-	}
-	out["attempts"] = list
-	c.JSON(http.StatusOK, out)
+	out, err := s.views.Postback(c.Request.Context(), c.Param("id"))
+	s.reply(c, http.StatusOK, out, err)
 }

@@ -16,6 +16,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/api"
+	"orderintake/internal/apiclient"
 	"orderintake/internal/testenv"
 	"orderintake/mapper"
 	"orderintake/store"
@@ -46,34 +47,27 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
+// client is the shared API client (internal/apiclient) on this server;
+// every API exchange of these tests is also an example the OpenAPI
+// document must describe.
+func (e *env) client() *apiclient.Client {
+	return &apiclient.Client{BaseURL: e.srv.URL, AdminToken: adminToken,
+		Observe: func(req *http.Request, body []byte, r *apiclient.Response) {
+			if !strings.HasPrefix(req.URL.Path, "/hq/") {
+				checkExchange(e.t, req, body, r.Status, r.Header, r.Body)
+			}
+		}}
+}
+
 // do makes one request and returns the status, the decoded JSON body (nil
 // when not JSON) and the response.
 func (e *env) do(method, path string, hdr map[string]string, body string) (int, map[string]any, *http.Response, []byte) {
 	e.t.Helper()
-	req, err := http.NewRequest(method, e.srv.URL+path, strings.NewReader(body))
+	r, err := e.client().Do(context.Background(), method, path, hdr, []byte(body))
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	// Every API exchange of these tests is also an example the OpenAPI
-	// document must describe.
-	if !strings.HasPrefix(path, "/hq/") {
-		checkExchange(e.t, req, []byte(body), resp.StatusCode, resp.Header, raw)
-	}
-	return resp.StatusCode, out, resp, raw
+	return r.Status, r.JSON(), &http.Response{StatusCode: r.Status, Header: r.Header}, r.Body
 }
 
 // admin is an admin API call.

@@ -40,11 +40,12 @@ func (s *Server) keyOwnerExists(ctx context.Context, kind, id string) error {
 	return err
 }
 
-// OrderStatuses are the statuses an order can have, in journey order.
-var OrderStatuses = append(append([]string{oi.StatusAccepted, oi.StatusSubmitted}, oi.Events...), oi.StatusRejected)
-
-// PostbackStatuses are the statuses a postback can have.
-var PostbackStatuses = []string{oi.PostbackPending, oi.PostbackDelivered, oi.PostbackFailed, oi.PostbackExhausted, oi.PostbackAborted}
+// OrderStatuses and PostbackStatuses are the domain's lists (package
+// orderintake), named here for the API's callers.
+var (
+	OrderStatuses    = oi.OrderStatuses
+	PostbackStatuses = oi.PostbackStatuses
+)
 
 // checkRequestFilter refuses filters the Requests list cannot match, so a
 // typo gets a clear problem instead of an empty page.
@@ -64,22 +65,4 @@ func checkPostbackFilter(f store.ListFilter) error {
 		errs = append(errs, oneOf("event", f.Event, oi.Events...))
 	}
 	return firstErr(errs...)
-}
-
-// withOrderReferences renders postbacks with their order's reference, which
-// is what operators search by.
-func (s *Server) withOrderReferences(ctx context.Context, list []*oi.Postback) ([]gin.H, error) {
-	ids := make([]string, 0, len(list))
-	for _, p := range list {
-		ids = append(ids, p.OrderID)
-	}
-	refs, err := s.Store.OrderReferences(ctx, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := postbackViews(list)
-	for i, p := range list {
-		out[i]["orderReferenceId"] = refs[p.OrderID]
-	}
-	return out, nil
 }

@@ -15,11 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/converter"
-	"go.temporal.io/sdk/temporal"
 
 	oi "orderintake"
 	"orderintake/mapper"
@@ -137,10 +132,10 @@ func (s *Server) referenceOf(ctx context.Context, expr string, data map[string]a
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return "", oi.Errorf(oi.ETIMEOUT, "the request ended before the order reference was computed")
 	}
-	why := v.Missing
+	why, verb := v.Missing, "gives none"
 	detail := map[string]any{"referenceExpression": expr}
 	if err != nil {
-		why = err.Error()
+		why, verb = err.Error(), "fails"
 		var me *mapper.Error
 		if errors.As(err, &me) {
 			why = me.Message
@@ -153,8 +148,8 @@ func (s *Server) referenceOf(ctx context.Context, expr string, data map[string]a
 		return v.Text, nil
 	}
 	return "", &oi.Error{Code: oi.EINVALID, Field: "body",
-		Message: fmt.Sprintf("the order has no reference: this customer's reference expression %q gives none (%s); "+
-			"send the order with its reference, or ask for the expression to be changed", expr, why), Detail: detail}
+		Message: fmt.Sprintf("the order has no reference: this customer's reference expression %q %s (%s); "+
+			"send the order with its reference, or ask for the expression to be changed", expr, verb, why), Detail: detail}
 }
 
 func (s *Server) submitOrder(c *gin.Context) {
@@ -207,76 +202,21 @@ func (s *Server) submitOrder(c *gin.Context) {
 	if ct == "" {
 		in.ContentType = sniffContentType(body)
 	}
-	wfID := oi.WorkflowID(cust.ID, key)
-	opts := client.StartWorkflowOptions{
-		ID:                                       wfID,
-		TaskQueue:                                workflows.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		Memo:                                     map[string]any{workflows.MemoBodyHash: bodyHash, workflows.MemoOrderID: in.OrderID},
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.AttrCustomerID.ValueSet(cust.ID),
-			workflows.AttrOrderReferenceID.ValueSet(reference),
-			workflows.AttrOrderStatus.ValueSet(oi.StatusAccepted),
-		),
-	}
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err = s.Temporal.ExecuteWorkflow(sctx, opts, workflows.OrderWorkflow, in)
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	switch {
-	case err == nil:
-		s.log.Info("order accepted", "orderId", in.OrderID, "workflowId", wfID, "customerId", cust.ID)
-		c.JSON(http.StatusAccepted, s.orderAccepted(in.OrderID, reference, oi.StatusAccepted, wfID))
-	case errors.As(err, &started):
-		s.repeatedOrder(c, in.OrderID, reference, wfID, bodyHash)
-	case timedOut(err):
-		// The start may have reached Temporal before the deadline: say so. A
-		// retry with the same key and body is safe (answered 200 if it landed).
-		s.log.Error("start order workflow timed out", "orderId", in.OrderID, "workflowId", wfID, "error", err)
-		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "the order could not be confirmed in time; it may have been accepted. " +
-			"Send the same request again (same body, same Idempotency-Key): a repeat is answered with the existing order", Detail: map[string]any{"orderId": in.OrderID}})
-	default:
-		s.log.Error("start order workflow", "orderId", in.OrderID, "workflowId", wfID, "error", err)
-		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "orders cannot be accepted right now; nothing was recorded, try again"})
-	}
-}
-
-// repeatedOrder answers a request whose key already has an order: the same
-// body gets the existing order (200), another body is a conflict (409).
-func (s *Server) repeatedOrder(c *gin.Context, orderID, reference, wfID, bodyHash string) {
-	ctx, cancel := context.WithTimeout(c.Request.Context(), 10*time.Second)
-	defer cancel()
-	desc, err := s.Temporal.DescribeWorkflowExecution(ctx, wfID, "")
+	res, err := s.workflows.StartOrder(ctx, in, bodyHash)
 	if err != nil {
-		s.log.Error("describe order workflow", "workflowId", wfID, "error", err)
-		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "cannot look up the existing order right now; try again"})
+		s.fail(c, err)
 		return
 	}
-	info := desc.GetWorkflowExecutionInfo()
-	var prevHash string
-	if p, ok := info.GetMemo().GetFields()[workflows.MemoBodyHash]; ok {
-		_ = converter.GetDefaultDataConverter().FromPayload(p, &prevHash)
+	status := http.StatusAccepted
+	if res.Repeat {
+		status = http.StatusOK
 	}
-	if prevHash != bodyHash {
-		s.fail(c, &oi.Error{Code: oi.ECONFLICT, Field: "Idempotency-Key",
-			Message: "an order with this key already exists with a different body", Detail: map[string]any{"orderId": orderID}})
-		return
-	}
-	status := oi.StatusAccepted
-	if o, err := s.Store.GetOrderRequest(ctx, orderID); err == nil {
-		status, reference = o.Status, o.OrderReferenceID
-	}
-	c.JSON(http.StatusOK, s.orderAccepted(orderID, reference, status, wfID))
+	c.JSON(status, s.orderAccepted(res.OrderID, res.Reference, res.Status, res.WorkflowID))
 }
 
-func (s *Server) orderAccepted(id, reference, status, wfID string) gin.H {
-	links := gin.H{"self": "/v1/orders/" + id, "hq": "/hq/requests/" + id}
-	if u := s.workflowURL(wfID); u != "" {
-		links["workflow"] = u
-	}
-	return gin.H{"id": id, "orderReferenceId": reference, "status": status, "links": links}
+func (s *Server) orderAccepted(id, reference, status, wfID string) OrderAccepted {
+	return OrderAccepted{ID: id, OrderReferenceID: reference, Status: status,
+		Links: OrderLinks{Self: "/v1/orders/" + id, HQ: "/hq/requests/" + id, Workflow: s.workflowURL(wfID)}}
 }
 
 // keptHeaders keeps the request headers worth recording, minus credentials.
@@ -314,34 +254,26 @@ func (s *Server) getOrder(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	timeline := make([]gin.H, 0, len(events))
+	timeline := make([]TimelineEvent, 0, len(events))
 	for _, e := range events {
 		if !e.Accepted {
 			continue
 		}
-		timeline = append(timeline, gin.H{"eventId": e.EventID, "status": e.Status, "timestamp": e.OccurredAt,
-			"message": e.Message, "trackingCode": e.TrackingCode, "trackingUrl": e.TrackingURL, "carrierName": e.CarrierName})
+		timeline = append(timeline, TimelineEvent{EventID: e.EventID, Status: e.Status, Timestamp: e.OccurredAt,
+			Message: e.Message, TrackingCode: e.TrackingCode, TrackingURL: e.TrackingURL, CarrierName: e.CarrierName})
 	}
 	cancels, err := s.cancelsView(c, o.ID)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"id": o.ID, "orderReferenceId": o.OrderReferenceID, "status": o.Status,
-		"statusReason": o.StatusReason, "receivedAt": o.ReceivedAt, "updatedAt": o.UpdatedAt, "events": timeline,
-		"printerOrderId": o.PrinterOrderID, "try": o.Try, "cancels": cancels})
+	c.JSON(http.StatusOK, OrderStatus{ID: o.ID, OrderReferenceID: o.OrderReferenceID, Status: o.Status,
+		StatusReason: o.StatusReason, ReceivedAt: o.ReceivedAt, UpdatedAt: o.UpdatedAt, Events: timeline,
+		PrinterOrderID: o.PrinterOrderID, Try: o.Try, Cancels: cancels})
 }
 
 // printable: valid UTF-8 without control characters. Keys and references
 // name workflows and go into text columns, which cannot hold NUL.
 func printable(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
-}
-
-// timedOut reports whether a call to Temporal ended by its deadline, after
-// which the call's effect is unknown.
-func timedOut(err error) bool {
-	var dl *serviceerror.DeadlineExceeded
-	var cn *serviceerror.Canceled
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &dl) || errors.As(err, &cn)
 }

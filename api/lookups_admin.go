@@ -4,7 +4,6 @@ import (
 	"errors"
 	"mime"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -89,16 +88,6 @@ func rowsProblem(err error) error {
 
 // lookupView answers a table with its rows as [{key, value}] sorted by key:
 // the shape create and replace take.
-func lookupView(l *oi.LookupTable) gin.H {
-	rows := make([]mapper.LookupRow, 0, len(l.Rows))
-	for k, v := range l.Rows {
-		rows = append(rows, mapper.LookupRow{Key: k, Value: v})
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
-	return gin.H{"id": l.ID, "customerId": l.CustomerID, "name": l.Name, "default": l.Default, "rows": rows,
-		"rowCount": len(rows), "createdAt": l.CreatedAt, "updatedAt": l.UpdatedAt}
-}
-
 func (s *Server) createLookup(c *gin.Context) {
 	ctx := c.Request.Context()
 	var b lookupBody
@@ -140,12 +129,12 @@ func (s *Server) listLookups(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := make([]gin.H, 0, len(list))
+	out := make([]LookupSummary, 0, len(list))
 	for _, l := range list {
-		out = append(out, gin.H{"id": l.ID, "customerId": l.CustomerID, "name": l.Name, "default": l.Default,
-			"rowCount": l.RowCount, "createdAt": l.CreatedAt, "updatedAt": l.UpdatedAt})
+		out = append(out, LookupSummary{ID: l.ID, CustomerID: l.CustomerID, Name: l.Name, Default: l.Default,
+			RowCount: l.RowCount, CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt})
 	}
-	c.JSON(http.StatusOK, gin.H{"items": out, "nextCursor": nil})
+	c.JSON(http.StatusOK, items(out))
 }
 
 func (s *Server) getLookup(c *gin.Context) {
@@ -209,9 +198,7 @@ func (s *Server) importLookupRows(c *gin.Context) {
 			return
 		}
 	case "application/json":
-		var b struct {
-			Rows []mapper.LookupRow `json:"rows"`
-		}
+		var b lookupRowsBody
 		if !s.bind(c, &b) {
 			return
 		}
@@ -235,6 +222,11 @@ func (s *Server) importLookupRows(c *gin.Context) {
 		return
 	}
 	v := lookupView(out)
-	v["imported"] = len(rows)
+	v.Imported = len(rows)
 	c.JSON(http.StatusOK, v)
+}
+
+// lookupRowsBody is a JSON import of lookup rows.
+type lookupRowsBody struct {
+	Rows []mapper.LookupRow `json:"rows"`
 }

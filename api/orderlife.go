@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -143,17 +142,17 @@ func queryTime(c *gin.Context, name string) (time.Time, error) {
 }
 
 // cancelsView is the cancels of an order as GET /v1/orders/{id} shows them.
-func (s *Server) cancelsView(c *gin.Context, orderID string) ([]gin.H, error) {
+func (s *Server) cancelsView(c *gin.Context, orderID string) ([]CancelSummary, error) {
 	list, err := s.Store.ListCancels(c.Request.Context(), orderID)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]gin.H, 0, len(list))
+	out := make([]CancelSummary, 0, len(list))
 	for _, cr := range list {
-		v := gin.H{"id": cr.ID, "outcome": cr.Outcome, "outcomeReason": cr.OutcomeReason, "printerCalled": cr.PrinterCalled,
-			"requestedAt": cr.RequestedAt, "updatedAt": cr.UpdatedAt}
-		if cr.Response != nil && cr.Response.Status != 0 {
-			v["printerStatus"] = cr.Response.Status
+		v := CancelSummary{ID: cr.ID, Outcome: cr.Outcome, OutcomeReason: cr.OutcomeReason, PrinterCalled: cr.PrinterCalled,
+			RequestedAt: cr.RequestedAt, UpdatedAt: cr.UpdatedAt}
+		if cr.Response != nil {
+			v.PrinterStatus = cr.Response.Status
 		}
 		out = append(out, v)
 	}
@@ -250,58 +249,6 @@ func fieldTemplateError(field string, err error) error {
 		e.Detail = map[string]any{"line": me.Line, "column": me.Column}
 	}
 	return e
-}
-
-// stageViews are the final request and system response panes of the
-// Requests view (an order's current try, an earlier try, a cancel).
-func stageViews(f *oi.FinalRequest, r *oi.SystemResponse) (final, resp any) {
-	if f != nil {
-		final = gin.H{"method": f.Method, "url": f.URL, "headers": f.Headers, "body": string(f.Body)}
-	}
-	if r != nil {
-		resp = gin.H{"attempts": r.Attempts, "sentAt": r.SentAt, "status": r.Status, "headers": r.Headers,
-			"body": string(r.Body), "latencyMs": r.LatencyMs, "error": r.Error, "warnings": stageWarnings(r.Warnings)}
-	}
-	return final, resp
-}
-
-func processingView(p oi.TemplateProcessing) gin.H {
-	return gin.H{"templateId": p.TemplateID, "templateVersion": p.TemplateVersion, "output": nullableBytes(p.Output),
-		"error": p.Error, "processedAt": p.ProcessedAt, "warnings": stageWarnings(p.Warnings)}
-}
-
-// triesView lists an order's earlier submit tries with their stages.
-func (s *Server) triesView(ctx context.Context, orderID string) ([]gin.H, error) {
-	list, err := s.Store.ListTries(ctx, orderID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]gin.H, 0, len(list))
-	for _, t := range list {
-		final, resp := stageViews(t.Final, t.Response)
-		out = append(out, gin.H{"try": t.Try, "status": t.Status, "statusReason": t.StatusReason, "archivedAt": t.ArchivedAt,
-			"templateProcessing": processingView(t.Processing), "finalRequest": final, "systemResponse": resp})
-	}
-	return out, nil
-}
-
-// cancelRequestsView lists an order's cancel requests with their four stages.
-func (s *Server) cancelRequestsView(ctx context.Context, orderID string) ([]gin.H, error) {
-	list, err := s.Store.ListCancels(ctx, orderID)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]gin.H, 0, len(list))
-	for _, cr := range list {
-		final, resp := stageViews(cr.Final, cr.Response)
-		out = append(out, gin.H{"id": cr.ID, "kind": "cancel", "source": cr.Source, "outcome": cr.Outcome,
-			"outcomeReason": cr.OutcomeReason, "printerCalled": cr.PrinterCalled, "requestedAt": cr.RequestedAt,
-			"updatedAt": cr.UpdatedAt,
-			"originalRequest": gin.H{"contentType": cr.Original.ContentType, "headers": cr.Original.Headers,
-				"body": string(cr.Original.Body)},
-			"templateProcessing": processingView(cr.Processing), "finalRequest": final, "systemResponse": resp})
-	}
-	return out, nil
 }
 
 // ---- HQ: the buttons call the service, the same path as the JSON routes

@@ -3,23 +3,18 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"net"
 	"net/http"
-	netmail "net/mail"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	oi "orderintake"
-	"orderintake/activities"
 	"orderintake/internal/seal"
+	"orderintake/render"
+	"orderintake/service"
 	"orderintake/store"
-	"orderintake/workflows"
 )
 
 // postbackRoutes are the operator's postback actions: send a test, resend
@@ -49,36 +44,20 @@ func (s *Server) bindOptional(c *gin.Context, v any) bool {
 	return true
 }
 
-// startSeries starts the workflow that runs a claimed attempt series. The
-// claim is released when Temporal cannot take it, so the postback does not
-// stay pending with nothing delivering it.
+// startSeries starts the workflow that runs a claimed attempt series.
 func (s *Server) startSeries(ctx context.Context, r *store.Resend) (string, error) {
-	wfID := workflows.PostbackDeliveryWorkflowID(r.PostbackID, r.Series)
-	opts := client.StartWorkflowOptions{
-		ID:                                       wfID,
-		TaskQueue:                                workflows.TaskQueue,
-		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
-		WorkflowExecutionErrorWhenAlreadyStarted: true,
-		TypedSearchAttributes:                    temporal.NewSearchAttributes(workflows.AttrCustomerID.ValueSet(r.CustomerID)),
-	}
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err := s.Temporal.ExecuteWorkflow(sctx, opts, workflows.PostbackDeliveryWorkflow,
-		workflows.PostbackDeliveryInput{PostbackID: r.PostbackID, Series: r.Series})
-	if err == nil {
-		return wfID, nil
-	}
-	s.log.Error("start postback delivery", "postbackId", r.PostbackID, "workflowId", wfID, "error", err)
-	if rerr := s.Store.ReleaseResend(context.WithoutCancel(ctx), r); rerr != nil {
-		s.log.Error("release postback claim", "postbackId", r.PostbackID, "error", rerr)
-	}
-	return "", &oi.Error{Code: oi.EUNAVAILABLE, Message: "the delivery could not be queued right now; nothing was sent, try again"}
+	return s.workflows.StartDelivery(ctx, r)
 }
 
-func (s *Server) seriesAccepted(r *store.Resend, wfID string) gin.H {
-	return gin.H{"id": r.PostbackID, "status": oi.PostbackPending, "series": r.Series, "workflowId": wfID,
-		"links": gin.H{"self": "/v1/admin/postbacks/" + r.PostbackID, "workflow": s.workflowURL(wfID)}}
+func (s *Server) seriesAccepted(r *store.Resend, wfID string) SeriesAccepted {
+	return SeriesAccepted{ID: r.PostbackID, Status: oi.PostbackPending, Series: r.Series, WorkflowID: wfID,
+		Links: SeriesLinks{Self: "/v1/admin/postbacks/" + r.PostbackID, Workflow: s.workflowURL(wfID)}}
+}
+
+// testPostbackBody names the event whose sample a test sends (default:
+// the trigger's own).
+type testPostbackBody struct {
+	Event string `json:"event"`
 }
 
 // sendTestPostback renders the trigger against the sample of an event (the
@@ -91,9 +70,7 @@ func (s *Server) sendTestPostback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var b struct {
-		Event string `json:"event"`
-	}
+	var b testPostbackBody
 	if !s.bindOptional(c, &b) {
 		return
 	}
@@ -105,7 +82,7 @@ func (s *Server) sendTestPostback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	p, err := activities.RenderTestPostback(ctx, s.Store, s.Mapper, t, event)
+	p, err := render.TestPostback(ctx, s.Store, s.Mapper, t, event)
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -136,10 +113,8 @@ func (s *Server) sendTestPostback(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	out := postbackView(stored)
-	out["series"], out["workflowId"] = r.Series, wfID
-	out["links"] = gin.H{"self": "/v1/admin/postbacks/" + stored.ID, "workflow": s.workflowURL(wfID)}
-	c.JSON(http.StatusAccepted, out)
+	c.JSON(http.StatusAccepted, TestPostbackAccepted{PostbackView: service.NewPostbackView(stored), Series: r.Series, WorkflowID: wfID,
+		Links: SeriesLinks{Self: "/v1/admin/postbacks/" + stored.ID, Workflow: s.workflowURL(wfID)}})
 }
 
 // resendPostback starts a new attempt series of one postback (recorded as
@@ -166,15 +141,18 @@ var (
 	defaultBulkStatus  = []string{oi.PostbackFailed, oi.PostbackExhausted}
 )
 
+// bulkResendBody selects the postbacks a bulk resend sends again.
+type bulkResendBody struct {
+	From      string `json:"from"`
+	To        string `json:"to"`
+	Status    string `json:"status"`
+	TriggerID string `json:"triggerId"`
+}
+
 // bulkResend resends the postbacks created in [from, to) with a status (and
 // of one trigger), oldest first, up to maxBulkResend per call.
 func (s *Server) bulkResend(c *gin.Context) {
-	var b struct {
-		From      string `json:"from"`
-		To        string `json:"to"`
-		Status    string `json:"status"`
-		TriggerID string `json:"triggerId"`
-	}
+	var b bulkResendBody
 	if !s.bind(c, &b) {
 		return
 	}
@@ -249,11 +227,7 @@ func (s *Server) bulkResend(c *gin.Context) {
 		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "the resends could not be queued right now; nothing was sent, try again"})
 		return
 	}
-	out := gin.H{"queued": queued, "more": more}
-	if len(notQueued) > 0 {
-		out["notQueued"] = notQueued
-	}
-	c.JSON(http.StatusAccepted, out)
+	c.JSON(http.StatusAccepted, BulkResendAccepted{Queued: queued, More: more, NotQueued: notQueued})
 }
 
 // ---- SMTP work settings
@@ -287,28 +261,8 @@ func (b *smtpBody) settings() (*oi.SMTPSettings, error) {
 	if b.TLS != nil {
 		st.TLS = *b.TLS
 	}
-	if err := required("fromAddress", st.FromAddress); err != nil {
+	if err := st.Validate(); err != nil {
 		return nil, err
-	}
-	if a, err := netmail.ParseAddress(st.FromAddress); err != nil || a.Address != st.FromAddress {
-		return nil, oi.FieldError("fromAddress", "fromAddress must be a bare e-mail address like notifications@psp.example (the name goes in fromName)")
-	}
-	for field, v := range map[string]string{"fromName": st.FromName, "username": st.Username} {
-		if strings.ContainsAny(v, "\r\n") {
-			return nil, oi.FieldError(field, "%s must be one line", field)
-		}
-	}
-	if err := required("host", st.Host); err != nil {
-		return nil, err
-	}
-	if strings.ContainsAny(st.Host, "/ \t\r\n@") {
-		return nil, oi.FieldError("host", "host must be a host name or IP address")
-	}
-	if _, _, err := net.SplitHostPort(st.Host); err == nil {
-		return nil, oi.FieldError("host", "host must not carry a port: put it in port")
-	}
-	if st.Port < 1 || st.Port > 65535 {
-		return nil, oi.FieldError("port", "port must be from 1 to 65535 (587 for STARTTLS, 465 for TLS, 25 for plain)")
 	}
 	return st, nil
 }

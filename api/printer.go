@@ -2,10 +2,8 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -13,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
-	"go.temporal.io/api/serviceerror"
 
 	oi "orderintake"
 	"orderintake/workflows"
@@ -125,58 +122,14 @@ func (s *Server) printerEvent(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	route, err := s.Store.GetOrderRoute(ctx, c.Param("id"))
+	res, err := s.workflows.TakeEvent(ctx, printer, c.Param("id"), ev)
 	if err != nil {
 		s.fail(c, err)
 		return
 	}
-	if route.PrinterID != printer {
-		s.fail(c, oi.Errorf(oi.EFORBIDDEN, "order %s is not routed to this printer", route.ID))
-		return
+	status := http.StatusAccepted
+	if res.Result == "duplicate" {
+		status = http.StatusOK
 	}
-	// A printer in a loop must not fire the merchant's triggers without end;
-	// the workflow refuses past the cap too (for events already in flight).
-	n, known, err := s.Store.OrderEventCount(ctx, route.ID, ev.EventID)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if !known && n >= workflows.MaxOrderEvents {
-		s.fail(c, &oi.Error{Code: oi.ECONFLICT, Field: "eventId", Message: fmt.Sprintf(
-			"order %s already has %d events, the most one order takes; event %s refused", route.ID, n, ev.EventID),
-			Detail: map[string]any{"maxEvents": workflows.MaxOrderEvents}})
-		return
-	}
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	err = s.Temporal.SignalWorkflow(sctx, route.WorkflowID, "", workflows.SignalPrinterEvent, ev)
-	var notFound *serviceerror.NotFound
-	switch {
-	case err == nil:
-		c.JSON(http.StatusAccepted, gin.H{"orderId": route.ID, "eventId": ev.EventID, "status": ev.Status, "result": "queued"})
-	case errors.As(err, &notFound):
-		s.closedOrderEvent(c, route.ID, route.Status, ev)
-	default:
-		s.log.Error("signal order workflow", "orderId", route.ID, "workflowId", route.WorkflowID, "error", err)
-		s.fail(c, &oi.Error{Code: oi.EUNAVAILABLE, Message: "the event cannot be taken right now; try again"})
-	}
-}
-
-// closedOrderEvent records an event that arrives after the order's workflow
-// ended: a repeat of a known event is answered as such, anything else is
-// recorded as rejected.
-func (s *Server) closedOrderEvent(c *gin.Context, orderID, status string, ev workflows.PrinterEvent) {
-	rec := &oi.OrderEvent{OrderID: orderID, EventID: ev.EventID, Status: ev.Status, Source: "printer", OccurredAt: ev.Timestamp,
-		Message: ev.Message, TrackingCode: ev.TrackingCode, TrackingURL: ev.TrackingURL, CarrierName: ev.CarrierName,
-		RejectReason: "order is already " + status + "; " + ev.Status + " ignored"}
-	stored, inserted, err := s.Store.InsertOrderEvent(c.Request.Context(), rec)
-	if err != nil {
-		s.fail(c, err)
-		return
-	}
-	if !inserted {
-		c.JSON(http.StatusOK, gin.H{"orderId": orderID, "eventId": ev.EventID, "status": stored.Status, "result": "duplicate"})
-		return
-	}
-	s.fail(c, &oi.Error{Code: oi.ECONFLICT, Field: "status", Message: rec.RejectReason, Detail: map[string]any{"orderStatus": status}})
+	c.JSON(status, res)
 }

@@ -57,6 +57,10 @@ type Server struct {
 	keys     *keyCache
 	limiter  *keyLimiter
 	throttle *throttle
+	// workflows starts and signals workflows; views reads the Requests and
+	// Postbacks views (package service).
+	workflows *service.Workflows
+	views     *service.Views
 	// life is the order's life after intake (cancel, resubmit, search,
 	// response templates), shared with HQ.
 	life *service.OrderLife
@@ -81,7 +85,9 @@ func New(cfg Config) *Server {
 	}
 	return &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, keyCacheTTL, keyCacheSize),
 		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst), throttle: newThrottle(cfg.Store, cfg.Logger),
-		life: service.NewOrderLife(cfg.Temporal, cfg.Store, cfg.Mapper, cfg.Logger)}
+		workflows: &service.Workflows{Temporal: cfg.Temporal, Store: cfg.Store, Log: cfg.Logger},
+		views:     &service.Views{Store: cfg.Store, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Namespace},
+		life:      service.NewOrderLife(cfg.Temporal, cfg.Store, cfg.Mapper, cfg.Logger)}
 }
 
 // Handler returns the router.
@@ -105,7 +111,7 @@ func (s *Server) Handler() http.Handler {
 			"title": "Method Not Allowed", "status": 405, "code": "method_not_allowed", "detail": "method not allowed on " + c.Request.URL.Path})
 	})
 
-	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	r.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, Health{Status: "ok"}) })
 	r.GET("/readyz", s.readyz)
 
 	v1 := r.Group("/v1")
@@ -126,19 +132,19 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
-	checks := gin.H{"postgres": "ok", "temporal": "ok"}
+	checks := ReadyChecks{Postgres: "ok", Temporal: "ok"}
 	ready := true
 	if err := s.Store.Ping(ctx); err != nil {
-		checks["postgres"], ready = "unreachable", false
+		checks.Postgres, ready = "unreachable", false
 	}
 	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], ready = "unreachable", false
+		checks.Temporal, ready = "unreachable", false
 	}
 	if !ready {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unready", "checks": checks})
+		c.JSON(http.StatusServiceUnavailable, Ready{Status: "unready", Checks: checks})
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
+	c.JSON(http.StatusOK, Ready{Status: "ready", Checks: checks})
 }
 
 // requireAdmin checks the admin bearer token in constant time. An address
@@ -168,14 +174,4 @@ func ValidTrustedProxies(list []string) error {
 }
 
 // workflowURL links an order's workflow in the Temporal Web UI.
-func (s *Server) workflowURL(workflowID string) string {
-	if s.TemporalUIURL == "" {
-		return ""
-	}
-	return strings.TrimRight(s.TemporalUIURL, "/") + "/namespaces/" + s.Namespace + "/workflows/" + pathEscape(workflowID)
-}
-
-func pathEscape(s string) string {
-	r := strings.NewReplacer("%", "%25", "/", "%2F", "?", "%3F", "#", "%23", " ", "%20")
-	return r.Replace(s)
-}
+func (s *Server) workflowURL(workflowID string) string { return s.views.WorkflowURL(workflowID) }

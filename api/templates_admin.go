@@ -13,8 +13,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	oi "orderintake"
-	"orderintake/activities"
 	"orderintake/mapper"
+	"orderintake/render"
 	"orderintake/service"
 )
 
@@ -69,7 +69,7 @@ func (s *Server) renderTemplate(c *gin.Context) {
 			s.fail(c, refError("customerId", "customer", b.CustomerID, err))
 			return
 		}
-		if lookups, err = activities.CustomerLookups(ctx, s.Store, cust.ID); err != nil {
+		if lookups, err = render.Lookups(ctx, s.Store, cust.ID); err != nil {
 			s.fail(c, fmt.Errorf("load lookups of %s: %w", cust.ID, err))
 			return
 		}
@@ -87,10 +87,10 @@ func (s *Server) renderTemplate(c *gin.Context) {
 		s.fail(c, renderFailure(err, "body", r.Warnings))
 		return
 	}
-	res := gin.H{"output": string(r.Output), "warnings": warningList(r.Warnings), "format": tpl.Format, "kind": kind,
-		"strict": tpl.Strict, "templateVersion": nil}
+	res := RenderOutput{Output: string(r.Output), Warnings: warningList(r.Warnings), Format: string(tpl.Format), Kind: kind,
+		Strict: tpl.Strict}
 	if version > 0 {
-		res["templateVersion"] = version
+		res.TemplateVersion = &version
 	}
 	if subject != "" {
 		// The subject renders with the same values; a subject change has its
@@ -105,10 +105,8 @@ func (s *Server) renderTemplate(c *gin.Context) {
 			s.fail(c, renderFailure(err, "subject", subj.Warnings))
 			return
 		}
-		res["subject"] = strings.TrimSpace(string(subj.Output))
-		if len(subj.Warnings) > 0 {
-			res["subjectWarnings"] = subj.Warnings
-		}
+		res.Subject = strings.TrimSpace(string(subj.Output))
+		res.SubjectWarnings = subj.Warnings
 	}
 	c.JSON(http.StatusOK, res)
 }
@@ -315,9 +313,7 @@ func (s *Server) rollbackTemplate(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	var b struct {
-		Version int `json:"version"`
-	}
+	var b rollbackBody
 	if !s.bind(c, &b) {
 		return
 	}
@@ -337,4 +333,9 @@ func (s *Server) rollbackTemplate(c *gin.Context) {
 	}
 	out, err := s.Store.UpdateTemplate(ctx, t)
 	s.reply(c, http.StatusOK, out, err)
+}
+
+// rollbackBody names the version a rollback brings back.
+type rollbackBody struct {
+	Version int `json:"version"`
 }

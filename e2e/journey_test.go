@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -114,42 +113,19 @@ func (p *product) stopWorker() {
 	}
 }
 
+// client is the shared test client (internal/testenv) on this product's API.
+func (p *product) client() *testenv.API { return testenv.NewAPI(p.t, p.api.URL, p.admin) }
+
 // call makes one HTTP request and decodes a JSON answer.
 func (p *product) call(method, path string, hdr map[string]string, body string) (int, map[string]any, http.Header) {
 	p.t.Helper()
-	req, err := http.NewRequest(method, p.api.URL+path, strings.NewReader(body))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out, resp.Header
+	return p.client().Call(method, path, hdr, body)
 }
 
 // adminCall is an admin request that must answer want.
 func (p *product) adminCall(method, path string, body any, want int) map[string]any {
 	p.t.Helper()
-	b, _ := json.Marshal(body)
-	if body == nil {
-		b = nil
-	}
-	status, out, _ := p.call(method, path, map[string]string{"Authorization": "Bearer " + p.admin}, string(b))
-	if status != want {
-		p.t.Fatalf("%s %s = %d %v, want %d", method, path, status, out, want)
-	}
-	return out
+	return p.client().MustAdmin(method, path, body, want)
 }
 
 // shop is a customer configured over the admin API.
@@ -177,26 +153,12 @@ func (p *product) configure(printerURL, receiverURL, intakeFormat, intakeBody st
 
 func (p *product) submit(key, contentType, body string, extra map[string]string) (int, map[string]any) {
 	p.t.Helper()
-	req, _ := http.NewRequest("POST", p.api.URL+"/v1/orders", strings.NewReader(body))
-	req.Header.Set("X-API-KEY", key)
-	req.Header.Set("Content-Type", contentType)
-	for k, v := range extra {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out
+	return p.client().Submit(key, contentType, body, extra)
 }
 
 func (p *product) event(printerKey, orderID string, ev map[string]any) (int, map[string]any) {
-	b, _ := json.Marshal(ev)
-	status, out, _ := p.call("POST", "/v1/printer/orders/"+orderID+"/events", map[string]string{"X-API-KEY": printerKey}, string(b))
-	return status, out
+	p.t.Helper()
+	return p.client().Event(printerKey, orderID, ev)
 }
 
 // eventually polls cond for up to d.

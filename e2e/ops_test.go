@@ -23,6 +23,7 @@ import (
 	"orderintake/internal/pgcluster"
 	"orderintake/internal/testenv"
 	"orderintake/mapper"
+	"orderintake/metrics"
 	"orderintake/store"
 	"orderintake/worker"
 )
@@ -157,9 +158,9 @@ func TestSDKMetricsAndOrderLogLines(t *testing.T) {
 	st := testenv.Store(t)
 	sealer := testenv.Sealer(t)
 	logs := &records{}
-	metrics, reg, closer := api.TemporalMetrics()
+	sdkMetrics, reg, closer := metrics.Temporal()
 	t.Cleanup(func() { closer.Close() })
-	tc, err := client.Dial(client.Options{HostPort: addr, Logger: sdklog.NewStructuredLogger(slog.New(logs)), MetricsHandler: metrics})
+	tc, err := client.Dial(client.Options{HostPort: addr, Logger: sdklog.NewStructuredLogger(slog.New(logs)), MetricsHandler: sdkMetrics})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,15 +151,16 @@ func TestCancelOverHTTP(t *testing.T) {
 
 	id := p.place(s, "LIFE-CANCEL-1")
 	o := p.waitStatus(s.customerKey, id, oi.StatusSubmitted)
-	if o["printerOrderId"] != "P-1" {
-		t.Fatalf("printerOrderId = %v, want P-1 from the printer's answer", o["printerOrderId"])
+	pid := "P-" + id // the loopback printer's id of the order
+	if o["printerOrderId"] != pid {
+		t.Fatalf("printerOrderId = %v, want %s from the printer's answer", o["printerOrderId"], pid)
 	}
 	st, out := p.cancel(s.customerKey, id, `{"reason": "wrong size"}`)
 	if st != 200 || out["status"] != "canceled" || out["printerCalled"] != true {
 		t.Fatalf("cancel = %d %v, want 200 canceled after a printer call", st, out)
 	}
 	paths, bodies, _ := d.got()
-	if len(paths) != 1 || paths[0] != "/orders/P-1/cancel" || !strings.Contains(bodies[0], `"reason": "wrong size"`) {
+	if len(paths) != 1 || paths[0] != "/orders/"+pid+"/cancel" || !strings.Contains(bodies[0], `"reason": "wrong size"`) {
 		t.Fatalf("printer's cancel desk got %v %v", paths, bodies)
 	}
 	o = p.orderOf(s.customerKey, id)
@@ -474,7 +475,7 @@ func TestCustomerSearch(t *testing.T) {
 		for _, it := range page["items"].([]any) {
 			m := it.(map[string]any)
 			seen = append(seen, m["id"].(string))
-			if m["printerOrderId"] != "P-1" {
+			if m["printerOrderId"] != "P-"+m["id"].(string) {
 				t.Fatalf("search item %v without printerOrderId", m)
 			}
 		}
@@ -611,7 +612,7 @@ func TestHQCancelAndResubmitButtons(t *testing.T) {
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	for _, want := range []string{"Cancel order…", "Yes, cancel this order", "P-1", "Earlier tries", "HTTP <strong>422</strong>"} {
+	for _, want := range []string{"Cancel order…", "Yes, cancel this order", "P-" + failed, "Earlier tries", "HTTP <strong>422</strong>"} {
 		if !strings.Contains(string(raw), want) {
 			t.Fatalf("order page lacks %q", want)
 		}

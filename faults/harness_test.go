@@ -32,6 +32,8 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	oi "orderintake"
+	"orderintake/internal/apiclient"
+	"orderintake/internal/loopback"
 	"orderintake/internal/pgcluster"
 	"orderintake/internal/seal"
 	"orderintake/internal/testenv"
@@ -408,41 +410,29 @@ func (s *stack) configure(printerURL, receiverURL string, n int, events ...strin
 	return out
 }
 
+// client is the shared API client (internal/apiclient) on the api child.
+func (s *stack) client() *apiclient.Client {
+	return &apiclient.Client{BaseURL: s.apiURL, HTTP: httpClient}
+}
+
 // submit posts one order; it returns the status, the answer and how long it took.
 func (s *stack) submit(key, ref string) (int, map[string]any, http.Header, time.Duration) {
 	body := fmt.Sprintf(`{"orderReferenceId": %q, "items": [{"sku": "POSTER-A3", "quantity": 2}]}`, ref)
-	req, _ := http.NewRequest("POST", s.apiURL+"/v1/orders", strings.NewReader(body))
-	req.Header.Set("X-API-KEY", key)
-	req.Header.Set("Content-Type", "application/json")
 	t0 := time.Now()
-	resp, err := httpClient.Do(req)
+	r, err := s.client().SubmitOrder(context.Background(), key, "application/json", []byte(body), nil)
 	if err != nil {
 		return 0, map[string]any{"error": err.Error()}, nil, time.Since(t0)
 	}
-	defer resp.Body.Close()
-	var out map[string]any
-	_ = json.NewDecoder(resp.Body).Decode(&out)
-	return resp.StatusCode, out, resp.Header, time.Since(t0)
+	return r.Status, r.JSON(), r.Header, time.Since(t0)
 }
 
 // do makes one request and decodes a JSON answer.
 func (s *stack) do(method, path string, hdr map[string]string, body string) (int, map[string]any, http.Header) {
-	req, err := http.NewRequest(method, s.apiURL+path, strings.NewReader(body))
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := httpClient.Do(req)
+	r, err := s.client().Do(context.Background(), method, path, hdr, []byte(body))
 	if err != nil {
 		return 0, map[string]any{"error": err.Error()}, http.Header{}
 	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	var out map[string]any
-	_ = json.Unmarshal(raw, &out)
-	return resp.StatusCode, out, resp.Header
+	return r.Status, r.JSON(), r.Header
 }
 
 var httpClient = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
@@ -521,98 +511,58 @@ func eventually(t *testing.T, d time.Duration, what string, cond func() bool) ti
 
 // ---- loopback printer and receiver
 
-// printer is a print service on loopback that honours Idempotency-Key: it
-// counts every request and every distinct key, can go down (connection
-// refused) and come back on the same port, and can report events back.
+// printer is a print service on loopback that honours Idempotency-Key
+// (internal/loopback): it counts every request and every distinct key, can
+// go down (connection refused) and come back on the same port, and reports
+// each new order's events back. delay and report are set under mu.
 type printer struct {
-	t     *testing.T
-	addr  string
-	mu    sync.Mutex
-	srv   *http.Server
-	got   map[string]int // Idempotency-Key -> requests
-	total int
-	delay time.Duration // before answering
-	// report posts events for each new order through the API.
+	*loopback.Server
+	t      *testing.T
+	mu     sync.Mutex
+	delay  time.Duration // before answering
 	report func(orderID string)
 }
 
 func newPrinter(t *testing.T) *printer {
-	p := &printer{t: t, addr: freeAddr(t), got: map[string]int{}}
-	p.up()
-	t.Cleanup(p.down)
+	srv, err := loopback.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &printer{Server: srv, t: t}
+	srv.Default = http.StatusCreated
+	srv.Hold = func() {
+		p.mu.Lock()
+		d := p.delay
+		p.mu.Unlock()
+		time.Sleep(d)
+	}
+	srv.OnNewKey = func(key string) {
+		p.mu.Lock()
+		report := p.report
+		p.mu.Unlock()
+		if report != nil {
+			report(key)
+		}
+	}
+	t.Cleanup(srv.Close)
 	return p
 }
 
-func (p *printer) URL() string { return "http://" + p.addr + "/orders" }
+func (p *printer) URL() string { return p.Server.URL + "/orders" }
 
 func (p *printer) up() {
 	p.t.Helper()
-	var ln net.Listener
-	var err error
-	for try := 0; try < 50; try++ { // the old socket may linger a moment
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
+	if err := p.Up(); err != nil {
 		p.t.Fatal(err)
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(p.serve)}
-	p.mu.Lock()
-	p.srv = srv
-	p.mu.Unlock()
-	go srv.Serve(ln)
 }
 
-// down closes the listener and every connection: callers get "connection refused".
-func (p *printer) down() {
-	p.mu.Lock()
-	srv := p.srv
-	p.srv = nil
-	p.mu.Unlock()
-	if srv != nil {
-		srv.Close()
-	}
-}
-
-func (p *printer) serve(w http.ResponseWriter, r *http.Request) {
-	io.Copy(io.Discard, r.Body)
-	key := r.Header.Get("Idempotency-Key")
-	p.mu.Lock()
-	p.total++
-	p.got[key]++
-	first := p.got[key] == 1
-	delay := p.delay
-	report := p.report
-	p.mu.Unlock()
-	if delay > 0 {
-		time.Sleep(delay)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	fmt.Fprintf(w, `{"printerOrderId": "P-%s"}`, key)
-	if first && report != nil {
-		go report(key) // a repeat (same key) is answered, not printed twice
-	}
-}
+func (p *printer) down() { p.Down() }
 
 // counts returns requests received and distinct orders (keys).
-func (p *printer) counts() (requests, orders int) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.total, len(p.got)
-}
+func (p *printer) counts() (requests, orders int) { return p.Counts() }
 
-func (p *printer) keys() map[string]int {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make(map[string]int, len(p.got))
-	for k, v := range p.got {
-		out[k] = v
-	}
-	return out
-}
+func (p *printer) keys() map[string]int { return p.Keys() }
 
 // reporter posts events for orders as a printer would, retrying while the
 // gateway answers 5xx or cannot be reached (bounded: 3 minutes an event).
@@ -649,16 +599,12 @@ func (r *reporter) post(orderID, body string) error {
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
 		r.sem <- struct{}{}
-		req, _ := http.NewRequest("POST", r.apiURL+"/v1/printer/orders/"+orderID+"/events", strings.NewReader(body))
-		req.Header.Set("X-API-KEY", r.key)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := httpClient.Do(req)
+		c := &apiclient.Client{BaseURL: r.apiURL, HTTP: httpClient}
+		resp, err := c.SendEvent(context.Background(), r.key, orderID, json.RawMessage(body))
 		<-r.sem
 		status := 0
 		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			status = resp.StatusCode
+			status = resp.Status
 			if status < 300 {
 				return nil
 			}

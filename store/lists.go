@@ -132,20 +132,27 @@ func (s *Store) ListOrderRequests(ctx context.Context, f ListFilter) ([]*oi.Orde
 	if f.Query != "" {
 		c.add("(order_reference_id ilike $? or id = $? or idempotency_key = $?)", likeContains(f.Query), f.Query, f.Query)
 	}
-	n := f.limit()
-	rows, _ := s.pool.Query(ctx, `select `+orderCols+` from order_requests`+c.where()+
-		fmt.Sprintf(` order by received_at desc, id desc limit %d`, n+1), c.args...)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*oi.OrderRequest, error) { return scanOrder(r) })
+	return page(ctx, s, "orders", `select `+orderCols+` from order_requests`, "received_at", &c, f.limit(),
+		func(r pgx.CollectableRow) (*oi.OrderRequest, error) { return scanOrder(r) },
+		func(o *oi.OrderRequest) (time.Time, string) { return o.ReceivedAt, o.ID })
+}
+
+// page runs a list query newest first (timeCol, then id) for one page of n
+// rows. It asks for one row more than it returns: that row's presence says
+// a next page exists, whose cursor is the (time, id) of the last row here.
+func page[T any](ctx context.Context, s *Store, what, selectFrom, timeCol string, c *conds, n int,
+	scan func(pgx.CollectableRow) (T, error), key func(T) (time.Time, string)) ([]T, string, error) {
+	rows, _ := s.pool.Query(ctx, selectFrom+c.where()+
+		fmt.Sprintf(` order by %s desc, id desc limit %d`, timeCol, n+1), c.args...)
+	out, err := pgx.CollectRows(rows, scan)
 	if err != nil {
-		return nil, "", mapErr(err, "orders")
+		return nil, "", mapErr(err, what)
 	}
-	next := ""
-	if len(out) > n {
-		out = out[:n]
-		last := out[n-1]
-		next = encodeCursor(last.ReceivedAt, last.ID)
+	if len(out) <= n {
+		return out, "", nil
 	}
-	return out, next, nil
+	out = out[:n]
+	return out, encodeCursor(key(out[n-1])), nil
 }
 
 func likeEscape(s string) string {
@@ -180,20 +187,9 @@ func (s *Store) ListPostbacks(ctx context.Context, f ListFilter) ([]*oi.Postback
 		c.add(`(id = $? or order_id = any(array(select id from order_requests
 			where order_reference_id ilike $? or id = $? or idempotency_key = $?)))`, f.Query, likeContains(f.Query), f.Query, f.Query)
 	}
-	n := f.limit()
-	rows, _ := s.pool.Query(ctx, `select `+postbackCols+` from postbacks`+c.where()+
-		fmt.Sprintf(` order by created_at desc, id desc limit %d`, n+1), c.args...)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*oi.Postback, error) { return scanPostback(r) })
-	if err != nil {
-		return nil, "", mapErr(err, "postbacks")
-	}
-	next := ""
-	if len(out) > n {
-		out = out[:n]
-		last := out[n-1]
-		next = encodeCursor(last.CreatedAt, last.ID)
-	}
-	return out, next, nil
+	return page(ctx, s, "postbacks", `select `+postbackCols+` from postbacks`, "created_at", &c, f.limit(),
+		func(r pgx.CollectableRow) (*oi.Postback, error) { return scanPostback(r) },
+		func(p *oi.Postback) (time.Time, string) { return p.CreatedAt, p.ID })
 }
 
 // OrderReferences maps order ids to their references, for lists of

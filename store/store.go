@@ -40,6 +40,10 @@ func Open(ctx context.Context, databaseURL string) (*Store, error) {
 	return &Store{pool: pool}, nil
 }
 
+// FromPool wraps a pool the caller configured (store/storebench traces its
+// statements); Close closes it.
+func FromPool(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+
 // Close closes the pool.
 func (s *Store) Close() { s.pool.Close() }
 

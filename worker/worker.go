@@ -25,7 +25,9 @@ type Config struct {
 	Mapper *mapper.Engine
 	Sealer *seal.Sealer
 	// Guard decides which postback and printer destinations may be dialled.
-	Guard  *delivery.Guard
+	Guard *delivery.Guard
+	// Logger is not used: activities and workflows log through the SDK
+	// client's logger. Kept so callers that set it still compile.
 	Logger *slog.Logger
 	// MaxConcurrentActivities bounds parallel deliveries and printer calls (0: SDK default).
 	MaxConcurrentActivities int
@@ -52,7 +54,6 @@ func Activities(cfg Config) *activities.Activities {
 		Printers: delivery.NewPrinterClient(cfg.Guard),
 
 		FailedOrderHold: cfg.FailedOrderHold,
-		Logger:          cfg.Logger,
 	}
 }
 

@@ -60,7 +60,7 @@ func (d *cancelDesk) got() ([]string, []string) {
 }
 
 // lifeFixture is a fixture whose printer answers with its own order id
-// (P-1, found by orderIdExpression), takes cancels at desk, and whose
+// (P-<our order id>, found by orderIdExpression), takes cancels at desk, and whose
 // customer has a cancel template.
 func lifeFixture(t *testing.T, printerScript []int, desk *cancelDesk, events ...string) *fixture {
 	x := newFixture(t, printerScript, events...)
@@ -228,16 +228,17 @@ func TestCancelAfterAcceptanceGoesToThePrinter(t *testing.T) {
 		t.Fatalf("cancel = %+v", out)
 	}
 	paths, bodies := desk.got()
-	if len(paths) != 1 || paths[0] != "/orders/P-1/cancel" {
-		t.Fatalf("cancel desk got %v, want one cancel at /orders/P-1/cancel", paths)
+	pid := "P-" + in.OrderID // the loopback printer's id of the order
+	if len(paths) != 1 || paths[0] != "/orders/"+pid+"/cancel" {
+		t.Fatalf("cancel desk got %v, want one cancel at /orders/%s/cancel", paths, pid)
 	}
 	var sent map[string]string
-	if err := json.Unmarshal([]byte(bodies[0]), &sent); err != nil || sent["order"] != "P-1" || sent["reason"] != "changed my mind" ||
+	if err := json.Unmarshal([]byte(bodies[0]), &sent); err != nil || sent["order"] != pid || sent["reason"] != "changed my mind" ||
 		sent["ours"] != in.OrderID {
 		t.Fatalf("cancel body = %s (%v), want the rendered cancel template", bodies[0], err)
 	}
 	o := x.order(t, in.OrderID)
-	if o.Status != oi.EventCanceled || o.PrinterOrderID != "P-1" {
+	if o.Status != oi.EventCanceled || o.PrinterOrderID != pid {
 		t.Fatalf("order status=%s printerOrderId=%q", o.Status, o.PrinterOrderID)
 	}
 	c := x.cancelRecord(t, "cnl-after")
@@ -389,7 +390,7 @@ func TestResubmitAfterPrinter4xx(t *testing.T) {
 		t.Fatalf("resubmit at 1s = %+v, at 1h = %+v; want the first taken and the second refused", early, out)
 	}
 	o := x.order(t, in.OrderID)
-	if o.Try != 2 || o.Status != oi.EventDelivered || o.Response.Status != 201 || o.PrinterOrderID != "P-1" {
+	if o.Try != 2 || o.Status != oi.EventDelivered || o.Response.Status != 201 || o.PrinterOrderID != "P-"+in.OrderID {
 		t.Fatalf("order try=%d status=%s response=%+v printerOrderId=%q", o.Try, o.Status, o.Response, o.PrinterOrderID)
 	}
 	tries, _ := x.st.ListTries(context.Background(), in.OrderID)

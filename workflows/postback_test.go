@@ -14,11 +14,11 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	oi "orderintake"
-	"orderintake/activities"
 	"orderintake/delivery"
 	"orderintake/internal/seal"
 	"orderintake/internal/testenv"
 	"orderintake/mapper"
+	"orderintake/render"
 	"orderintake/store"
 	"orderintake/worker"
 	"orderintake/workflows"
@@ -169,7 +169,7 @@ func (w *pbWorld) orderInput(ref string) workflows.OrderInput {
 // sample, as "send test" does, with the trigger's retry setting.
 func (w *pbWorld) testPostback(t *testing.T, tr *oi.Trigger) *oi.Postback {
 	ctx := context.Background()
-	p, err := activities.RenderTestPostback(ctx, w.st, mapper.NewEngine(mapper.Options{}), tr, tr.Event)
+	p, err := render.TestPostback(ctx, w.st, mapper.NewEngine(mapper.Options{}), tr, tr.Event)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,11 +20,9 @@ import (
 
 	"orderintake/api"
 	"orderintake/delivery"
-	"orderintake/internal/seal"
+	"orderintake/internal/app"
 	"orderintake/internal/temporaltls"
-	"orderintake/mapper"
-	"orderintake/store"
-	"orderintake/worker"
+	"orderintake/metrics"
 )
 
 // config is the environment, with the defaults of README.md.
@@ -159,7 +157,7 @@ const minAdminToken = 32
 // prints every activity at DEBUG).
 func dialTemporal(ctx context.Context, c *config, log *slog.Logger) (client.Client, error) {
 	tl := slog.New(levelFloor{log.Handler(), slog.LevelWarn})
-	metrics, reg, _ := api.TemporalMetrics() // the scope lives as long as the process
+	metrics, reg, _ := metrics.Temporal() // the scope lives as long as the process
 	c.sdkMetrics = reg
 	cl, err := client.DialContext(ctx, client.Options{HostPort: c.TemporalAddr, Namespace: c.Namespace, Logger: sdklog.NewStructuredLogger(tl),
 		MetricsHandler: metrics, ConnectionOptions: client.ConnectionOptions{TLS: c.TemporalTLS}})
@@ -179,46 +177,15 @@ func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= h.min && h.Handler.Enabled(ctx, l)
 }
 
-// parts are the shared pieces of api and worker.
-type parts struct {
-	store  *store.Store
-	mapper *mapper.Engine
-	sealer *seal.Sealer
-	guard  *delivery.Guard
-	// failedHold is ORDERINTAKE_FAILED_ORDER_HOLD, for the worker.
-	failedHold time.Duration
+func openApp(ctx context.Context, c *config, log *slog.Logger) (*app.App, error) {
+	return app.Open(ctx, app.Config{DatabaseURL: c.DatabaseURL, SecretKey: c.SecretKey, Logger: log,
+		Guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}, FailedOrderHold: c.FailedOrderHold})
 }
 
-func openParts(ctx context.Context, c *config) (*parts, error) {
-	sealer, err := seal.New(c.SecretKey)
-	if err != nil {
-		return nil, err
-	}
-	st, err := store.Open(ctx, c.DatabaseURL)
-	if err != nil {
-		return nil, err
-	}
-	// Secrets sealed by an older release are bound to their row now (and
-	// printer headers sealed); idempotent, so every replica may run it.
-	n, err := st.ResealSecrets(ctx, sealer)
-	if n > 0 {
-		slog.Info("resealed secrets at rest", "values", n)
-	}
-	if err != nil {
-		slog.Error("some secrets at rest could not be resealed; sends that need them will fail", "error", err)
-	}
-	return &parts{store: st, mapper: mapper.NewEngine(mapper.Options{}), sealer: sealer,
-		guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}, failedHold: c.FailedOrderHold}, nil
-}
-
-func (p *parts) workerConfig(log *slog.Logger) worker.Config {
-	return worker.Config{Store: p.store, Mapper: p.mapper, Sealer: p.sealer, Guard: p.guard, Logger: log, FailedOrderHold: p.failedHold}
-}
-
-func (p *parts) apiServer(c *config, tc client.Client, log *slog.Logger, uiURL string) *api.Server {
-	return api.New(api.Config{Store: p.store, Temporal: tc, Mapper: p.mapper, Sealer: p.sealer, AdminToken: c.AdminToken,
-		PublicURL: c.PublicURL, TrustedProxies: c.TrustedProxies,
-		Namespace: c.Namespace, TemporalUIURL: uiURL, Logger: log, RateLimit: c.RateLimit, RateBurst: c.RateBurst, Metrics: c.sdkMetrics})
+func apiServer(a *app.App, c *config, tc client.Client, uiURL string) *api.Server {
+	return a.API(tc, app.APIOptions{AdminToken: c.AdminToken, Namespace: c.Namespace, TemporalUIURL: uiURL,
+		RateLimit: c.RateLimit, RateBurst: c.RateBurst, Metrics: c.sdkMetrics, PublicURL: c.PublicURL,
+		TrustedProxies: c.TrustedProxies})
 }
 
 // serveHTTP serves h on addr until ctx ends, then drains in-flight requests.

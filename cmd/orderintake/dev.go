@@ -13,11 +13,11 @@ import (
 	"strings"
 	"time"
 
+	"orderintake/internal/app"
 	"orderintake/internal/demo"
 	"orderintake/internal/pgcluster"
 	"orderintake/internal/seal"
 	"orderintake/store"
-	"orderintake/worker"
 	"orderintake/worker/devstack"
 )
 
@@ -82,17 +82,17 @@ func runDev(ctx context.Context, log *slog.Logger) error {
 	defer stack.Stop()
 	c.TemporalAddr = stack.FrontendAddress()
 
-	p, err := openParts(ctx, c)
+	p, err := openApp(ctx, c, log)
 	if err != nil {
 		return err
 	}
-	defer p.store.Close()
+	defer p.Close()
 	tc, err := dialTemporal(ctx, c, log)
 	if err != nil {
 		return err
 	}
 	defer tc.Close()
-	w, err := worker.New(tc, p.workerConfig(log))
+	w, err := p.Worker(tc)
 	if err != nil {
 		return err
 	}
@@ -115,14 +115,14 @@ func runDev(ctx context.Context, log *slog.Logger) error {
 			return err
 		}
 	}
-	srv := p.apiServer(c, tc, log, stack.UIURL())
+	srv := apiServer(p, c, tc, stack.UIURL())
 	printBanner(c, apiURL, stack.UIURL(), demoURL, keys, time.Since(started))
 	return serveListener(ctx, apiLn, srv.Handler(), log)
 }
 
 // startDemo serves the demo printer and receiver on a loopback port and
 // points the demo customer at them.
-func startDemo(ctx context.Context, p *parts, dataDir, apiURL string, log *slog.Logger) (demo.Keys, string, error) {
+func startDemo(ctx context.Context, p *app.App, dataDir, apiURL string, log *slog.Logger) (demo.Keys, string, error) {
 	var keys demo.Keys
 	raw, err := readOrCreate(filepath.Join(dataDir, "demo-keys.json"), func() string {
 		b, _ := json.Marshal(demo.NewKeys())
@@ -143,7 +143,7 @@ func startDemo(ctx context.Context, p *parts, dataDir, apiURL string, log *slog.
 	mux.Handle("/printer/orders", &demo.Printer{APIBaseURL: apiURL, Key: keys.Printer, Logger: log})
 	mux.Handle("/receiver/webhooks", &demo.Receiver{Logger: log})
 	go func() { _ = serveListener(ctx, ln, mux, log) }()
-	if err := demo.Seed(ctx, p.store, p.sealer, keys, base+"/printer/orders", base+"/receiver/webhooks"); err != nil {
+	if err := demo.Seed(ctx, p.Store, p.Sealer, keys, base+"/printer/orders", base+"/receiver/webhooks"); err != nil {
 		return keys, "", err
 	}
 	return keys, base, nil

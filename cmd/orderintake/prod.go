@@ -7,7 +7,8 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"orderintake/api"
+	"orderintake/internal/app"
+	"orderintake/metrics"
 	"orderintake/store"
 	"orderintake/worker"
 )
@@ -29,21 +30,21 @@ func runMigrate(ctx context.Context, log *slog.Logger) error {
 
 // connect loads the production configuration and opens the shared parts
 // and the Temporal client; close releases them.
-func connect(ctx context.Context, log *slog.Logger, needAdmin bool) (c *config, p *parts, tc client.Client, close func(), err error) {
+func connect(ctx context.Context, log *slog.Logger, needAdmin bool) (c *config, p *app.App, tc client.Client, close func(), err error) {
 	if c, err = loadConfig(false); err != nil {
 		return nil, nil, nil, nil, err
 	}
 	if err = c.requireProd(needAdmin); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	if p, err = openParts(ctx, c); err != nil {
+	if p, err = openApp(ctx, c, log); err != nil {
 		return nil, nil, nil, nil, err
 	}
 	if tc, err = dialTemporal(ctx, c, log); err != nil {
-		p.store.Close()
+		p.Close()
 		return nil, nil, nil, nil, err
 	}
-	return c, p, tc, func() { tc.Close(); p.store.Close() }, nil
+	return c, p, tc, func() { tc.Close(); p.Close() }, nil
 }
 
 func runAPI(ctx context.Context, log *slog.Logger) error {
@@ -52,7 +53,7 @@ func runAPI(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer close()
-	srv := p.apiServer(c, tc, log, env("ORDERINTAKE_TEMPORAL_UI_URL", ""))
+	srv := apiServer(p, c, tc, env("ORDERINTAKE_TEMPORAL_UI_URL", ""))
 	if !strings.HasPrefix(c.PublicURL, "https://") {
 		log.Warn("ORDERINTAKE_PUBLIC_URL is not https: HQ session cookies are sent without Secure (fine on loopback, not behind a TLS proxy)",
 			"publicURL", c.PublicURL)
@@ -70,7 +71,7 @@ func runWorker(ctx context.Context, log *slog.Logger) error {
 	if err := worker.EnsureSearchAttributes(ctx, tc, c.Namespace); err != nil {
 		return err
 	}
-	w, err := worker.New(tc, p.workerConfig(log))
+	w, err := p.Worker(tc)
 	if err != nil {
 		return err
 	}
@@ -82,7 +83,7 @@ func runWorker(ctx context.Context, log *slog.Logger) error {
 	// latencies, failures) get their own listener when asked for.
 	if addr := env("ORDERINTAKE_METRICS_ADDR", ""); addr != "" {
 		go func() {
-			if err := serveHTTP(ctx, addr, api.MetricsHandler(c.sdkMetrics), log); err != nil {
+			if err := serveHTTP(ctx, addr, metrics.Handler(c.sdkMetrics), log); err != nil {
 				log.Error("worker metrics listener", "addr", addr, "error", err)
 			}
 		}()

@@ -18,6 +18,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/store"
+	"orderintake/store/storebench"
 )
 
 // HistoryOptions configure `orderintake bench history`.
@@ -34,12 +35,12 @@ type HistoryOptions struct {
 
 // QueryTiming is one admin query, timed through the store as the API runs it.
 type QueryTiming struct {
-	Name    string            `json:"name"`
-	Latency Dist              `json:"latency"`
-	Rows    float64           `json:"avgRows"`
-	Plan    string            `json:"plan"` // the scans EXPLAIN shows
-	SeqScan bool              `json:"seqScan"`
-	Plans   []store.Explained `json:"explain"`
+	Name    string                 `json:"name"`
+	Latency Dist                   `json:"latency"`
+	Rows    float64                `json:"avgRows"`
+	Plan    string                 `json:"plan"` // the scans EXPLAIN shows
+	SeqScan bool                   `json:"seqScan"`
+	Plans   []storebench.Explained `json:"explain"`
 }
 
 // HistoryReport is one `bench history` run.
@@ -61,8 +62,8 @@ func (o *HistoryOptions) defaults() error {
 	if o.Orders <= 0 {
 		o.Orders = 1_000_000
 	}
-	if o.PostbacksPerOrder < 0 || o.PostbacksPerOrder > len(store.SyntheticEvents) {
-		return fmt.Errorf("bench history: postbacks per order must be 0..%d", len(store.SyntheticEvents))
+	if o.PostbacksPerOrder < 0 || o.PostbacksPerOrder > len(SyntheticEvents) {
+		return fmt.Errorf("bench history: postbacks per order must be 0..%d", len(SyntheticEvents))
 	}
 	if o.Customers <= 0 {
 		o.Customers = 100
@@ -109,9 +110,14 @@ func History(ctx context.Context, o HistoryOptions) (*HistoryReport, error) {
 		return nil, err
 	}
 	defer st.Close()
+	db, err := storebench.Open(ctx, o.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
 
 	wantPb := int64(o.Orders * o.PostbacksPerOrder)
-	haveOrders, havePb, err := st.HasSyntheticHistory(ctx)
+	haveOrders, havePb, err := hasSyntheticHistory(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +129,7 @@ func History(ctx context.Context, o HistoryOptions) (*HistoryReport, error) {
 			return nil, err
 		}
 	default:
-		if n, err := st.CountOrders(ctx); err != nil {
+		if n, err := countOrders(ctx, db); err != nil {
 			return nil, err
 		} else if n > 0 {
 			return nil, fmt.Errorf("bench history: the database already holds %d order requests: use an empty database "+
@@ -133,7 +139,7 @@ func History(ctx context.Context, o HistoryOptions) (*HistoryReport, error) {
 		var done, donePb atomic.Int64
 		pr := startProgress(o.Progress, "load", counter{"orders", int64(o.Orders), done.Load}, counter{"postbacks", wantPb, donePb.Load})
 		t0 := time.Now()
-		rep.Orders, rep.Postbacks, err = st.LoadSyntheticHistory(ctx, store.SyntheticHistory{Orders: o.Orders,
+		rep.Orders, rep.Postbacks, err = loadSyntheticHistory(ctx, st, db, SyntheticHistory{Orders: o.Orders,
 			PostbacksPerOrder: o.PostbacksPerOrder, Customers: o.Customers, Days: o.Days, End: end},
 			func(orders, postbacks int64) { done.Store(orders); donePb.Store(postbacks) })
 		pr.Stop()
@@ -151,7 +157,7 @@ func History(ctx context.Context, o HistoryOptions) (*HistoryReport, error) {
 	pr := startProgress(o.Progress, "queries", counter{"queries", int64(len(queries)), done.Load})
 	defer pr.Stop()
 	for _, q := range queries {
-		qt, err := timeQuery(ctx, st, q, o.Reps)
+		qt, err := timeQuery(ctx, st, db, q, o.Reps)
 		if err != nil {
 			return nil, fmt.Errorf("bench history: %s: %w", q.name, err)
 		}
@@ -221,7 +227,7 @@ func deep(q histQuery, end time.Time, days int, requests bool) histQuery {
 
 func historyQueries(o HistoryOptions, end time.Time) []histQuery {
 	day := func(r *rand.Rand) time.Time { return end.Add(-time.Duration(1+r.IntN(o.Days-1)) * 24 * time.Hour) }
-	cust := func(r *rand.Rand) string { return store.SyntheticCustomerID(r.IntN(o.Customers)) }
+	cust := func(r *rand.Rand) string { return SyntheticCustomerID(r.IntN(o.Customers)) }
 	order := func(r *rand.Rand) int { return 1 + r.IntN(o.Orders) }
 	qs := []histQuery{
 		listRequests("requests: newest page", func(*rand.Rand) store.ListFilter { return store.ListFilter{} }),
@@ -289,10 +295,10 @@ func historyQueries(o HistoryOptions, end time.Time) []histQuery {
 			return store.ListFilter{CustomerID: cust(r), Status: oi.PostbackFailed}
 		}),
 		listPostbacks("postbacks: customer + event", func(r *rand.Rand) store.ListFilter {
-			return store.ListFilter{CustomerID: cust(r), Event: store.SyntheticEvents[r.IntN(min(o.PostbacksPerOrder, 3))]}
+			return store.ListFilter{CustomerID: cust(r), Event: SyntheticEvents[r.IntN(min(o.PostbacksPerOrder, 3))]}
 		}),
 		listPostbacks("postbacks: trigger", func(r *rand.Rand) store.ListFilter {
-			return store.ListFilter{TriggerID: store.SyntheticTriggerID(r.IntN(o.Customers), store.SyntheticEvents[0])}
+			return store.ListFilter{TriggerID: SyntheticTriggerID(r.IntN(o.Customers), SyntheticEvents[0])}
 		}),
 		listPostbacks("postbacks: order reference prefix", func(r *rand.Rand) store.ListFilter {
 			return store.ListFilter{Reference: "REF-" + strconv.Itoa(order(r))}
@@ -318,7 +324,7 @@ func historyQueries(o HistoryOptions, end time.Time) []histQuery {
 
 // timeQuery warms a query up, times reps calls with random parameters, and
 // explains one call.
-func timeQuery(ctx context.Context, st *store.Store, q histQuery, reps int) (QueryTiming, error) {
+func timeQuery(ctx context.Context, st *store.Store, db *storebench.DB, q histQuery, reps int) (QueryTiming, error) {
 	qt := QueryTiming{Name: q.name}
 	r := rand.New(rand.NewPCG(7, uint64(len(q.name))))
 	params := make([]any, 0, reps)
@@ -346,7 +352,7 @@ func timeQuery(ctx context.Context, st *store.Store, q histQuery, reps int) (Que
 		rows += n
 	}
 	qt.Latency, qt.Rows = distOf(lat), float64(rows)/float64(reps)
-	plans, err := st.Explain(ctx, func(ctx context.Context, st *store.Store) error {
+	plans, err := db.Explain(ctx, func(ctx context.Context, st *store.Store) error {
 		_, err := q.run(ctx, st, params[0])
 		return err
 	})
@@ -362,7 +368,7 @@ var scanNode = regexp.MustCompile(`(Seq Scan|Index Scan|Index Only Scan|Bitmap I
 
 // scans lists the scan nodes of the plans, for the table: which indexes
 // the query uses, and whether any table is read sequentially.
-func scans(plans []store.Explained) (string, bool) {
+func scans(plans []storebench.Explained) (string, bool) {
 	var out []string
 	seen := map[string]bool{}
 	seq := false

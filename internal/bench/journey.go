@@ -12,7 +12,6 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -33,9 +32,11 @@ import (
 
 	oi "orderintake"
 	"orderintake/delivery"
+	"orderintake/internal/apiclient"
 	"orderintake/internal/demo"
 	"orderintake/internal/seal"
 	"orderintake/store"
+	"orderintake/store/storebench"
 )
 
 // Options configure a run.
@@ -138,6 +139,8 @@ func startWorld(ctx context.Context, hc *http.Client, wait time.Duration) (*worl
 
 func (w *world) stop() { _ = w.srv.Close() }
 
+func (w *world) api() *apiclient.Client { return &apiclient.Client{BaseURL: w.apiURL, HTTP: w.hc} }
+
 // printer takes an order (201) and, the first time, starts reporting its events.
 func (w *world) printer(rw http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
@@ -169,18 +172,13 @@ func (w *world) sendEvent(ctx context.Context, id string, ev int) error {
 	body, _ := json.Marshal(e)
 	var last error
 	for try := range 5 {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, w.apiURL+"/v1/printer/orders/"+id+"/events", bytes.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-API-KEY", w.printerKey)
-		resp, err := w.hc.Do(req)
+		resp, err := w.api().SendEvent(ctx, w.printerKey, id, json.RawMessage(body))
 		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode/100 == 2 {
+			if resp.Status/100 == 2 {
 				return nil
 			}
-			err = fmt.Errorf("events route answered %d", resp.StatusCode)
-			if resp.StatusCode < 500 {
+			err = fmt.Errorf("events route answered %d", resp.Status)
+			if resp.Status < 500 {
 				return err
 			}
 		}
@@ -333,25 +331,22 @@ func runOurs(ctx context.Context, o *Options, w *world, s *seeded, p Product, hc
 		pr = startProgress(o.Progress, "ours", counter{"postbacks", want, t.postbacks.Load},
 			counter{"submitted", int64(n), t.submitted.Load}, counter{"at printer", int64(n), t.printed.Load})
 	}
+	api := &apiclient.Client{BaseURL: p.APIURL(), HTTP: hc}
 	start := time.Now()
 	driveIntake(ctx, ids, o.Concurrency, o.Rate, func(ctx context.Context, i int, id string, t0 time.Time) {
 		ot := t.get(id)
-		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.APIURL()+"/v1/orders", bytes.NewReader(orderBody(refs[i])))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-API-KEY", s.customerKey)
-		resp, err := hc.Do(req)
+		resp, err := api.SubmitOrder(ctx, s.customerKey, "application/json", orderBody(refs[i]), nil)
 		status := 0
 		if err == nil {
-			var got struct{ ID string }
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			status = resp.StatusCode
-			_ = json.Unmarshal(b, &got)
+			var got apiclient.OrderAccepted
+			status = resp.Status
 			switch {
 			case status/100 != 2:
-				err = fmt.Errorf("intake answered %d: %s", status, strings.TrimSpace(string(b)))
-			case got.ID != id:
-				err = fmt.Errorf("order id %q, want %q", got.ID, id)
+				err = fmt.Errorf("intake answered %d: %s", status, strings.TrimSpace(string(resp.Body)))
+			default:
+				if err = resp.Decode(&got); err == nil && got.ID != id {
+					err = fmt.Errorf("order id %q, want %q", got.ID, id)
+				}
 			}
 		}
 		t.intakeDone(ot, t0, status, err)
@@ -490,8 +485,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	wpid, apid := p.PIDs()
 	meter := cpuMeter{worker: wpid, api: apid}
-	if backend, err := st.BackendPID(ctx); err == nil {
-		meter.postmaster = localPostmaster(backend)
+	if db, err := storebench.Open(ctx, o.DatabaseURL); err == nil {
+		if backend, err := db.BackendPID(ctx); err == nil {
+			meter.postmaster = localPostmaster(backend)
+		}
+		db.Close()
 	}
 	rss := startRSS(wpid, apid)
 	cpu0 := meter.snap()

@@ -17,12 +17,9 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
 
-	"orderintake/api"
 	"orderintake/delivery"
-	"orderintake/internal/seal"
-	"orderintake/mapper"
+	"orderintake/internal/app"
 	"orderintake/store"
-	"orderintake/worker"
 )
 
 // Product is the gateway under test: a worker and an API.
@@ -155,22 +152,19 @@ func InProcess(ctx context.Context, env ProductEnv) (Product, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	sealer, err := seal.New(env.SecretKey)
+	a, err := app.Open(ctx, app.Config{DatabaseURL: env.DatabaseURL, SecretKey: env.SecretKey,
+		Guard: &delivery.Guard{AllowPrivate: true}, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	st, err := store.Open(ctx, env.DatabaseURL)
-	if err != nil {
-		return nil, err
-	}
+	st := a.Store
 	tc, err := client.DialContext(ctx, client.Options{HostPort: env.TemporalAddr, Namespace: env.Namespace,
 		Logger: sdklog.NewStructuredLogger(log)})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("bench: connect to temporal at %s: %w", env.TemporalAddr, err)
 	}
-	eng := mapper.NewEngine(mapper.Options{})
-	w, err := worker.New(tc, worker.Config{Store: st, Mapper: eng, Sealer: sealer, Guard: &delivery.Guard{AllowPrivate: true}, Logger: log})
+	w, err := a.Worker(tc)
 	if err == nil {
 		err = w.Start()
 	}
@@ -186,8 +180,8 @@ func InProcess(ctx context.Context, env ProductEnv) (Product, error) {
 		st.Close()
 		return nil, fmt.Errorf("bench: api listener: %w", err)
 	}
-	srv := &http.Server{Handler: api.New(api.Config{Store: st, Temporal: tc, Mapper: eng, Sealer: sealer,
-		AdminToken: env.AdminToken, Namespace: env.Namespace, Logger: log}).Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a.API(tc, app.APIOptions{AdminToken: env.AdminToken, Namespace: env.Namespace}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	p := &inProcess{url: "http://" + ln.Addr().String(), srv: srv, w: w, tc: tc, st: st}
 	if err := waitReady(ctx, p.url, func() error { return nil }); err != nil {

@@ -5,29 +5,70 @@ package testenv
 
 import (
 	"context"
-	"encoding/json"
-	"io"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
-	"time"
 
 	oi "orderintake"
 	"orderintake/delivery"
+	"orderintake/internal/apiclient"
+	"orderintake/internal/loopback"
 	"orderintake/internal/pgtest"
 	"orderintake/internal/seal"
+	"orderintake/schema"
 	"orderintake/store"
 )
+
+// MigratedURL returns the URL of an empty database holding the current
+// schema: a clone of a template migrated once per server and schema, or
+// one an earlier test used, emptied.
+func MigratedURL(t testing.TB) string {
+	t.Helper()
+	// schema_version is tern's record of the migrations applied: kept when
+	// a database is emptied for the next test.
+	return pgtest.FromTemplate(t, "schema_"+migrationsHash(t), store.Migrate, "schema_version")
+}
+
+var (
+	hashOnce sync.Once
+	hashSum  string
+	hashErr  error
+)
+
+// migrationsHash names the embedded migrations' content: a template made
+// from other migrations has another name and is never reused.
+func migrationsHash(t testing.TB) string {
+	hashOnce.Do(func() {
+		h := sha256.New()
+		hashErr = fs.WalkDir(schema.Migrations, ".", func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := fs.ReadFile(schema.Migrations, path)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(h, "%s %d\n", path, len(b))
+			h.Write(b)
+			return nil
+		})
+		hashSum = hex.EncodeToString(h.Sum(nil))[:16]
+	})
+	if hashErr != nil {
+		t.Fatalf("testenv: hash migrations: %v", hashErr)
+	}
+	return hashSum
+}
 
 // Store returns a store on a fresh, migrated database.
 func Store(t testing.TB) *store.Store {
 	t.Helper()
-	url := pgtest.URL(t)
+	url := MigratedURL(t)
 	ctx := context.Background()
-	if err := store.Migrate(ctx, url); err != nil {
-		t.Fatal(err)
-	}
 	st, err := store.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
@@ -46,62 +87,21 @@ func Sealer(t testing.TB) *seal.Sealer {
 }
 
 // Request is one request a loopback server got.
-type Request struct {
-	Header http.Header
-	Body   []byte
-	At     time.Time
-}
+type Request = loopback.Request
 
-// Server is a loopback HTTP server that records requests and answers with
-// the statuses of Script in turn (then Default).
-type Server struct {
-	*httptest.Server
-	mu      sync.Mutex
-	got     []Request
-	Script  []int
-	Default int
-}
+// Server is the loopback printer and webhook receiver (internal/loopback).
+type Server = loopback.Server
 
-// NewServer starts a recording server.
+// NewServer starts a recording server that answers the statuses of script
+// in turn (then 200), stopped when the test ends.
 func NewServer(t testing.TB, script ...int) *Server {
-	s := &Server{Script: script, Default: http.StatusOK}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		s.mu.Lock()
-		s.got = append(s.got, Request{Header: r.Header.Clone(), Body: body, At: time.Now()})
-		status := s.Default
-		if n := len(s.got); n <= len(s.Script) {
-			status = s.Script[n-1]
-		}
-		s.mu.Unlock()
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		if status >= 400 {
-			io.WriteString(w, `{"error": "refused by the test server"}`)
-		} else {
-			io.WriteString(w, `{"printerOrderId": "P-1"}`)
-		}
-	}))
+	t.Helper()
+	s, err := loopback.Start(script...)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(s.Close)
 	return s
-}
-
-// Requests returns what the server got so far.
-func (s *Server) Requests() []Request {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]Request(nil), s.got...)
-}
-
-// Events returns the "event" field of each JSON body received.
-func (s *Server) Events() []string {
-	var out []string
-	for _, r := range s.Requests() {
-		var v struct{ Event string }
-		_ = json.Unmarshal(r.Body, &v)
-		out = append(out, v.Event)
-	}
-	return out
 }
 
 // IntakeJSON maps {orderReferenceId, items[{sku, quantity}]} to the printer.
@@ -150,4 +150,55 @@ func Seed(t testing.TB, st *store.Store, sealer *seal.Sealer, printerURL, receiv
 		f.Triggers[ev] = tr
 	}
 	return f
+}
+
+// API is the shared test client of the API (internal/apiclient): a
+// transport error fails the test.
+type API struct {
+	T testing.TB
+	*apiclient.Client
+}
+
+// NewAPI is a client of the API at baseURL.
+func NewAPI(t testing.TB, baseURL, adminToken string) *API {
+	return &API{T: t, Client: &apiclient.Client{BaseURL: baseURL, AdminToken: adminToken}}
+}
+
+func (a *API) must(r *apiclient.Response, err error) *apiclient.Response {
+	a.T.Helper()
+	if err != nil {
+		a.T.Fatal(err)
+	}
+	return r
+}
+
+// Call makes one request and decodes a JSON answer.
+func (a *API) Call(method, path string, hdr map[string]string, body string) (int, map[string]any, http.Header) {
+	a.T.Helper()
+	r := a.must(a.Do(context.Background(), method, path, hdr, []byte(body)))
+	return r.Status, r.JSON(), r.Header
+}
+
+// MustAdmin is an admin call that must answer want.
+func (a *API) MustAdmin(method, path string, body any, want int) map[string]any {
+	a.T.Helper()
+	r := a.must(a.Admin(context.Background(), method, path, body))
+	if r.Status != want {
+		a.T.Fatalf("%s %s = %d %s, want %d", method, path, r.Status, r.Body, want)
+	}
+	return r.JSON()
+}
+
+// Submit posts an order with a customer key.
+func (a *API) Submit(customerKey, contentType, body string, hdr map[string]string) (int, map[string]any) {
+	a.T.Helper()
+	r := a.must(a.SubmitOrder(context.Background(), customerKey, contentType, []byte(body), hdr))
+	return r.Status, r.JSON()
+}
+
+// Event reports an event as a printer.
+func (a *API) Event(printerKey, orderID string, ev any) (int, map[string]any) {
+	a.T.Helper()
+	r := a.must(a.SendEvent(context.Background(), printerKey, orderID, ev))
+	return r.Status, r.JSON()
 }

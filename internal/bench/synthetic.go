@@ -1,4 +1,4 @@
-package store
+package bench
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"time"
 
 	oi "orderintake"
+	"orderintake/store"
+	"orderintake/store/storebench"
 )
 
 // SyntheticHistory describes a synthetic order history for `orderintake
@@ -46,20 +48,20 @@ const (
 	synOrderID = `('ord_syn_' || substr(md5(g::text), 1, 22))`
 )
 
-// LoadSyntheticHistory inserts the configuration a synthetic history refers
+// loadSyntheticHistory inserts the configuration a synthetic history refers
 // to (a printer, templates, customers, a trigger per customer and event)
 // and then the orders and postbacks, a batch per statement with INSERT …
 // SELECT generate_series (no row-by-row round trips). progress is called
 // after each batch. It returns the rows inserted, and ends with VACUUM
 // ANALYZE so the planner and index-only scans see the new rows.
-func (s *Store) LoadSyntheticHistory(ctx context.Context, h SyntheticHistory, progress func(orders, postbacks int64)) (orders, postbacks int64, err error) {
+func loadSyntheticHistory(ctx context.Context, st *store.Store, db *storebench.DB, h SyntheticHistory, progress func(orders, postbacks int64)) (orders, postbacks int64, err error) {
 	if h.Orders <= 0 || h.Customers <= 0 || h.Days <= 0 || h.PostbacksPerOrder < 0 || h.PostbacksPerOrder > len(SyntheticEvents) {
 		return 0, 0, fmt.Errorf("synthetic history: orders, customers and days must be positive, postbacks per order 0..%d", len(SyntheticEvents))
 	}
 	if h.Batch <= 0 {
 		h.Batch = 50000
 	}
-	if err := s.seedSynthetic(ctx, h); err != nil {
+	if err := seedSynthetic(ctx, st, db, h); err != nil {
 		return 0, 0, err
 	}
 	args := func(lo, hi int) []any { return []any{lo, hi, h.Orders, h.End, h.Days, h.Customers} }
@@ -106,35 +108,35 @@ func (s *Store) LoadSyntheticHistory(ctx context.Context, h SyntheticHistory, pr
 			from (select ((hashint8(g * 8 + k) & 2147483647) % 1000)::int as q) x) st`
 	for lo := 1; lo <= h.Orders; lo += h.Batch {
 		hi := min(lo+h.Batch-1, h.Orders)
-		tag, err := s.pool.Exec(ctx, ordersSQL, args(lo, hi)...)
+		n, err := db.Exec(ctx, ordersSQL, args(lo, hi)...)
 		if err != nil {
 			return orders, postbacks, fmt.Errorf("synthetic orders %d-%d: %w", lo, hi, err)
 		}
-		orders += tag.RowsAffected()
+		orders += n
 		if h.PostbacksPerOrder > 0 {
-			tag, err = s.pool.Exec(ctx, postbacksSQL, append(args(lo, hi), h.PostbacksPerOrder)...)
+			n, err = db.Exec(ctx, postbacksSQL, append(args(lo, hi), h.PostbacksPerOrder)...)
 			if err != nil {
 				return orders, postbacks, fmt.Errorf("synthetic postbacks of orders %d-%d: %w", lo, hi, err)
 			}
-			postbacks += tag.RowsAffected()
+			postbacks += n
 		}
 		if progress != nil {
 			progress(orders, postbacks)
 		}
 	}
-	if _, err := s.pool.Exec(ctx, `vacuum (analyze) order_requests, postbacks`); err != nil {
+	if _, err := db.Exec(ctx, `vacuum (analyze) order_requests, postbacks`); err != nil {
 		return orders, postbacks, fmt.Errorf("synthetic history: vacuum analyze: %w", err)
 	}
 	// Write the loaded gigabytes out now, so the checkpoint does not land in
 	// the middle of the timings. It needs a superuser (or pg_checkpoint):
 	// without one, the timings just start earlier.
-	_, _ = s.pool.Exec(ctx, `checkpoint`)
+	_, _ = db.Exec(ctx, `checkpoint`)
 	return orders, postbacks, nil
 }
 
 // seedSynthetic creates what synthetic rows refer to.
-func (s *Store) seedSynthetic(ctx context.Context, h SyntheticHistory) error {
-	if _, err := s.CreatePrinter(ctx, &oi.Printer{ID: synPrinter, Name: "Synthetic printer", URL: "https://printer.example/orders",
+func seedSynthetic(ctx context.Context, st *store.Store, db *storebench.DB, h SyntheticHistory) error {
+	if _, err := st.CreatePrinter(ctx, &oi.Printer{ID: synPrinter, Name: "Synthetic printer", URL: "https://printer.example/orders",
 		Format: oi.FormatJSON, TimeoutMs: 10000}); err != nil {
 		return fmt.Errorf("synthetic history: %w", err)
 	}
@@ -142,17 +144,17 @@ func (s *Store) seedSynthetic(ctx context.Context, h SyntheticHistory) error {
 		{ID: synIntake, Name: "Synthetic intake", Kind: oi.KindIntake, Format: oi.FormatJSON, Body: `{"externalId": "{{ orderReferenceId }}"}`},
 		{ID: synHook, Name: "Synthetic webhook", Kind: oi.KindWebhook, Format: oi.FormatJSON, Body: `{"event": "{{ event }}"}`},
 	} {
-		if _, err := s.CreateTemplate(ctx, t); err != nil {
+		if _, err := st.CreateTemplate(ctx, t); err != nil {
 			return fmt.Errorf("synthetic history: %w", err)
 		}
 	}
-	_, err := s.pool.Exec(ctx, `insert into customers (id, name, reference_id, printer_id, intake_template_id)
+	_, err := db.Exec(ctx, `insert into customers (id, name, reference_id, printer_id, intake_template_id)
 		select '`+synCustomer+`' || lpad(i::text, 3, '0'), 'Synthetic shop ' || i, 'syn-' || i, $2, $3
 		from generate_series(0, $1::int - 1) i`, h.Customers, synPrinter, synIntake)
 	if err != nil {
 		return fmt.Errorf("synthetic customers: %w", err)
 	}
-	_, err = s.pool.Exec(ctx, `insert into triggers (id, customer_id, name, event, method, template_id, format, url, status)
+	_, err = db.Exec(ctx, `insert into triggers (id, customer_id, name, event, method, template_id, format, url, status)
 		select 'trg_syn_' || lpad(i::text, 3, '0') || '_' || e, '`+synCustomer+`' || lpad(i::text, 3, '0'), e || ' webhook', e,
 			'url', $2, 'json', 'https://hooks.example.com/' || i, 'active'
 		from generate_series(0, $1::int - 1) i, unnest($3::text[]) e`, h.Customers, synHook, SyntheticEvents)
@@ -162,18 +164,23 @@ func (s *Store) seedSynthetic(ctx context.Context, h SyntheticHistory) error {
 	return nil
 }
 
-// HasSyntheticHistory reports how many synthetic orders and postbacks the
+// hasSyntheticHistory reports how many synthetic orders and postbacks the
 // database holds (a second `bench history --reuse` skips the load).
-func (s *Store) HasSyntheticHistory(ctx context.Context) (orders, postbacks int64, err error) {
-	err = s.pool.QueryRow(ctx, `select (select count(*) from order_requests where id like 'ord\_syn\_%'),
-		(select count(*) from postbacks where id like 'pb\_syn\_%')`).Scan(&orders, &postbacks)
-	return orders, postbacks, mapErr(err, "synthetic history")
+func hasSyntheticHistory(ctx context.Context, db *storebench.DB) (orders, postbacks int64, err error) {
+	err = db.Scan(ctx, `select (select count(*) from order_requests where id like 'ord\_syn\_%'),
+		(select count(*) from postbacks where id like 'pb\_syn\_%')`, nil, &orders, &postbacks)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bench history: count synthetic rows: %w", err)
+	}
+	return orders, postbacks, nil
 }
 
-// CountOrders counts all order requests (a bench refuses to load synthetic
+// countOrders counts all order requests (a bench refuses to load synthetic
 // rows into a database that holds real ones).
-func (s *Store) CountOrders(ctx context.Context) (int64, error) {
+func countOrders(ctx context.Context, db *storebench.DB) (int64, error) {
 	var n int64
-	err := s.pool.QueryRow(ctx, `select count(*) from order_requests`).Scan(&n)
-	return n, mapErr(err, "orders")
+	if err := db.Scan(ctx, `select count(*) from order_requests`, nil, &n); err != nil {
+		return 0, fmt.Errorf("bench history: count orders: %w", err)
+	}
+	return n, nil
 }

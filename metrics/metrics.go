@@ -1,4 +1,8 @@
-package api
+// Package metrics is what orderintake reports to Prometheus: HTTP requests
+// by route pattern, orders by status and postback attempts by outcome (read
+// from PostgreSQL, so every replica reports the same truth), the Go runtime,
+// and the Temporal SDK's client metrics. The API serves it at /metrics.
+package metrics
 
 import (
 	"context"
@@ -8,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -17,69 +20,51 @@ import (
 	"go.temporal.io/sdk/client"
 	sdktally "go.temporal.io/sdk/contrib/tally"
 
+	oi "orderintake"
 	"orderintake/delivery"
 	"orderintake/store"
 )
 
-// opsRoutes installs request metrics on every route registered after it and
-// serves /metrics, /openapi.json and the HQ pages.
-func (s *Server) opsRoutes(r *gin.Engine) {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&storeCollector{st: s.Store, every: 5 * time.Second}, s.life.Fallbacks)
-	m := newHTTPMetrics(reg)
-	r.Use(m.observe)
-
-	gatherers := prometheus.Gatherers{reg}
-	if s.Metrics != nil {
-		gatherers = append(gatherers, s.Metrics)
-	}
-	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(gatherers, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})))
-	r.GET("/openapi.json", s.openAPI)
-	s.hqRoutes(r)
+// Registry holds one API process's metrics.
+type Registry struct {
+	reg       *prometheus.Registry
+	gatherers prometheus.Gatherers
+	requests  *prometheus.CounterVec
+	duration  *prometheus.HistogramVec
 }
 
-type httpMetrics struct {
-	requests *prometheus.CounterVec
-	duration *prometheus.HistogramVec
-}
-
-func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
-	m := &httpMetrics{
+// New registers the runtime, the store's counts (st may be nil: reported
+// as down) and the HTTP metrics; extra (the SDK's registry, may be nil) is
+// served beside them.
+func New(st *store.Store, extra prometheus.Gatherer) *Registry {
+	r := &Registry{reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "orderintake_http_requests_total",
 			Help: "HTTP requests by method, route pattern and status."}, []string{"method", "route", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "orderintake_http_request_duration_seconds",
 			Help: "HTTP request latency by method and route pattern.", Buckets: prometheus.DefBuckets}, []string{"method", "route"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
-	return m
+	r.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		&storeCollector{st: st, every: 5 * time.Second}, r.requests, r.duration)
+	r.gatherers = prometheus.Gatherers{r.reg}
+	if extra != nil {
+		r.gatherers = append(r.gatherers, extra)
+	}
+	return r
 }
 
-// observe counts a request under its route pattern (never the raw path, so
-// ids do not explode the label set).
-func (m *httpMetrics) observe(c *gin.Context) {
-	if isInternalCall(c.Request.Context()) {
-		c.Next()
-		return
-	}
-	start := time.Now()
-	c.Next()
-	route := c.FullPath()
+// ObserveHTTP counts one request under its route pattern (never the raw
+// path, so ids do not explode the label set; "" counts as unmatched).
+func (r *Registry) ObserveHTTP(method, route string, status int, took time.Duration) {
 	if route == "" {
 		route = "unmatched"
 	}
-	m.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(c.Writer.Status())).Inc()
-	m.duration.WithLabelValues(c.Request.Method, route).Observe(time.Since(start).Seconds())
+	r.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	r.duration.WithLabelValues(method, route).Observe(took.Seconds())
 }
 
-// orderAttrs names the order a request is about in its log lines (routes
-// whose :id is an order id), so a grep for the id finds them too.
-func orderAttrs(c *gin.Context) []any {
-	switch c.FullPath() {
-	case "/v1/orders/:id", "/v1/orders/:id/cancel", "/v1/printer/orders/:id/events", "/v1/admin/requests/:id":
-		return []any{"orderId", c.Param("id")}
-	}
-	return nil
+// Handler serves the metrics in the Prometheus text format.
+func (r *Registry) Handler() http.Handler {
+	return promhttp.HandlerFor(r.gatherers, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
 var (
@@ -123,11 +108,11 @@ func (sc *storeCollector) Collect(ch chan<- prometheus.Metric) {
 	up := 0.0
 	if sc.up {
 		up = 1
-		for _, status := range OrderStatuses {
+		for _, status := range oi.OrderStatuses {
 			ch <- prometheus.MustNewConstMetric(ordersDesc, prometheus.GaugeValue, float64(sc.orders[status]), status)
 		}
 		for status, n := range sc.orders {
-			if !isListed(OrderStatuses, status) {
+			if !isListed(oi.OrderStatuses, status) {
 				ch <- prometheus.MustNewConstMetric(ordersDesc, prometheus.GaugeValue, float64(n), status)
 			}
 		}
@@ -170,11 +155,11 @@ func isListed(list []string, v string) bool {
 	return false
 }
 
-// TemporalMetrics builds the Temporal SDK's metrics handler (tally with the
+// Temporal builds the Temporal SDK's metrics handler (tally with the
 // Prometheus reporter and Prometheus naming) and the registry it fills:
 // pass the handler in client.Options.MetricsHandler and the registry as
-// Config.Metrics, and /metrics serves the SDK's metrics beside ours.
-func TemporalMetrics() (client.MetricsHandler, *prometheus.Registry, io.Closer) {
+// api.Config.Metrics, and /metrics serves the SDK's metrics beside ours.
+func Temporal() (client.MetricsHandler, *prometheus.Registry, io.Closer) {
 	reg := prometheus.NewRegistry()
 	reporter := tallyprom.NewReporter(tallyprom.Options{Registerer: reg,
 		// A metric the SDK re-registers with other labels must not crash the process.
@@ -184,10 +169,14 @@ func TemporalMetrics() (client.MetricsHandler, *prometheus.Registry, io.Closer) 
 	return sdktally.NewMetricsHandler(sdktally.NewPrometheusNamingScope(scope)), reg, closer
 }
 
-// MetricsHandler serves a registry at /metrics on its own (the worker's
+// Handler serves a registry at /metrics on its own (the worker's
 // optional metrics listener).
-func MetricsHandler(g prometheus.Gatherer) http.Handler {
+func Handler(g prometheus.Gatherer) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	return mux
 }
+
+// MustRegister adds collectors of other packages (the response-template
+// fallback counter of service.OrderLife) to the API's own registry.
+func (r *Registry) MustRegister(cs ...prometheus.Collector) { r.reg.MustRegister(cs...) }

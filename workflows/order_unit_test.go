@@ -1,0 +1,460 @@
+package workflows_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	oi "orderintake"
+	"orderintake/activities"
+	"orderintake/workflows"
+)
+
+// Unit tests of OrderWorkflow's logic with every activity mocked
+// (env.OnActivity): no database, no printer. The tests in order_test.go run
+// the same workflow over the real activities as integration tests.
+
+// unit is a test environment whose activities record their calls and answer
+// through the func fields, which a test may replace before it runs.
+type unit struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+
+	record    func(workflows.OrderInput) error
+	template  func(orderID string) (workflows.TemplateResult, error)
+	printer   func(orderID string) (workflows.PrinterResult, error)
+	recordEv  func(workflows.RecordEventInput) (workflows.RecordEventResult, error)
+	postbacks func(workflows.CreatePostbacksInput) ([]workflows.PostbackRef, error)
+	deliver   func(workflows.DeliverInput) (workflows.DeliverResult, error)
+
+	mu        sync.Mutex
+	calls     []string // activity names in call order
+	statuses  []workflows.StatusInput
+	events    []workflows.RecordEventInput
+	created   []workflows.CreatePostbacksInput
+	delivered []string // postback ids, in the order their delivery ended
+}
+
+func newUnit(t *testing.T) *unit {
+	var ts testsuite.WorkflowTestSuite
+	u := &unit{t: t, env: ts.NewTestWorkflowEnvironment()}
+	u.env.SetTestTimeout(30 * time.Second)
+	u.env.RegisterWorkflow(workflows.OrderWorkflow)
+	// Registered so the names resolve; every method is mocked below.
+	u.env.RegisterActivity(&activities.Activities{})
+
+	u.record = func(workflows.OrderInput) error { return nil }
+	u.template = func(string) (workflows.TemplateResult, error) {
+		return workflows.TemplateResult{TemplateID: "tpl_1", TemplateVersion: 1}, nil
+	}
+	u.printer = func(string) (workflows.PrinterResult, error) {
+		return workflows.PrinterResult{Status: 201, Attempts: 1, LatencyMs: 5}, nil
+	}
+	u.recordEv = func(in workflows.RecordEventInput) (workflows.RecordEventResult, error) {
+		return workflows.RecordEventResult{OrderEventID: int64(len(u.events)), Inserted: true}, nil
+	}
+	// One pending webhook per event, all to the same receiver.
+	u.postbacks = func(in workflows.CreatePostbacksInput) ([]workflows.PostbackRef, error) {
+		return []workflows.PostbackRef{{ID: "pb-" + in.Event.EventID, Destination: "https://hooks.example/a", Status: oi.PostbackPending}}, nil
+	}
+	u.deliver = func(workflows.DeliverInput) (workflows.DeliverResult, error) {
+		return workflows.DeliverResult{Status: oi.PostbackDelivered, Attempts: 1}, nil
+	}
+
+	u.env.OnActivity(workflows.ActRecordRequest, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in workflows.OrderInput) error {
+			u.note(workflows.ActRecordRequest)
+			return u.record(in)
+		})
+	u.env.OnActivity(workflows.ActProcessTemplate, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, id string) (workflows.TemplateResult, error) {
+			u.note(workflows.ActProcessTemplate)
+			return u.template(id)
+		})
+	u.env.OnActivity(workflows.ActSendToPrinter, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, id string) (workflows.PrinterResult, error) {
+			u.note(workflows.ActSendToPrinter)
+			return u.printer(id)
+		})
+	u.env.OnActivity(workflows.ActSetOrderStatus, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in workflows.StatusInput) error {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			u.calls = append(u.calls, workflows.ActSetOrderStatus)
+			u.statuses = append(u.statuses, in)
+			return nil
+		})
+	u.env.OnActivity(workflows.ActRecordEvent, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in workflows.RecordEventInput) (workflows.RecordEventResult, error) {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			u.calls = append(u.calls, workflows.ActRecordEvent)
+			u.events = append(u.events, in)
+			return u.recordEv(in)
+		})
+	u.env.OnActivity(workflows.ActCreatePostbacks, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in workflows.CreatePostbacksInput) ([]workflows.PostbackRef, error) {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			u.calls = append(u.calls, workflows.ActCreatePostbacks)
+			u.created = append(u.created, in)
+			return u.postbacks(in)
+		})
+	u.env.OnActivity(workflows.ActDeliverPostback, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in workflows.DeliverInput) (workflows.DeliverResult, error) {
+			res, err := u.deliver(in)
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			u.calls = append(u.calls, workflows.ActDeliverPostback)
+			u.delivered = append(u.delivered, in.PostbackID)
+			return res, err
+		})
+	return u
+}
+
+func (u *unit) note(name string) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.calls = append(u.calls, name)
+}
+
+func (u *unit) called(name string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	n := 0
+	for _, c := range u.calls {
+		if c == name {
+			n++
+		}
+	}
+	return n
+}
+
+func unitInput(ref string) workflows.OrderInput {
+	return workflows.OrderInput{OrderID: "ord_" + ref, CustomerID: "cus_1", Key: ref, OrderReferenceID: ref,
+		ReceivedAt: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC), ContentType: "application/json", Body: []byte(`{}`)}
+}
+
+// run starts the workflow with events signalled an hour in (after submit).
+func (u *unit) run(in workflows.OrderInput, evs ...workflows.PrinterEvent) {
+	u.t.Helper()
+	if len(evs) > 0 {
+		u.env.RegisterDelayedCallback(func() {
+			for _, e := range evs {
+				u.env.SignalWorkflow(workflows.SignalPrinterEvent, e)
+			}
+		}, time.Hour)
+	}
+	u.env.ExecuteWorkflow(workflows.OrderWorkflow, in)
+	if !u.env.IsWorkflowCompleted() {
+		u.t.Fatal("workflow did not complete")
+	}
+}
+
+func (u *unit) mustSucceed() {
+	u.t.Helper()
+	if err := u.env.GetWorkflowError(); err != nil {
+		u.t.Fatalf("workflow failed: %v", err)
+	}
+}
+
+func (u *unit) status() string {
+	u.t.Helper()
+	v, err := u.env.QueryWorkflow(workflows.QueryStatus)
+	if err != nil {
+		u.t.Fatal(err)
+	}
+	var s string
+	if err := v.Get(&s); err != nil {
+		u.t.Fatal(err)
+	}
+	return s
+}
+
+func (u *unit) eventIDs() []string {
+	var out []string
+	for _, e := range u.events {
+		out = append(out, e.Event.EventID)
+	}
+	return out
+}
+
+func TestUnitOrderSubmittedThenEventsFirePostbacksInOrder(t *testing.T) {
+	u := newUnit(t)
+	var printed string
+	u.printer = func(id string) (workflows.PrinterResult, error) {
+		printed = id
+		return workflows.PrinterResult{Status: 201, Attempts: 1}, nil
+	}
+	in := unitInput("R1")
+	u.run(in, ev("e1", oi.EventReceived), ev("e2", oi.EventShipped), ev("e3", oi.EventDelivered))
+	u.mustSucceed()
+
+	if printed != in.OrderID {
+		t.Fatalf("printer activity got order %q, want %q", printed, in.OrderID)
+	}
+	if len(u.statuses) != 1 || u.statuses[0] != (workflows.StatusInput{OrderID: in.OrderID, Status: oi.StatusSubmitted}) {
+		t.Fatalf("status writes = %+v, want one: submitted", u.statuses)
+	}
+	if got := u.calls[:3]; !slices.Equal(got, []string{workflows.ActRecordRequest, workflows.ActProcessTemplate, workflows.ActSendToPrinter}) {
+		t.Fatalf("first activities = %v, want record, template, printer", got)
+	}
+	for _, e := range u.events {
+		if !e.Accepted || e.Source != "printer" || e.OrderID != in.OrderID {
+			t.Fatalf("event recorded as %+v, want accepted from the printer", e)
+		}
+	}
+	if want := []string{"pb-e1", "pb-e2", "pb-e3"}; !slices.Equal(u.delivered, want) {
+		t.Fatalf("delivered %v, want %v (one destination: in event order)", u.delivered, want)
+	}
+	if s := u.status(); s != oi.EventDelivered {
+		t.Fatalf("status query = %q, want delivered", s)
+	}
+}
+
+func TestUnitRecordRequestFailureFailsWorkflow(t *testing.T) {
+	u := newUnit(t)
+	u.record = func(workflows.OrderInput) error {
+		return temporal.NewNonRetryableApplicationError("no such customer", workflows.ErrOrderConfig, nil)
+	}
+	u.run(unitInput("R2"))
+	err := u.env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "record request") {
+		t.Fatalf("workflow error = %v, want one about recording the request", err)
+	}
+	if n := u.called(workflows.ActProcessTemplate) + u.called(workflows.ActSendToPrinter); n != 0 {
+		t.Fatalf("template or printer ran %d times after the request could not be recorded", n)
+	}
+}
+
+// A failed submit marks the order failed with a reason, records a system
+// "failed" event and fires its postbacks, then ends (failed is terminal).
+func TestUnitSubmitFailures(t *testing.T) {
+	for _, c := range []struct {
+		name, prefix string
+		breakIt      func(u *unit)
+		printerCalls int
+	}{
+		{"template error", "template processing failed: ", func(u *unit) {
+			u.template = func(string) (workflows.TemplateResult, error) {
+				return workflows.TemplateResult{}, temporal.NewNonRetryableApplicationError("line 1: unknown function", workflows.ErrTemplate, nil)
+			}
+		}, 0},
+		{"printer refused", "printer did not take the order: ", func(u *unit) {
+			u.printer = func(string) (workflows.PrinterResult, error) {
+				return workflows.PrinterResult{}, temporal.NewNonRetryableApplicationError("printer answered 400", workflows.ErrPrinterRejected, nil)
+			}
+		}, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := newUnit(t)
+			c.breakIt(u)
+			u.run(unitInput("R3"))
+			u.mustSucceed()
+			if n := u.called(workflows.ActSendToPrinter); n != c.printerCalls {
+				t.Fatalf("printer called %d times, want %d", n, c.printerCalls)
+			}
+			if len(u.statuses) != 1 || u.statuses[0].Status != oi.EventFailed || !strings.HasPrefix(u.statuses[0].Reason, c.prefix) {
+				t.Fatalf("status writes = %+v, want failed with reason %q…", u.statuses, c.prefix)
+			}
+			if len(u.events) != 1 {
+				t.Fatalf("events recorded = %+v, want the system's failed event", u.events)
+			}
+			e := u.events[0]
+			if e.Source != "system" || !e.Accepted || e.Event.Status != oi.EventFailed || e.Event.Message != u.statuses[0].Reason {
+				t.Fatalf("failed event = %+v, want accepted from the system with the reason", e)
+			}
+			if !slices.Equal(u.delivered, []string{"pb-" + e.Event.EventID}) {
+				t.Fatalf("delivered %v, want the failed event's postback", u.delivered)
+			}
+			if s := u.status(); s != oi.EventFailed {
+				t.Fatalf("status query = %q, want failed", s)
+			}
+		})
+	}
+}
+
+func TestUnitRepeatedAndUnnamedEventsAreIgnored(t *testing.T) {
+	u := newUnit(t)
+	u.run(unitInput("R4"), ev("e1", oi.EventReceived), ev("e1", oi.EventReceived), ev("", oi.EventShipped), ev("e2", oi.EventDelivered))
+	u.mustSucceed()
+	if got := u.eventIDs(); !slices.Equal(got, []string{"e1", "e2"}) {
+		t.Fatalf("recorded events %v, want [e1 e2]", got)
+	}
+	if !slices.Equal(u.delivered, []string{"pb-e1", "pb-e2"}) {
+		t.Fatalf("delivered %v, want one postback per distinct event", u.delivered)
+	}
+}
+
+func TestUnitEventAfterTerminalIsRecordedAsRejected(t *testing.T) {
+	u := newUnit(t)
+	u.run(unitInput("R5"), ev("e1", oi.EventDelivered), ev("e2", oi.EventShipped))
+	u.mustSucceed()
+	if len(u.events) != 2 {
+		t.Fatalf("recorded %d events, want 2", len(u.events))
+	}
+	late := u.events[1]
+	if late.Accepted || !strings.Contains(late.RejectReason, "already delivered") {
+		t.Fatalf("late event = %+v, want rejected as the order is already delivered", late)
+	}
+	if len(u.created) != 1 || u.created[0].Event.EventID != "e1" {
+		t.Fatalf("postbacks created for %+v, want only e1", u.created)
+	}
+	if s := u.status(); s != oi.EventDelivered {
+		t.Fatalf("status = %q, want delivered (a late shipped must not move it)", s)
+	}
+}
+
+func TestUnitRecordEventFailureSkipsThatEvent(t *testing.T) {
+	u := newUnit(t)
+	u.recordEv = func(in workflows.RecordEventInput) (workflows.RecordEventResult, error) {
+		if in.Event.EventID == "e1" {
+			return workflows.RecordEventResult{}, temporal.NewNonRetryableApplicationError("constraint", "X", nil)
+		}
+		return workflows.RecordEventResult{OrderEventID: 2, Inserted: true}, nil
+	}
+	u.run(unitInput("R6"), ev("e1", oi.EventShipped), ev("e2", oi.EventDelivered))
+	u.mustSucceed()
+	if len(u.created) != 1 || u.created[0].Event.EventID != "e2" || u.created[0].OrderEventID != 2 {
+		t.Fatalf("postbacks created for %+v, want only e2 with its stored event id", u.created)
+	}
+}
+
+// An event whose recording failed is not marked seen: the printer's repeat
+// of it is taken.
+func TestUnitUnrecordedEventIsTakenWhenRepeated(t *testing.T) {
+	u := newUnit(t)
+	failed := false
+	u.recordEv = func(in workflows.RecordEventInput) (workflows.RecordEventResult, error) {
+		if in.Event.EventID == "e1" && !failed {
+			failed = true
+			return workflows.RecordEventResult{}, temporal.NewNonRetryableApplicationError("database away", "X", nil)
+		}
+		return workflows.RecordEventResult{OrderEventID: 7, Inserted: true}, nil
+	}
+	u.run(unitInput("R11"), ev("e1", oi.EventShipped), ev("e1", oi.EventShipped), ev("e2", oi.EventDelivered))
+	u.mustSucceed()
+	if got := u.eventIDs(); !slices.Equal(got, []string{"e1", "e1", "e2"}) {
+		t.Fatalf("record attempts %v, want e1 twice (the first failed), then e2", got)
+	}
+	if !slices.Equal(u.delivered, []string{"pb-e1", "pb-e2"}) {
+		t.Fatalf("delivered %v, want e1's postback once and e2's", u.delivered)
+	}
+}
+
+// Past MaxOrderEvents distinct events, an order records further events as
+// rejected and fires nothing for them (a printer in a loop).
+func TestUnitEventsPastTheCapAreRejected(t *testing.T) {
+	u := newUnit(t)
+	u.postbacks = func(in workflows.CreatePostbacksInput) ([]workflows.PostbackRef, error) { return nil, nil }
+	var evs []workflows.PrinterEvent
+	for i := range workflows.MaxOrderEvents + 2 {
+		evs = append(evs, ev(fmt.Sprintf("loop-%03d", i), oi.EventInTransit))
+	}
+	evs = append(evs, ev("last", oi.EventDelivered))
+	u.run(unitInput("R12"), evs...)
+	// Not completed: delivered came past the cap, so it was refused too.
+	if err := u.env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Fatalf("workflow error = %v, want it still waiting (the terminal event was refused past the cap)", err)
+	}
+	accepted, rejected := 0, 0
+	for _, e := range u.events {
+		if e.Accepted {
+			accepted++
+		} else if strings.Contains(e.RejectReason, "the most one order takes") {
+			rejected++
+		}
+	}
+	if accepted != workflows.MaxOrderEvents || rejected != len(evs)-workflows.MaxOrderEvents {
+		t.Fatalf("accepted %d, rejected for the cap %d; want %d accepted and the other %d rejected",
+			accepted, rejected, workflows.MaxOrderEvents, len(evs)-workflows.MaxOrderEvents)
+	}
+	if len(u.created) != accepted {
+		t.Fatalf("postbacks created for %d events, want only the %d accepted", len(u.created), accepted)
+	}
+}
+
+func TestUnitCreatePostbacksFailureStillMovesStatus(t *testing.T) {
+	u := newUnit(t)
+	u.postbacks = func(in workflows.CreatePostbacksInput) ([]workflows.PostbackRef, error) {
+		return nil, temporal.NewNonRetryableApplicationError("template broke", workflows.ErrTemplate, nil)
+	}
+	u.run(unitInput("R7"), ev("e1", oi.EventDelivered))
+	u.mustSucceed()
+	if len(u.delivered) != 0 {
+		t.Fatalf("delivered %v with no postbacks created", u.delivered)
+	}
+	if s := u.status(); s != oi.EventDelivered {
+		t.Fatalf("status = %q, want delivered", s)
+	}
+}
+
+// Each destination has its own queue in event order; a failed delivery
+// does not stop the queue; postbacks not pending are not delivered; the
+// workflow ends only when every queue is drained.
+func TestUnitDeliveryQueuesPerDestination(t *testing.T) {
+	u := newUnit(t)
+	u.postbacks = func(in workflows.CreatePostbacksInput) ([]workflows.PostbackRef, error) {
+		id := in.Event.EventID
+		return []workflows.PostbackRef{
+			{ID: "a-" + id, Destination: "https://a.example", Status: oi.PostbackPending},
+			{ID: "b-" + id, Destination: "mailto:ops@b.example", Status: oi.PostbackPending},
+			{ID: "off-" + id, Destination: "https://c.example", Status: oi.PostbackFailed},
+		}, nil
+	}
+	var mu sync.Mutex
+	u.deliver = func(in workflows.DeliverInput) (workflows.DeliverResult, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch in.PostbackID {
+		case "a-e1":
+			return workflows.DeliverResult{}, temporal.NewNonRetryableApplicationError("receiver gone", "X", nil)
+		case "b-e2":
+			// The last delivery ends long after the terminal event arrived.
+			time.Sleep(50 * time.Millisecond)
+		}
+		return workflows.DeliverResult{Status: oi.PostbackDelivered, Attempts: 1}, nil
+	}
+	u.run(unitInput("R8"), ev("e1", oi.EventShipped), ev("e2", oi.EventDelivered))
+	u.mustSucceed()
+	got := slices.Clone(u.delivered)
+	slices.Sort(got)
+	if want := []string{"a-e1", "a-e2", "b-e1", "b-e2"}; !slices.Equal(got, want) {
+		t.Fatalf("delivered %v, want %v (not the postback that is not pending)", got, want)
+	}
+	pos := func(id string) int { return slices.Index(u.delivered, id) }
+	if pos("a-e1") > pos("a-e2") || pos("b-e1") > pos("b-e2") {
+		t.Fatalf("delivery order %v: a destination's postbacks must go in event order", u.delivered)
+	}
+}
+
+// A run continued as new starts from its carried state: no second record
+// or submit, and the events it saw stay seen.
+func TestUnitContinuedRunKeepsStatusAndSeenEvents(t *testing.T) {
+	u := newUnit(t)
+	in := unitInput("R9")
+	in.Body, in.Headers = nil, nil
+	in.State = &workflows.OrderState{Status: oi.EventShipped, SeenEvents: []string{"e1", "e2"}}
+	u.run(in, ev("e2", oi.EventShipped), ev("e3", oi.EventDelivered))
+	u.mustSucceed()
+	for _, name := range []string{workflows.ActRecordRequest, workflows.ActProcessTemplate, workflows.ActSendToPrinter} {
+		if n := u.called(name); n != 0 {
+			t.Fatalf("%s ran %d times in a continued run", name, n)
+		}
+	}
+	if got := u.eventIDs(); !slices.Equal(got, []string{"e3"}) {
+		t.Fatalf("recorded %v, want only the new event e3", got)
+	}
+}
+
+// The continue-as-new branch (history over historyLimit) cannot run here:
+// the test environment never advances GetCurrentHistoryLength. Its other
+// half, a run started from carried state, is covered just above.
