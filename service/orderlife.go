@@ -48,10 +48,6 @@ func NewOrderLife(c client.Client, st *store.Store, m *mapper.Engine, log *slog.
 			[]string{"kind"})}
 }
 
-// lifeCallTimeout bounds one call to Temporal that does not wait for a
-// printer (resubmit, signals).
-const lifeCallTimeout = 10 * time.Second
-
 // OrderLinks are the links of an order in our answers.
 type OrderLinks struct {
 	Self string `json:"self"`
@@ -111,7 +107,7 @@ func (l *OrderLife) Cancel(ctx context.Context, customerID, orderID string, in w
 		ans.HTTPStatus, ans.Status, ans.PrinterCalled, ans.PrinterStatus = 200, res.Status, res.PrinterCalled, res.PrinterStatus
 		l.Log.Info("order canceled", "orderId", o.ID, "cancelId", cancelID, "printerCalled", res.PrinterCalled)
 		return ans, nil
-	case waitedOut(err) && ctx.Err() == nil:
+	case timedOut(err) && ctx.Err() == nil:
 		// The verdict is not in within the wait: the update carries on in
 		// the workflow and its outcome shows on the order.
 		ans.HTTPStatus, ans.Status = 202, oi.StatusCancelPending
@@ -182,13 +178,6 @@ func (l *OrderLife) ownOrder(ctx context.Context, customerID, orderID string) (*
 	return route, nil
 }
 
-// waitedOut reports whether a call ended by its deadline.
-func waitedOut(err error) bool {
-	var dl *serviceerror.DeadlineExceeded
-	var cn *serviceerror.Canceled
-	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || errors.As(err, &dl) || errors.As(err, &cn)
-}
-
 func clip(b []byte, n int) string {
 	if len(b) > n {
 		b = b[:n]
@@ -219,7 +208,7 @@ func (l *OrderLife) Resubmit(ctx context.Context, orderID string) (*ResubmitAnsw
 	if route.Status != oi.EventFailed {
 		return nil, notResubmittable(route.ID, route.Status)
 	}
-	uctx, stop := context.WithTimeout(ctx, lifeCallTimeout)
+	uctx, stop := context.WithTimeout(ctx, callTimeout)
 	defer stop()
 	h, err := l.Temporal.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{WorkflowID: route.WorkflowID,
 		UpdateID: oi.NewID("rsb"), UpdateName: workflows.UpdateResubmit, WaitForStage: client.WorkflowUpdateStageCompleted})
@@ -312,7 +301,7 @@ func (l *OrderLife) ResubmitWindow(ctx context.Context, b BulkResubmit) (*BulkRe
 				return ans, nil
 			}
 			n++
-			sctx, stop := context.WithTimeout(ctx, lifeCallTimeout)
+			sctx, stop := context.WithTimeout(ctx, callTimeout)
 			err := l.Temporal.SignalWorkflow(sctx, o.WorkflowID, "", workflows.SignalResubmit, nil)
 			stop()
 			var notFound *serviceerror.NotFound
