@@ -48,6 +48,9 @@ type Config struct {
 	// Metrics is served at /metrics beside the API's own (the Temporal SDK's
 	// registry from TemporalMetrics); nil = none.
 	Metrics prometheus.Gatherer
+	// CancelWait is how long a cancel waits for the printer's verdict before
+	// answering 202 cancel_pending (0: 30 s, workflows.CancelWait).
+	CancelWait time.Duration
 }
 
 // Server serves the routes.
@@ -83,11 +86,13 @@ func New(cfg Config) *Server {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = DefaultPublicURL
 	}
-	return &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, keyCacheTTL, keyCacheSize),
+	s := &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, keyCacheTTL, keyCacheSize),
 		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst), throttle: newThrottle(cfg.Store, cfg.Logger),
 		workflows: &service.Workflows{Temporal: cfg.Temporal, Store: cfg.Store, Log: cfg.Logger},
 		views:     &service.Views{Store: cfg.Store, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Namespace},
 		life:      service.NewOrderLife(cfg.Temporal, cfg.Store, cfg.Mapper, cfg.Logger)}
+	s.life.CancelWait = cfg.CancelWait
+	return s
 }
 
 // Handler returns the router.

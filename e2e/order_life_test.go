@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -23,6 +24,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	oi "orderintake"
+	"orderintake/api"
 	"orderintake/internal/testenv"
 	"orderintake/workflows"
 )
@@ -668,5 +670,44 @@ func replayAndKeep(t *testing.T, p *product, wfID, name string) {
 		if err := os.WriteFile(filepath.Join("..", "workflows", "testdata", name), raw, 0o644); err != nil {
 			t.Fatal(err)
 		}
+	}
+}
+
+// A printer that holds its verdict past the caller's wait: 202
+// cancel_pending, and the outcome shows on the order once it is in. (The
+// wait is 30 s in production; 1 s here.)
+func TestCancelPendingThenCanceled(t *testing.T) {
+	p := startProduct(t)
+	printer := testenv.NewServer(t)
+	printer.Default = http.StatusCreated
+	d := newDesk(t)
+	s := p.lifeShop(printer, d, printer.URL)
+	short := httptest.NewServer(api.New(api.Config{Store: p.st, Temporal: p.tc, Mapper: p.wcfg.Mapper, Sealer: p.wcfg.Sealer,
+		AdminToken: p.admin, Logger: quietLogger, CancelWait: time.Second}).Handler())
+	t.Cleanup(short.Close)
+	id := p.place(s, "LIFE-PENDING")
+	p.waitStatus(s.customerKey, id, oi.StatusSubmitted)
+	d.mu.Lock()
+	d.hold = 3 * time.Second
+	d.mu.Unlock()
+	req, _ := http.NewRequest("POST", short.URL+"/v1/orders/"+id+"/cancel", nil)
+	req.Header.Set("X-API-KEY", s.customerKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&out)
+	resp.Body.Close()
+	if resp.StatusCode != 202 || out["status"] != "cancel_pending" || out["cancelId"] == "" {
+		t.Fatalf("cancel past the wait = %d %v, want 202 cancel_pending", resp.StatusCode, out)
+	}
+	o := p.orderOf(s.customerKey, id)
+	if cs, _ := o["cancels"].([]any); o["status"] != oi.StatusSubmitted || len(cs) != 1 || cs[0].(map[string]any)["outcome"] != "pending" {
+		t.Fatalf("order while the printer holds the cancel = %v", o)
+	}
+	o = p.waitStatus(s.customerKey, id, oi.EventCanceled)
+	if cs, _ := o["cancels"].([]any); cs[0].(map[string]any)["outcome"] != "canceled" || cs[0].(map[string]any)["id"] != out["cancelId"] {
+		t.Fatalf("order after the printer's verdict = %v", o)
 	}
 }
