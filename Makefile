@@ -1,7 +1,7 @@
 # The README's two commands: `make dev` runs the product, `make test` tests it.
 GO ?= go
 
-.PHONY: dev test vet deps test-deps build build-nodev faults fuzz bench bench-history bench-go
+.PHONY: dev test vet deps test-deps build build-nodev faults fuzz bench bench-history bench-go editor-bundle
 
 dev: deps
 	$(GO) run ./cmd/orderintake dev
@@ -64,3 +64,10 @@ build:
 # The production binary: no embedded Temporal server or Web UI.
 build-nodev:
 	$(GO) build -tags nodev -o bin/orderintake ./cmd/orderintake
+
+# The HQ template editor's bundle (CodeMirror 6 + a Jinja overlay): built
+# from web/editor/src with the versions of web/editor/package-lock.json into
+# web/editor/dist, which is committed and embedded (CI and `make dev` need
+# no npm). Run after changing web/editor/src or package.json.
+editor-bundle:
+	cd web/editor && npm ci --no-audit --no-fund && node build.mjs

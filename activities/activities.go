@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	oi "orderintake"
+	"orderintake/alerts"
 	"orderintake/delivery"
 	"orderintake/internal/seal"
 	"orderintake/mapper"
@@ -31,6 +32,9 @@ type Activities struct {
 	// FailedOrderHold is how long a failed order waits for a resubmit
 	// (ORDERINTAKE_FAILED_ORDER_HOLD; 0: workflows.DefaultFailedOrderHold).
 	FailedOrderHold time.Duration
+	// Alerts is told each postback attempt's and printer answer's outcome
+	// (nil: no alerting).
+	Alerts *alerts.Alerter
 	// Now is the clock of postback attempt records (nil: time.Now); tests of
 	// the retry schedule pass the Temporal test environment's clock.
 	Now func() time.Time

@@ -148,6 +148,7 @@ func (a *Activities) SendToPrinter(ctx context.Context, orderID string) (workflo
 		if serr := a.Store.SetSystemResponse(ctx, orderID, attempt, sr); serr != nil {
 			return res, fmt.Errorf("store printer response of %s: %w", orderID, serr)
 		}
+		a.alert(ctx, printerOutcome(p, o, false, sr.Error))
 		if delivery.IsBlocked(err) || errors.Is(err, delivery.ErrBadPrinterURL) {
 			// The printer's settings must change first: retrying cannot help.
 			return res, nonRetryable(workflows.ErrOrderConfig, sr.Error, nil)
@@ -174,6 +175,7 @@ func (a *Activities) SendToPrinter(ctx context.Context, orderID string) (workflo
 			return res, fmt.Errorf("store printer order id of %s: %w", orderID, err)
 		}
 	}
+	a.alert(ctx, printerOutcome(p, o, resp.Status >= 200 && resp.Status < 300, sr.Error))
 	res = workflows.PrinterResult{Status: resp.Status, Attempts: attempt, LatencyMs: sr.LatencyMs, PrinterOrderID: printerOrderID}
 	switch s := resp.Status; {
 	case s >= 200 && s < 300:

@@ -258,6 +258,7 @@ func (a *Activities) recordAttempt(ctx context.Context, p *oi.Postback, t *oi.Tr
 			return workflows.DeliverResult{}, fmt.Errorf("disable trigger %s: %w", t.ID, err)
 		}
 	}
+	a.alert(ctx, postbackOutcome(t, p, res, status, reason))
 	if status == oi.PostbackPending {
 		return workflows.DeliverResult{}, temporal.NewApplicationErrorWithOptions(
 			fmt.Sprintf("attempt %d of postback %s: %s", stored.Attempt, p.ID, at.Error), "DeliveryRetry",

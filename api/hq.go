@@ -25,6 +25,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	oi "orderintake"
+	"orderintake/charts"
+	"orderintake/overview"
 )
 
 // The HQ pages are server-rendered html/template pages over the admin JSON
@@ -50,6 +52,8 @@ type hq struct {
 	tokenTag []byte
 	secure   bool // cookies get the Secure flag (ORDERINTAKE_PUBLIC_URL is https)
 	pages    map[string]*template.Template
+	// overview computes the /hq/ overview, keeping its aggregates a minute.
+	overview *overview.Service
 }
 
 // internalCall marks requests HQ pages make to the JSON API in-process, so
@@ -59,18 +63,21 @@ type internalCall struct{}
 func isInternalCall(ctx context.Context) bool { return ctx.Value(internalCall{}) != nil }
 
 func (s *Server) hqRoutes(r *gin.Engine) {
-	h := &hq{s: s, engine: r, pages: parsePages(), secure: strings.HasPrefix(strings.ToLower(s.PublicURL), "https://")}
+	h := &hq{s: s, engine: r, pages: parsePages(), secure: strings.HasPrefix(strings.ToLower(s.PublicURL), "https://"),
+		overview: &overview.Service{Store: s.Store, Logger: s.log}}
 	mac := hmac.New(sha256.New, []byte(s.AdminToken))
 	mac.Write([]byte("orderintake hq session v2"))
 	h.tokenTag = mac.Sum(nil)
 
 	g := r.Group("/hq", h.secureHeaders)
 	g.GET("/hq.css", h.css)
+	g.GET("/static/:file", h.editorAsset)
+	g.GET("/favicon.svg", h.favicon)
 	g.GET("/login", h.loginPage)
 	g.POST("/login", h.login)
 
 	a := g.Group("", h.requireSession)
-	a.GET("/", func(c *gin.Context) { c.Redirect(http.StatusSeeOther, "/hq/requests") })
+	a.GET("/", h.overviewPage)
 	a.POST("/logout", h.logout)
 	a.POST("/logout-everywhere", h.logoutEverywhere)
 	a.GET("/requests", h.requests)
@@ -89,11 +96,13 @@ func (s *Server) hqRoutes(r *gin.Engine) {
 	a.GET("/templates/:id", h.editTemplate)
 	a.POST("/templates/:id", h.saveTemplate)
 	a.POST("/templates/:id/rollback", h.rollbackTemplate)
+	a.POST("/templates/:id/impact", h.impactPreview)
 	for _, res := range hqResources {
 		h.resourceRoutes(a, res)
 	}
 	a.GET("/settings", h.settings)
 	a.POST("/settings", h.saveSettings)
+	a.POST("/settings/alerts", h.saveAlertSettings)
 }
 
 // secureHeaders keeps HQ pages out of frames and caches.
@@ -222,7 +231,7 @@ func safeNext(next string) string {
 	if strings.HasPrefix(next, "/hq/") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
 		return next
 	}
-	return "/hq/requests"
+	return "/hq/"
 }
 
 func (h *hq) login(c *gin.Context) {
@@ -391,6 +400,9 @@ var hqFuncs = template.FuncMap{
 	"eqs":      func(a, b any) bool { return str(a) == str(b) },
 	"truthy":   truthy,
 	"pathEsc":  url.PathEscape,
+	"link":     overviewLink,
+	"millis":   charts.Millis,
+	"ms":       apiMillis,
 	"queryEsc": url.QueryEscape,
 }
 
@@ -412,7 +424,7 @@ func parsePages() map[string]*template.Template {
 }
 
 var navItems = []struct{ Path, Label string }{
-	{"requests", "Requests"}, {"postbacks", "Postbacks"}, {"customers", "Customers"}, {"printers", "Printers"},
+	{"", "Overview"}, {"requests", "Requests"}, {"postbacks", "Postbacks"}, {"customers", "Customers"}, {"printers", "Printers"},
 	{"templates", "Templates"}, {"triggers", "Triggers"}, {"lookups", "Lookups"}, {"settings", "Settings"},
 }
 

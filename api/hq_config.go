@@ -522,6 +522,9 @@ type editor struct {
 	Warnings []any  // the render's warnings ({line, column, message})
 	Input    string
 	Customer string
+	OrderID  string // render against this real order
+	Impact   *impactView
+	Ctx      *editorContext
 }
 
 func (h *hq) showEditor(c *gin.Context, status int, e *editor) {
@@ -537,6 +540,7 @@ func (h *hq) showEditor(c *gin.Context, status int, e *editor) {
 	if e.Problem != nil && e.Problem.Where != "output" {
 		mark = e.Problem.Line
 	}
+	e.Ctx = h.editorContext(c.Request.Context(), e)
 	h.page(c, status, "template", gin.H{"Active": "templates", "Title": title, "E": e, "Kinds": staticOptions["kinds"],
 		"Formats": staticOptions["templateFormats"], "Customers": opts.get("customers"), "Problem": e.Problem, "Mark": mark})
 }
@@ -579,7 +583,8 @@ func (h *hq) templateBody(c *gin.Context) map[string]any {
 }
 
 func (h *hq) editorFromForm(c *gin.Context) *editor {
-	e := &editor{ID: c.PostForm("id"), Values: submitted(c, templateFields), Input: c.PostForm("input"), Customer: c.PostForm("customerId")}
+	e := &editor{ID: c.PostForm("id"), Values: submitted(c, templateFields), Input: c.PostForm("input"), Customer: c.PostForm("customerId"),
+		OrderID: c.PostForm("orderId")}
 	if c.Param("id") != "" {
 		e.ID = c.Param("id")
 	}
@@ -633,6 +638,11 @@ func (h *hq) renderTemplate(c *gin.Context) {
 	if e.Customer != "" {
 		body["customerId"] = e.Customer
 	}
+	if e.OrderID != "" {
+		// A real past order as input (its original request), instead of the sample.
+		delete(body, "input")
+		body["orderId"] = e.OrderID
+	}
 	var out obj
 	if p := h.call(c, http.MethodPost, "/v1/admin/templates/render", body, &out); p != nil {
 		e.Problem = p
@@ -685,8 +695,20 @@ var smtpFields = []hqField{
 func (h *hq) settings(c *gin.Context) { h.showSettings(c, http.StatusOK, nil, nil) }
 
 func (h *hq) showSettings(c *gin.Context, status int, p *problem, values map[string]string) {
+	h.showSettingsWith(c, status, p, values, nil)
+}
+
+func (h *hq) showSettingsWith(c *gin.Context, status int, p *problem, values map[string]string, data gin.H) {
 	var o obj
-	data := gin.H{"Title": "Settings"}
+	if data == nil {
+		data = gin.H{}
+	}
+	data["Title"] = "Settings"
+	if a, ap := h.alertSettings(c); ap == nil {
+		data["Alerts"] = a
+	} else if p == nil {
+		p = ap
+	}
 	if gp := h.call(c, http.MethodGet, "/v1/admin/settings/smtp", nil, &o); gp != nil && p == nil {
 		p = gp
 	}

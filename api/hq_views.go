@@ -113,7 +113,7 @@ func (h *hq) listPage(c *gin.Context, name, apiPath string, keys []string, data 
 }
 
 func (h *hq) requests(c *gin.Context) {
-	h.listPage(c, "requests", "/v1/admin/requests", []string{"customerId", "status", "q"}, gin.H{"Statuses": OrderStatuses})
+	h.listPage(c, "requests", "/v1/admin/requests", []string{"customerId", "status", "printerId", "q"}, gin.H{"Statuses": OrderStatuses})
 }
 
 func (h *hq) request(c *gin.Context) {

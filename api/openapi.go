@@ -301,6 +301,10 @@ func buildOpenAPI() map[string]any {
 		ok("200", "Settings", g.ref(oi.SMTPSettings{}))))
 	add("PUT", "/v1/admin/settings/smtp", admin("Replace the outgoing mail server settings", body(g.input(smtpBody{}), true),
 		ok("200", "Saved", g.ref(oi.SMTPSettings{})), problems("400", "422")))
+	add("GET", "/v1/admin/settings/alerts", admin("Operator alerts: who is told when a trigger or a printer fails",
+		ok("200", "Settings", g.ref(alertSettingsOut{}))))
+	add("PUT", "/v1/admin/settings/alerts", admin("Replace the operator alert settings", body(g.input(alertBody{}), true),
+		ok("200", "Saved (with the webhook's signing secret when one was made)", g.ref(alertSettingsOut{})), problems("400", "422")))
 
 	// ---- admin: Requests and Postbacks views
 	add("GET", "/v1/admin/requests", admin("Requests view: orders newest first",

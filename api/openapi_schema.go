@@ -112,6 +112,14 @@ var fieldDocs = map[string]fieldDoc{
 	"SMTPInput.password":               {Desc: "write-only: absent keeps the stored one, empty removes it"},
 	"SMTPInput.allowPlainAuth":         {Desc: "AUTH over a connection without TLS (a relay on a trusted network); default false"},
 	"SMTPSettings.allowPlainAuth":      {Desc: "AUTH over a connection without TLS is allowed"},
+	"RenderInput.orderId":              {Desc: "render against this real order instead of input: its original request (intake/cancel; customerId defaults to its customer), or the postback context of its event (webhook/email; event, default its latest)"},
+	"AlertSettings.secret":             {Desc: "the operator webhook's signing secret (whsec_…): only in the answer that made it"},
+	"AlertSettings.hasWebhookSecret":   {Desc: "a signing secret is set (it is never shown again)"},
+	"AlertInput.webhookUrl":            {Desc: "http(s) URL; signed like triggers' webhooks (Standard Webhooks)"},
+	"AlertInput.emails":                {Desc: "sent through the SMTP work settings"},
+	"AlertInput.triggerFailures":       {Desc: "failed attempts in a row before an alert (default 5); a 410 or an exhausted schedule alerts at once", Extra: map[string]any{"minimum": 1, "maximum": 1000}},
+	"AlertInput.printerFailures":       {Desc: "failed sends in a row before an alert (default 5)", Extra: map[string]any{"minimum": 1, "maximum": 1000}},
+	"AlertInput.rotateSecret":          {Desc: "make a new signing secret (returned once)"},
 	"RequestSummary.status":            {Enum: oi.OrderStatuses},
 	"RequestDetail.status":             {Enum: oi.OrderStatuses},
 	"RequestDetail.originalRequest":    {Desc: "1. what the customer's system sent, as received"},
@@ -174,6 +182,7 @@ var componentNames = map[string]string{
 	"triggerBody": "TriggerInput", "lookupBody": "LookupInput", "smtpBody": "SMTPInput", "eventBody": "PrinterEventInput",
 	"renderBody": "RenderInput", "rollbackBody": "RollbackInput", "bulkResendBody": "BulkResendInput",
 	"lookupRowsBody": "LookupRowsInput", "testPostbackBody": "TestPostbackInput", "EventTaken": "EventAccepted",
+	"alertSettingsOut": "AlertSettings", "alertBody": "AlertInput",
 }
 
 // schemaSet collects the component schemas the operations refer to.

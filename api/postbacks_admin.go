@@ -25,6 +25,8 @@ func (s *Server) postbackRoutes(g *gin.RouterGroup) {
 	g.POST("/postbacks/:id/resend", s.resendPostback)
 	g.GET("/settings/smtp", s.getSMTPSettings)
 	g.PUT("/settings/smtp", s.putSMTPSettings)
+	g.GET("/settings/alerts", s.getAlertSettings)
+	g.PUT("/settings/alerts", s.putAlertSettings)
 }
 
 // maxBulkResend bounds one bulk resend call; the answer says when more

@@ -16,6 +16,7 @@ import (
 	"orderintake/mapper"
 	"orderintake/render"
 	"orderintake/service"
+	"orderintake/workflows"
 )
 
 // templateRoutes: rendering a template on trial input, template versions and
@@ -41,6 +42,8 @@ type renderBody struct {
 	Headers     map[string]string `json:"headers"`
 	Event       string            `json:"event"`
 	Strict      *bool             `json:"strict"` // default: the stored template's; false for a body
+	// OrderID renders against a real past order instead of input.
+	OrderID string `json:"orderId"`
 }
 
 // sampleEvent is the event whose documented sample a postback template is
@@ -62,6 +65,16 @@ func (s *Server) renderTemplate(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
+	var order *oi.OrderRequest
+	if b.OrderID != "" {
+		if order, err = s.Store.GetOrderRequest(ctx, b.OrderID); err != nil {
+			s.fail(c, refError("orderId", "order", b.OrderID, err))
+			return
+		}
+		if b.CustomerID == "" {
+			b.CustomerID = order.CustomerID
+		}
+	}
 	var lookups mapper.Lookups
 	var cust *oi.Customer
 	if b.CustomerID != "" {
@@ -74,7 +87,12 @@ func (s *Server) renderTemplate(c *gin.Context) {
 			return
 		}
 	}
-	data, err := b.context(kind, cust)
+	var data map[string]any
+	if order != nil {
+		data, err = s.orderContext(ctx, order, kind, b.Event, cust)
+	} else {
+		data, err = b.context(kind, cust)
+	}
 	if err != nil {
 		s.fail(c, err)
 		return
@@ -137,6 +155,9 @@ func (b *renderBody) validate() error {
 		if err := oneOf("event", b.Event, oi.Events...); err != nil {
 			return err
 		}
+	}
+	if b.OrderID != "" && len(b.Input) > 0 && string(b.Input) != "null" {
+		return oi.FieldError("orderId", "give either input or orderId (a real order as input), not both")
 	}
 	if b.ContentType != "" && !isJSONString(b.Input) {
 		return oi.FieldError("input", "with contentType, input is the raw request as one JSON string")
@@ -333,6 +354,38 @@ func (s *Server) rollbackTemplate(c *gin.Context) {
 	}
 	out, err := s.Store.UpdateTemplate(ctx, t)
 	s.reply(c, http.StatusOK, out, err)
+}
+
+// orderContext is what a template sees for a real past order: the order's
+// original request as it arrived (intake, cancel), or the postback context
+// of one of its events (webhook, email): event, default its latest recorded.
+func (s *Server) orderContext(ctx context.Context, o *oi.OrderRequest, kind, event string, cust *oi.Customer) (map[string]any, error) {
+	if kind == oi.KindIntake || kind == oi.KindCancel {
+		body, _, err := mapper.ParseInputOrdered(o.Original.ContentType, o.Original.Body)
+		if err != nil {
+			return nil, oi.FieldError("orderId", "order %s's request does not parse (%v): no template ever saw it", o.ID, err)
+		}
+		info := mapper.CustomerInfo{ID: o.CustomerID}
+		if cust != nil {
+			info = mapper.CustomerInfo{ID: cust.ID, Name: cust.Name, ReferenceID: cust.ReferenceID}
+		}
+		return mapper.IntakeContext(body, o.Original.Headers, info, o.ReceivedAt), nil
+	}
+	evs, err := s.Store.ListOrderEvents(ctx, o.ID)
+	if err != nil {
+		return nil, fmt.Errorf("load events of %s: %w", o.ID, err)
+	}
+	ev := workflows.PrinterEvent{EventID: "evt_preview", Status: event, Timestamp: o.ReceivedAt}
+	if ev.Status == "" {
+		ev.Status = sampleEvent
+	}
+	for _, e := range evs { // oldest first: the last match is the latest
+		if e.Accepted && (event == "" || e.Status == event) {
+			ev = workflows.PrinterEvent{EventID: e.EventID, Status: e.Status, Timestamp: e.OccurredAt, Message: e.Message,
+				TrackingCode: e.TrackingCode, TrackingURL: e.TrackingURL, CarrierName: e.CarrierName}
+		}
+	}
+	return render.PostbackContext(o, ev), nil
 }
 
 // rollbackBody names the version a rollback brings back.

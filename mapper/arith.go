@@ -19,6 +19,9 @@ func binop(e *exec.Evaluator, params *exec.VarArgs) *exec.Value {
 	op := opcode(params.Args[2].Integer())
 	st := renderStateOf(e)
 	v, err := arith(op, l, r, st)
+	if err == nil {
+		v = shareResult(v) // lists.go: a + b and a * n are new shared lists
+	}
 	if err != nil {
 		if te, ok := err.(*tplErr); ok && te.pos < 0 {
 			te.pos = params.Args[3].Integer()

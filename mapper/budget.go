@@ -612,6 +612,13 @@ func guardListMethods(set *exec.MethodSet[[]any], maxValue int) *exec.MethodSet[
 				if n > limit || len(self) >= maxListItems {
 					return nil, newTplErr(ErrLimit, "%s: the list would be larger than %d bytes (or %d items) when written out", name, limit, maxListItems)
 				}
+				if target := containerAddress(sv); target != nil {
+					for _, a := range args.Args {
+						if reaches(rawValue(a), target, 0) {
+							return nil, errCycle(name)
+						}
+					}
+				}
 			}
 			return orig(self, sv, args)
 		}
@@ -653,6 +660,18 @@ func guardDictMethods(set *exec.MethodSet[map[string]any], maxValue int) *exec.M
 				if n > limit {
 					return nil, newTplErr(ErrLimit, "%s: the mapping would be larger than %d bytes when written out", name, limit)
 				}
+				if target := containerAddress(sv); target != nil {
+					for _, a := range args.Args {
+						if reaches(rawValue(a), target, 0) {
+							return nil, errCycle(name)
+						}
+					}
+					for _, a := range args.KwArgs {
+						if reaches(rawValue(a), target, 0) {
+							return nil, errCycle(name)
+						}
+					}
+				}
 			}
 			return orig(self, sv, args)
 		}
@@ -688,7 +707,7 @@ func literalGuard(e *exec.Evaluator, params *exec.VarArgs) *exec.Value {
 			return errValue(err)
 		}
 	}
-	return v
+	return shareResult(v) // lists.go: a list literal is a shared list
 }
 
 // wrapLiteral replaces a list, tuple or dict literal held in slot (an
@@ -761,6 +780,15 @@ func guardGlobal(f any) any {
 					return newTplErr(ErrLimit, "the mapping would be larger than %d bytes when written out", limit)
 				}
 			}
+		}
+		// A list literal written as a keyword argument (namespace(items=[]))
+		// is not rewritten to literalGuard (a map value has no slot to
+		// write): share it here, so it is one list under every name.
+		for k, a := range params.KwArgs {
+			params.KwArgs[k] = shareResult(a)
+		}
+		for i, a := range params.Args {
+			params.Args[i] = shareResult(a)
 		}
 		return nil
 	}
@@ -881,6 +909,8 @@ func itemCount(v *exec.Value) int {
 		return utf8.RuneCountInString(x)
 	case *exec.Dict:
 		return len(x.Pairs)
+	case *[]any:
+		return len(*x)
 	}
 	rv := reflect.ValueOf(unwrapValue(v))
 	switch rv.Kind() {

@@ -64,8 +64,8 @@ func newEnvironment(maxValue int) *exec.Environment {
 
 	methods := builtins.Methods
 	methods.Str = strMethods(maxValue)
-	methods.List = guardListMethods(listMethods(builtins.Methods.List), maxValue) // budget.go: growth weighed
-	methods.Dict = guardDictMethods(dictMethods(builtins.Methods.Dict), maxValue)
+	methods.List = shareMethods(guardListMethods(sharedListMethods(listMethods(builtins.Methods.List)), maxValue), listMethodNames) // budget.go: growth weighed; lists.go: copy() is a shared list
+	methods.Dict = shareMethods(guardDictMethods(dictMethods(builtins.Methods.Dict), maxValue), dictMethodNames)
 
 	controls := exec.NewControlStructureSet(map[string]parser.ControlStructureParser{}).Update(builtins.ControlStructures)
 	for name, wrap := range map[string]func(parser.ControlStructureParser) parser.ControlStructureParser{
@@ -132,7 +132,7 @@ func checkedFilter(name string, f exec.FilterFunction) exec.FilterFunction {
 		if err := st.postFilter(name, out); err != nil {
 			return errValue(err)
 		}
-		return out
+		return shareResult(out) // lists.go
 	}
 }
 
@@ -534,6 +534,9 @@ func strMethods(maxValue int) *exec.MethodSet[string] {
 			out, err := orig(self, sv, args)
 			if s, ok := out.(string); ok && len(s) > maxValue {
 				return nil, tooBig(name)
+			}
+			if err == nil && out != nil {
+				out = shareValue(out, 0) // lists.go: split's list is shared
 			}
 			return out, err
 		}

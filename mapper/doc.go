@@ -44,8 +44,12 @@
 // objects (*Object) keep the body's key order, and a render reads each as a
 // gonja dict in that order, built for that render only, so a template that
 // changes one ({% set _ = d.update(...) %}) changes neither the parsed body
-// nor another render. ParseInput gives the same values as plain maps, for
-// code that reads a body itself. As in Jinja2, an attribute or item of none
+// nor another render. Lists are likewise copied into the render, as shared
+// lists (lists.go): as in Jinja2 a list or mapping is one object under all
+// its names (set b = a, a macro argument, an item of another list), so
+// b.append(x) changes a; a list or mapping may not be made to hold itself.
+// ParseInput gives the same values as plain maps, for code that reads a
+// body itself. As in Jinja2, an attribute or item of none
 // is undefined (empty, a warning; an error in a strict template), and
 // reading on from an undefined value is an error.
 //

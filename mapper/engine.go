@@ -316,7 +316,7 @@ func (e *Engine) run(ctx context.Context, c *compiled, data map[string]any, look
 	st.trace = tr
 	w := &outWriter{st: st}
 	vars := make(map[string]any, len(data)+1)
-	memo := dictMemo{}
+	memo := newDictMemo()
 	for k, v := range data {
 		vars[k] = templateValue(v, memo) // ordered.go: a body's objects as dicts in its key order
 	}

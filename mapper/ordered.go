@@ -128,34 +128,95 @@ func convertObjects(v any, obj func(*Object, func(any) any) any, depth int) (any
 	return v, false
 }
 
-// dictMemo keeps one gonja dict per Object within a render.
-type dictMemo map[*Object]*exec.Dict
+// dictMemo keeps one gonja dict per Object, and one shared list per list,
+// within a render.
+type dictMemo struct {
+	dicts map[*Object]*exec.Dict
+	lists map[listKey]*[]any
+}
+
+type listKey struct {
+	p *any
+	n int
+}
+
+func newDictMemo() *dictMemo {
+	return &dictMemo{dicts: map[*Object]*exec.Dict{}}
+}
 
 // templateValue turns the *Object values in a render's data into gonja
 // dicts (*exec.Dict), which iterate in insertion order like dict literals
-// and which every filter, method, test and the sandbox already know. Each
-// render gets its own dicts, so a template that changes one (d.update())
-// changes neither the parsed body nor another render's view of it; plain
-// maps and lists are copied only where they hold an Object. The memo keeps
-// one dict per Object, so body.customer and customer stay the same value.
-func templateValue(v any, memo dictMemo) any {
-	var obj func(*Object, func(any) any) any
-	obj = func(o *Object, conv func(any) any) any {
-		if d, ok := memo[o]; ok {
-			return d
+// and which every filter, method, test and the sandbox already know, and its
+// lists into shared lists (*[]any, lists.go), so that a list the template
+// receives is one list under every name (set b = items; b.append(x) shows
+// in items, as in Jinja2). Each render gets its own dicts and lists, so a
+// template that changes one (d.update(), l.append()) changes neither the
+// parsed body nor another render's view of it; plain maps are copied only
+// where they hold something converted. The memo keeps one dict per Object
+// and one list per list, so body.customer and customer stay the same value.
+func templateValue(v any, memo *dictMemo) any {
+	out, _ := memo.convert(v, 0)
+	return out
+}
+
+func (memo *dictMemo) convert(v any, depth int) (any, bool) {
+	if depth > maxValueDepth {
+		return v, false
+	}
+	switch t := v.(type) {
+	case *Object:
+		if d, ok := memo.dicts[t]; ok {
+			return d, true
 		}
-		d := &exec.Dict{Pairs: make([]*exec.Pair, len(o.keys))}
-		memo[o] = d
-		pairs := make([]exec.Pair, len(o.keys)) // one allocation for all pairs
-		vals := make([]exec.Value, 2*len(o.keys))
-		for i, k := range o.keys {
+		d := &exec.Dict{Pairs: make([]*exec.Pair, len(t.keys))}
+		memo.dicts[t] = d
+		pairs := make([]exec.Pair, len(t.keys)) // one allocation for all pairs
+		vals := make([]exec.Value, 2*len(t.keys))
+		for i, k := range t.keys {
+			e, _ := memo.convert(t.vals[k], depth+1)
 			vals[2*i] = exec.Value{Val: reflect.ValueOf(k)}
-			vals[2*i+1] = exec.Value{Val: reflect.ValueOf(conv(o.vals[k]))} // parsed values are plain Go values: what ToValue would make, without its allocation
+			vals[2*i+1] = exec.Value{Val: reflect.ValueOf(e)} // parsed values are plain Go values: what ToValue would make, without its allocation
 			pairs[i] = exec.Pair{Key: &vals[2*i], Value: &vals[2*i+1]}
 			d.Pairs[i] = &pairs[i]
 		}
-		return d
+		return d, true
+	case []any:
+		var key listKey
+		if len(t) > 0 {
+			key = listKey{&t[0], len(t)}
+			if l, ok := memo.lists[key]; ok {
+				return l, true
+			}
+		}
+		l := make([]any, len(t))
+		for i, e := range t {
+			l[i], _ = memo.convert(e, depth+1)
+		}
+		if len(t) > 0 {
+			if memo.lists == nil {
+				memo.lists = map[listKey]*[]any{}
+			}
+			memo.lists[key] = &l
+		}
+		return &l, true
+	case map[string]any:
+		var out map[string]any
+		for k, e := range t {
+			c, changed := memo.convert(e, depth+1)
+			if !changed {
+				continue
+			}
+			if out == nil {
+				out = make(map[string]any, len(t))
+				for k2, e2 := range t {
+					out[k2] = e2
+				}
+			}
+			out[k] = c
+		}
+		if out != nil {
+			return out, true
+		}
 	}
-	out, _ := convertObjects(v, obj, 0)
-	return out
+	return v, false
 }

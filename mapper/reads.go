@@ -526,13 +526,24 @@ func (c *compiled) firstRead(name string) (int, bool) {
 	return best, best >= 0
 }
 
-// methodWriteBack stores a list that a method grew (ns.items.append(x)) back
-// into the mapping it was read from, as Jinja2's shared list would show it:
-// gonja's lists are Go slices, and append returns a new one. The receiver is
+// methodWriteBack runs after a method changed a list or dict. A shared list
+// (lists.go) or a dict changed in place: only the remembered weights go. A
+// plain Go slice (a list a Go caller put in the data, a range) was rebuilt
+// by append: it is stored back (ns.items.append(x)) into the mapping it was
+// read from, as Jinja2's shared list would show it. The receiver is
 // a read chain with a named root (readCall); its container is walked again
 // and the last step set. Other receivers (a call's result) hold no place to
 // write to, as in Jinja2.
 func methodWriteBack(e *exec.Evaluator, receiver nodes.Node, value *exec.Value) {
+	switch rawValue(value).(type) {
+	case *[]any, *exec.Dict, map[string]any:
+		// Changed in place (a shared list, a dict): every holder sees it,
+		// and the weights remembered for its holders may be stale now.
+		if st := renderStateOf(e); st != nil {
+			st.weights = nil
+		}
+		return
+	}
 	f, ok := receiver.(*nodes.FilteredExpression)
 	if !ok || len(f.Filters) != 1 || f.Filters[0] == nil || f.Filters[0].Name != readName || len(f.Filters[0].Args) == 0 {
 		return

@@ -57,6 +57,8 @@ func (j *pyJSON) value(x any, level int) error {
 		j.b = append(j.b, "null"...)
 	case *exec.Value:
 		return j.value(unwrapValue(t), level)
+	case *[]any: // a shared list (lists.go)
+		return j.value(*t, level)
 	case string:
 		j.str(t)
 	case bool:
@@ -212,6 +214,8 @@ func textSizeAtLeast(x any, limit, depth int) int {
 		return len(t) + 2
 	case *exec.Value:
 		return textSizeAtLeast(unwrapValue(t), limit, depth+1)
+	case *[]any:
+		return textSizeAtLeast(*t, limit, depth+1)
 	case *exec.Dict:
 		n := 2
 		for _, p := range t.Pairs {

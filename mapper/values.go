@@ -55,6 +55,16 @@ func formatValue(v *exec.Value, mode outMode) (string, error) {
 
 // unwrapValue returns the Go value inside a gonja value (nil for none/undefined).
 func unwrapValue(v *exec.Value) any {
+	x := rawValue(v)
+	if p, ok := sharedList(x); ok {
+		return *p // a shared list (lists.go) reads as its items
+	}
+	return x
+}
+
+// rawValue is unwrapValue without reading through a shared list: for code
+// that needs the list's identity (lists.go).
+func rawValue(v *exec.Value) any {
 	if v == nil || v.IsNil() || !v.Val.IsValid() || !v.Val.CanInterface() {
 		return nil
 	}
@@ -123,7 +133,7 @@ func errSelfPrinted() error {
 // they implement fmt.Stringer (exec.Dict's String is Python-like).
 func isContainer(x any) bool {
 	switch x.(type) {
-	case *exec.Dict, exec.Dict, exec.ValuesList, *exec.Pair:
+	case *exec.Dict, exec.Dict, exec.ValuesList, *exec.Pair, *[]any:
 		return true
 	}
 	k := reflect.ValueOf(x).Kind()

@@ -12,6 +12,7 @@ import (
 	sdkworker "go.temporal.io/sdk/worker"
 
 	"orderintake/activities"
+	"orderintake/alerts"
 	"orderintake/delivery"
 	"orderintake/internal/seal"
 	"orderintake/mapper"
@@ -36,6 +37,8 @@ type Config struct {
 	// FailedOrderHold is how long a failed order waits for a resubmit
 	// (ORDERINTAKE_FAILED_ORDER_HOLD; 0: 168h).
 	FailedOrderHold time.Duration
+	// PublicURL prefixes the HQ links in operator alerts ("": relative links).
+	PublicURL string
 }
 
 // DefaultStopTimeout lets in-flight printer calls and deliveries (most take
@@ -45,7 +48,7 @@ const DefaultStopTimeout = 30 * time.Second
 
 // Activities wires the activities from cfg.
 func Activities(cfg Config) *activities.Activities {
-	return &activities.Activities{
+	a := &activities.Activities{
 		Store:    cfg.Store,
 		Mapper:   cfg.Mapper,
 		Webhooks: delivery.NewWebhookSender(cfg.Guard, 0),
@@ -55,6 +58,9 @@ func Activities(cfg Config) *activities.Activities {
 
 		FailedOrderHold: cfg.FailedOrderHold,
 	}
+	a.Alerts = &alerts.Alerter{Store: cfg.Store, PublicURL: cfg.PublicURL, Logger: cfg.Logger,
+		Notifier: &alerts.Sender{SMTP: a.SMTPSettings, Mailer: a.Mailer, Webhooks: a.Webhooks, Sealer: cfg.Sealer}}
+	return a
 }
 
 // New builds a worker on the order task queue with everything registered.

@@ -179,7 +179,8 @@ func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
 
 func openApp(ctx context.Context, c *config, log *slog.Logger) (*app.App, error) {
 	return app.Open(ctx, app.Config{DatabaseURL: c.DatabaseURL, SecretKey: c.SecretKey, Logger: log,
-		Guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}, FailedOrderHold: c.FailedOrderHold})
+		Guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}, FailedOrderHold: c.FailedOrderHold,
+		PublicURL: c.PublicURL})
 }
 
 func apiServer(a *app.App, c *config, tc client.Client, uiURL string) *api.Server {

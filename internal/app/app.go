@@ -30,6 +30,8 @@ type Config struct {
 	// FailedOrderHold is how long a failed order waits for a resubmit
 	// (ORDERINTAKE_FAILED_ORDER_HOLD; 0: 168h).
 	FailedOrderHold time.Duration
+	// PublicURL prefixes the HQ links in the worker's operator alerts.
+	PublicURL string
 }
 
 // App holds the shared parts of the worker and the API of one process.
@@ -41,6 +43,8 @@ type App struct {
 	Logger *slog.Logger
 	// FailedOrderHold goes to the worker (ORDERINTAKE_FAILED_ORDER_HOLD).
 	FailedOrderHold time.Duration
+	// PublicURL prefixes the HQ links in operator alerts.
+	PublicURL string
 }
 
 // Open connects to the database and builds the shared parts; Close
@@ -72,7 +76,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		guard = &delivery.Guard{}
 	}
 	return &App{Store: st, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: sealer, Guard: guard, Logger: log,
-		FailedOrderHold: cfg.FailedOrderHold}, nil
+		FailedOrderHold: cfg.FailedOrderHold, PublicURL: cfg.PublicURL}, nil
 }
 
 // Close closes the database pool.
@@ -81,7 +85,7 @@ func (a *App) Close() { a.Store.Close() }
 // Worker builds the worker (not started) on tc.
 func (a *App) Worker(tc client.Client) (sdkworker.Worker, error) {
 	return worker.New(tc, worker.Config{Store: a.Store, Mapper: a.Mapper, Sealer: a.Sealer, Guard: a.Guard, Logger: a.Logger,
-		FailedOrderHold: a.FailedOrderHold})
+		FailedOrderHold: a.FailedOrderHold, PublicURL: a.PublicURL})
 }
 
 // APIOptions are the API's own settings.

@@ -152,7 +152,7 @@ func History(ctx context.Context, o HistoryOptions) (*HistoryReport, error) {
 		}
 	}
 
-	queries := historyQueries(o, end)
+	queries := append(historyQueries(o, end), overviewQueries(o, end)...)
 	var done atomic.Int64
 	pr := startProgress(o.Progress, "queries", counter{"queries", int64(len(queries)), done.Load})
 	defer pr.Stop()
@@ -406,16 +406,18 @@ func (r *HistoryReport) WriteTable(w io.Writer, explain bool) {
 	over := 0
 	for _, q := range r.Queries {
 		mark := ""
-		if q.Latency.P99 >= HistoryTargetMs {
+		if target, ok := targetMs(q.Name); ok && q.Latency.P99 >= target {
 			mark, over = " !", over+1
 		}
 		fmt.Fprintf(tw, "%s\t%.1f\t%.1f%s\t%.1f\t%.0f\t%s\n", q.Name, q.Latency.P50, q.Latency.P99, mark, q.Latency.Max, q.Rows, q.Plan)
 	}
 	tw.Flush()
 	if over == 0 {
-		fmt.Fprintf(w, "every query's p99 is under %d ms\n", HistoryTargetMs)
+		fmt.Fprintf(w, "every query's p99 is under its target (lists and details %d ms, overview reads %d ms; overview refreshes have none)\n",
+			HistoryTargetMs, OverviewTargetMs)
 	} else {
-		fmt.Fprintf(w, "%d queries at or over the %d ms p99 target (marked !)\n", over, HistoryTargetMs)
+		fmt.Fprintf(w, "%d queries at or over their p99 target (marked !; lists and details %d ms, overview reads %d ms)\n",
+			over, HistoryTargetMs, OverviewTargetMs)
 	}
 	if !explain {
 		return

@@ -107,8 +107,8 @@ func (e *Evaluator) evalMethod(parentNode nodes.Node, method string, args []node
 	}
 	var result any
 	lenBefore := -1
-	if parent.IsList() {
-		lenBefore = parent.Val.Len()
+	if parent.IsList() || parent.IsDict() {
+		lenBefore = parent.Len()
 	}
 	err := fmt.Errorf("unknown method '%s' for '%s'", method, parent.String())
 	switch {
@@ -130,26 +130,37 @@ func (e *Evaluator) evalMethod(parentNode nodes.Node, method string, args []node
 		}
 	case parent.IsDict():
 		if method, ok := e.Environment.Methods.Dict.Get(method); ok {
-			dict := parent.ToGoSimpleType(false)
-			if err, ok := dict.(error); err != nil && ok {
-				return AsValue(fmt.Errorf("failed to cast '%s' to a Go type: %s", parent.String(), err))
-			}
-			goMap, ok := dict.(map[string]any)
-			if !ok {
-				return AsValue(fmt.Errorf("failed to cast '%s' to map[string]interface{}: %s", parent.String(), err))
+			// The values as they are, as for a list below (d.get('k') is
+			// the list the dict holds, not a copy of it).
+			goMap := make(map[string]any, parent.Len())
+			var keyErr error
+			parent.Iterate(func(_, _ int, key, value *Value) bool {
+				if !key.IsString() {
+					keyErr = fmt.Errorf("can not cast key %s to string", key.String())
+					return false
+				}
+				if value != nil {
+					goMap[key.String()] = value.Interface()
+				} else {
+					goMap[key.String()] = nil
+				}
+				return true
+			}, func() {})
+			if keyErr != nil {
+				return AsValue(fmt.Errorf("failed to cast '%s' to a Go type: %s", parent.String(), keyErr))
 			}
 			result, err = method(goMap, parent, parameters)
 		}
 	case parent.IsList():
 		if method, ok := e.Environment.Methods.List.Get(method); ok {
-			list := parent.ToGoSimpleType(false)
-			if err, ok := list.(error); err != nil && ok {
-				return AsValue(fmt.Errorf("failed to cast '%s' to a Go type: %s", parent.String(), err))
-			}
-			goList, ok := list.([]any)
-			if !ok {
-				return AsValue(fmt.Errorf("failed to cast '%s' to []interface{}: %s", parent.String(), err))
-			}
+			// The items as they are (Python's methods see the list, not a
+			// deep copy): converting every nested value first would cost
+			// as much as the whole value, before any method could weigh it.
+			goList := make([]any, 0, parent.Len())
+			parent.Iterate(func(_, _ int, item, _ *Value) bool {
+				goList = append(goList, item.Interface())
+				return true
+			}, func() {})
 			result, err = method(goList, parent, parameters)
 		}
 	default:
@@ -163,7 +174,12 @@ func (e *Evaluator) evalMethod(parentNode nodes.Node, method string, args []node
 	}
 	if n, ok := parentNode.(*nodes.Name); ok && e.Environment.Context.Has(n.Name.Val) {
 		e.Environment.Context.Assign(n.Name.Val, parent.Interface())
-	} else if !ok && lenBefore >= 0 && parent.IsList() && parent.Val.Len() != lenBefore && e.Environment.MethodWriteBack != nil {
+	}
+	changed := lenBefore >= 0 && parent.Len() != lenBefore
+	if parent.IsDict() && (method == "update" || method == "setdefault") {
+		changed = true // may have replaced a value in place
+	}
+	if changed && e.Environment.MethodWriteBack != nil {
 		e.Environment.MethodWriteBack(e, parentNode, parent)
 	}
 

@@ -17,9 +17,12 @@ type Environment struct {
 	Tests             *TestSet
 	Context           *Context
 	Methods           Methods
-	// MethodWriteBack, when set, stores a list a method grew (append) back
-	// where it was read from when that is not a plain name (ns.items,
-	// d["k"]): gonja's lists are Go slices, which a method replaces.
+	// MethodWriteBack, when set, is called after a method changed a list's
+	// or dict's length (append, pop) or may have changed a dict's values
+	// (update, setdefault). It can store a list a method grew back where it
+	// was read from when that is not a plain name (ns.items, d["k"]):
+	// gonja's lists are Go slices, which a method replaces. It also tells
+	// the embedder that a container shared by several holders changed.
 	MethodWriteBack func(e *Evaluator, receiver nodes.Node, value *Value)
 }
 

@@ -3,6 +3,7 @@ package controlStructures
 import (
 	"bytes"
 	"fmt"
+	"reflect"
 
 	"github.com/nikolalohinski/gonja/v2/exec"
 	"github.com/nikolalohinski/gonja/v2/nodes"
@@ -48,6 +49,11 @@ type LoopInfos struct {
 	// recurseFn is set to a function that renders the loop body for a
 	// new iterable, allowing templates to call `{{ loop(children) }}`.
 	recurseFn func(items *exec.Value) *exec.Value
+
+	// refresh, when set (a loop over a list the body can grow), brings
+	// length, revindex, last and nextitem up to date when they are read,
+	// as Jinja2 computes them when asked.
+	refresh func()
 }
 
 // GetAttribute implements exec.AttributeGetter so templates can access
@@ -55,6 +61,12 @@ type LoopInfos struct {
 // Capitalized aliases (Cycle, Changed, PrevItem, NextItem) are also
 // supported for backward compatibility with older gonja templates.
 func (li *LoopInfos) GetAttribute(name string) (*exec.Value, bool) {
+	switch name {
+	case "revindex", "revindex0", "last", "length", "nextitem", "NextItem":
+		if li.refresh != nil {
+			li.refresh()
+		}
+	}
 	switch name {
 	case "index":
 		return exec.AsValue(li.index), true
@@ -172,7 +184,7 @@ func isLoopControlError[T error](err error) bool {
 func (fcs *ForControlStructure) renderIterable(r *exec.Renderer, obj *exec.Value) error {
 	// First pass: materialise items, applying any {% if cond %} filter.
 	items := exec.NewDict()
-	obj.Iterate(func(idx, count int, key, value *exec.Value) bool {
+	add := func(idx, count int, key, value *exec.Value) bool {
 		sub := r.Inherit()
 		ctx := sub.Environment.Context
 		pair := &exec.Pair{}
@@ -205,7 +217,22 @@ func (fcs *ForControlStructure) renderIterable(r *exec.Renderer, obj *exec.Value
 		}
 		items.Pairs = append(items.Pairs, pair)
 		return true
-	}, func() {})
+	}
+	obj.Iterate(add, func() {})
+	// A list held by pointer (one the body can grow: l.append(x)) is
+	// iterated as Python iterates a list: items appended during the loop
+	// are visited too.
+	live := obj.Val.IsValid() && obj.Val.Kind() == reflect.Pointer && obj.IsList()
+	seen := 0
+	if live {
+		seen = obj.Len()
+	}
+	more := func() {
+		for live && seen < obj.Len() {
+			add(seen, obj.Len(), obj.Index(seen), nil)
+			seen++
+		}
+	}
 
 	// Empty case.
 	length := len(items.Pairs)
@@ -263,7 +290,32 @@ func (fcs *ForControlStructure) renderIterable(r *exec.Renderer, obj *exec.Value
 		}
 		loopContextValue = recurseFn
 	}
-	for idx, pair := range items.Pairs {
+	setPosition := func(idx int) {
+		length = len(items.Pairs)
+		loop.length = length
+		loop.last = idx+1 == length
+		loop.revindex = length - idx
+		loop.revindex0 = length - (idx + 1)
+		if idx == length-1 {
+			loop.NextItem = exec.AsValue(nil)
+		} else {
+			np := items.Pairs[idx+1]
+			if np.Value != nil {
+				loop.NextItem = exec.AsValue([2]*exec.Value{np.Key, np.Value})
+			} else {
+				loop.NextItem = np.Key
+			}
+		}
+	}
+	if live {
+		loop.refresh = func() {
+			more()
+			setPosition(loop.index0)
+		}
+	}
+	for idx := 0; idx < len(items.Pairs); idx++ {
+		pair := items.Pairs[idx]
+		more()
 		sub := r.Inherit()
 		ctx := sub.Environment.Context
 
@@ -278,11 +330,7 @@ func (fcs *ForControlStructure) renderIterable(r *exec.Renderer, obj *exec.Value
 		if idx == 1 {
 			loop.first = false
 		}
-		if idx+1 == length {
-			loop.last = true
-		}
-		loop.revindex = length - idx
-		loop.revindex0 = length - (idx + 1)
+		setPosition(idx)
 
 		if idx == 0 {
 			loop.PrevItem = exec.AsValue(nil)
@@ -295,17 +343,6 @@ func (fcs *ForControlStructure) renderIterable(r *exec.Renderer, obj *exec.Value
 			}
 		}
 
-		if idx == length-1 {
-			loop.NextItem = exec.AsValue(nil)
-		} else {
-			np := items.Pairs[idx+1]
-			if np.Value != nil {
-				loop.NextItem = exec.AsValue([2]*exec.Value{np.Key, np.Value})
-			} else {
-				loop.NextItem = np.Key
-			}
-		}
-
 		err := sub.ExecuteWrapper(fcs.BodyWrapper)
 		if err != nil {
 			// Unwrap through any error wrapping (e.g. errors.Wrapf) added by
@@ -314,10 +351,12 @@ func (fcs *ForControlStructure) renderIterable(r *exec.Renderer, obj *exec.Value
 				break
 			}
 			if isLoopControlError[*LoopContinueError](err) {
+				more()
 				continue
 			}
 			return err
 		}
+		more()
 	}
 
 	return nil
