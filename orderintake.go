@@ -21,20 +21,28 @@ const (
 	EventFailed       = "failed"
 	EventCanceled     = "canceled"
 	EventReturned     = "returned"
+	// EventDelayed is ours: the printer took the order and has not shipped
+	// it within the customer's delayedAfter.
+	EventDelayed = "delayed"
 )
 
-// Events lists the eight events in journey order.
-var Events = []string{EventReceived, EventInProduction, EventShipped, EventInTransit, EventDelivered, EventFailed, EventCanceled, EventReturned}
+// PrinterEvents lists the eight events a printer reports, in journey order.
+var PrinterEvents = []string{EventReceived, EventInProduction, EventShipped, EventInTransit, EventDelivered, EventFailed, EventCanceled, EventReturned}
 
-// OrderStatuses are every status an order can be in, in journey order.
-var OrderStatuses = append(append([]string{StatusAccepted, StatusSubmitted}, Events...), StatusRejected)
+// Events lists the nine events triggers fire on: the printer's eight and delayed.
+var Events = append(append([]string(nil), PrinterEvents...), EventDelayed)
+
+// OrderStatuses are every status an order can be in, in journey order
+// (delayed is an event, never a status).
+var OrderStatuses = append(append([]string{StatusAccepted, StatusSubmitted}, PrinterEvents...), StatusRejected)
 
 // PostbackStatuses are every status a postback can be in.
 var PostbackStatuses = []string{PostbackPending, PostbackDelivered, PostbackFailed, PostbackExhausted, PostbackAborted}
 
-// IsEvent reports whether s names one of the eight events.
+// IsEvent reports whether s names one of the eight events a printer reports
+// (delayed is never the printer's to report).
 func IsEvent(s string) bool {
-	for _, e := range Events {
+	for _, e := range PrinterEvents {
 		if e == s {
 			return true
 		}
@@ -42,11 +50,24 @@ func IsEvent(s string) bool {
 	return false
 }
 
+// ShippedOrLater reports whether an order in this status has left the
+// printer (or ended): too late to cancel, and never delayed.
+func ShippedOrLater(status string) bool {
+	switch status {
+	case EventShipped, EventInTransit, EventDelivered:
+		return true
+	}
+	return IsTerminal(status)
+}
+
 // Order statuses beyond the event names: an order is "accepted" until the
 // printer took it, then "submitted", then it carries the last event's name.
 const (
 	StatusAccepted  = "accepted"
 	StatusSubmitted = "submitted"
+	// StatusCancelPending answers a cancel whose printer verdict is not in
+	// within the caller's wait; the order's status itself is unchanged.
+	StatusCancelPending = "cancel_pending"
 )
 
 // StatusRejected marks a request the API refused for what it carried (bad
@@ -64,15 +85,20 @@ func IsTerminal(status string) bool {
 
 // Template kinds and formats.
 const (
-	KindIntake  = "intake"
-	KindCancel  = "cancel"
-	KindWebhook = "webhook"
-	KindEmail   = "email"
+	KindIntake         = "intake"
+	KindCancel         = "cancel"
+	KindSubmitResponse = "submit_response"
+	KindCancelResponse = "cancel_response"
+	KindWebhook        = "webhook"
+	KindEmail          = "email"
 
 	FormatJSON = "json"
 	FormatXML  = "xml"
 	FormatText = "text"
 )
+
+// TemplateKinds lists every template kind.
+var TemplateKinds = []string{KindIntake, KindCancel, KindSubmitResponse, KindCancelResponse, KindWebhook, KindEmail}
 
 // Trigger methods and statuses.
 const (

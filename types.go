@@ -2,6 +2,8 @@ package orderintake
 
 import (
 	"encoding/json"
+	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -16,8 +18,14 @@ type Printer struct {
 	// credentials: stored sealed (HeadersSealed) and shown masked (Masked).
 	Headers   map[string]string `json:"headers"`
 	TimeoutMs int               `json:"timeoutMs"`
-	CreatedAt time.Time         `json:"createdAt"`
-	UpdatedAt time.Time         `json:"updatedAt"`
+	// CancelURL is where cancels go: a template string over the order
+	// (https://psp.example/orders/{{ printerOrderId }}/cancel); "" takes none.
+	CancelURL string `json:"cancelUrl"`
+	// OrderIDExpression finds the printer's own order id in its answer to
+	// an order (id, data.order.id); "" keeps none.
+	OrderIDExpression string    `json:"orderIdExpression"`
+	CreatedAt         time.Time `json:"createdAt"`
+	UpdatedAt         time.Time `json:"updatedAt"`
 	// HeadersSealed is the sealed JSON of the headers; nil for a printer
 	// written before headers were sealed (its Headers are then in clear).
 	HeadersSealed []byte `json:"-"`
@@ -51,15 +59,82 @@ type TemplateVersion struct {
 
 // Customer is a merchant whose system sends orders.
 type Customer struct {
-	ID                  string    `json:"id"`
-	Name                string    `json:"name"`
-	ReferenceID         string    `json:"referenceId"`
-	PrinterID           string    `json:"printerId"`
-	IntakeTemplateID    string    `json:"intakeTemplateId"`
-	CancelTemplateID    string    `json:"cancelTemplateId"`
-	ReferenceExpression string    `json:"referenceExpression"`
-	CreatedAt           time.Time `json:"createdAt"`
-	UpdatedAt           time.Time `json:"updatedAt"`
+	ID                  string `json:"id"`
+	Name                string `json:"name"`
+	ReferenceID         string `json:"referenceId"`
+	PrinterID           string `json:"printerId"`
+	IntakeTemplateID    string `json:"intakeTemplateId"`
+	CancelTemplateID    string `json:"cancelTemplateId"`
+	ReferenceExpression string `json:"referenceExpression"`
+	// Response templates render our answers to intake and cancel in the
+	// merchant's own JSON or XML ("": our standard answer).
+	SubmitResponseTemplateID string `json:"submitResponseTemplateId"`
+	CancelResponseTemplateID string `json:"cancelResponseTemplateId"`
+	// DelayedAfter fires the delayed event when the printer has not shipped
+	// an order this long after it took it (0: never).
+	DelayedAfter Duration  `json:"delayedAfter"`
+	CreatedAt    time.Time `json:"createdAt"`
+	UpdatedAt    time.Time `json:"updatedAt"`
+}
+
+// Duration is a time span written as in Go ("48h", "90m", "30s"; "" is 0).
+type Duration time.Duration
+
+// String writes d in its largest whole unit ("48h" rather than "48h0m0s").
+func (d Duration) String() string {
+	td := time.Duration(d)
+	switch {
+	case td == 0:
+		return ""
+	case td%time.Hour == 0:
+		return fmt.Sprintf("%dh", td/time.Hour)
+	case td%time.Minute == 0:
+		return fmt.Sprintf("%dm", td/time.Minute)
+	case td%time.Second == 0:
+		return fmt.Sprintf("%ds", td/time.Second)
+	}
+	return td.String()
+}
+
+// ParseDuration reads "48h", "90m", "30s" (or a bare number of seconds);
+// "" is 0. Negative spans and fractions of a second are refused.
+func ParseDuration(s string) (Duration, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, nil
+	}
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+		s = strconv.FormatInt(n, 10) + "s"
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration like 48h, 90m or 30s", s)
+	}
+	if d < 0 || d%time.Second != 0 {
+		return 0, fmt.Errorf("%q must be a positive whole number of seconds or more", s)
+	}
+	return Duration(d), nil
+}
+
+// MarshalJSON writes the duration as its string ("48h").
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads "48h" (or a number of seconds).
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if nerr := json.Unmarshal(b, &n); nerr != nil {
+			return fmt.Errorf("want a duration like \"48h\" or a number of seconds")
+		}
+		s = strconv.FormatInt(n, 10)
+	}
+	v, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = v
+	return nil
 }
 
 // APIKey is a customer's or printer's key; the plain key exists only at creation.
@@ -119,11 +194,56 @@ type OrderRequest struct {
 	StatusReason     string    `json:"statusReason,omitempty"`
 	ReceivedAt       time.Time `json:"receivedAt"`
 	UpdatedAt        time.Time `json:"updatedAt"`
+	// PrinterOrderID is the printer's own id of the order, from its answer
+	// through the printer's orderIdExpression ("" until then, or when none).
+	PrinterOrderID string `json:"printerOrderId"`
+	// Try numbers the current submit try (1, then 2 after a resubmit…).
+	Try int `json:"try"`
 
 	Original   OriginalRequest    `json:"originalRequest"`
 	Processing TemplateProcessing `json:"templateProcessing"`
 	Final      *FinalRequest      `json:"finalRequest"`
 	Response   *SystemResponse    `json:"systemResponse"`
+}
+
+// SubmitTry is one earlier submit try of a resubmitted order, with the
+// stages it had when the order was sent again (the current try is the
+// order's own stages).
+type SubmitTry struct {
+	Try          int                `json:"try"`
+	Status       string             `json:"status"`
+	StatusReason string             `json:"statusReason,omitempty"`
+	Processing   TemplateProcessing `json:"templateProcessing"`
+	Final        *FinalRequest      `json:"finalRequest"`
+	Response     *SystemResponse    `json:"systemResponse"`
+	ArchivedAt   time.Time          `json:"archivedAt"`
+}
+
+// Cancel outcomes.
+const (
+	CancelPending  = "pending"
+	CancelCanceled = "canceled"
+	CancelRefused  = "refused" // the printer answered 4xx
+	CancelFailed   = "failed"  // our settings (no cancel URL, a template error)
+)
+
+// CancelRequest is one cancel of an order with its four stages: what the
+// customer sent, the cancel template's output, what went to the printer's
+// cancel URL, what came back. A cancel before the printer took the order
+// has no printer call (PrinterCalled false).
+type CancelRequest struct {
+	ID            string             `json:"id"`
+	OrderID       string             `json:"orderId"`
+	Source        string             `json:"source"` // customer | admin
+	Outcome       string             `json:"outcome"`
+	OutcomeReason string             `json:"outcomeReason,omitempty"`
+	PrinterCalled bool               `json:"printerCalled"`
+	RequestedAt   time.Time          `json:"requestedAt"`
+	UpdatedAt     time.Time          `json:"updatedAt"`
+	Original      OriginalRequest    `json:"originalRequest"`
+	Processing    TemplateProcessing `json:"templateProcessing"`
+	Final         *FinalRequest      `json:"finalRequest"`
+	Response      *SystemResponse    `json:"systemResponse"`
 }
 
 // OriginalRequest is what the customer's system sent, as received.
@@ -161,6 +281,9 @@ type SystemResponse struct {
 	Body      []byte              `json:"-"`
 	LatencyMs int                 `json:"latencyMs"`
 	Error     string              `json:"error,omitempty"`
+	// Warnings ([{message}]) say what could not be taken from a 2xx answer,
+	// such as a printer order id the printer's expression did not find.
+	Warnings json.RawMessage `json:"warnings,omitempty"`
 }
 
 // OrderEvent is one status report on an order, accepted or rejected.

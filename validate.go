@@ -29,7 +29,7 @@ func (p *Printer) Validate() error {
 
 // Validate checks a template's fields (not its syntax: see mapper).
 func (t *Template) Validate() error {
-	return firstErr(required("name", t.Name), oneOf("kind", t.Kind, KindIntake, KindCancel, KindWebhook, KindEmail),
+	return firstErr(required("name", t.Name), oneOf("kind", t.Kind, TemplateKinds...),
 		oneOf("format", t.Format, FormatJSON, FormatXML, FormatText), required("body", t.Body))
 }
 

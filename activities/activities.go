@@ -29,6 +29,9 @@ type Activities struct {
 	// Printers calls printers through the same Guard as webhooks: a printer
 	// on a private network must be in the allow-list.
 	Printers *delivery.PrinterClient
+	// FailedOrderHold is how long a failed order waits for a resubmit
+	// (ORDERINTAKE_FAILED_ORDER_HOLD; 0: workflows.DefaultFailedOrderHold).
+	FailedOrderHold time.Duration
 	// Alerts is told each postback attempt's and printer answer's outcome
 	// (nil: no alerting).
 	Alerts *alerts.Alerter

@@ -161,11 +161,22 @@ func (a *Activities) SendToPrinter(ctx context.Context, orderID string) (workflo
 	if resp.Status >= 300 {
 		sr.Error = fmt.Sprintf("printer answered %d", resp.Status)
 	}
+	printerOrderID := ""
+	if resp.Status >= 200 && resp.Status < 300 {
+		// A 2xx answer without the id the printer's expression looks for is
+		// a warning on this stage, never a silent blank.
+		printerOrderID, sr.Warnings = a.printerOrderID(ctx, p, resp)
+	}
 	if err := a.Store.SetSystemResponse(ctx, orderID, attempt, sr); err != nil {
 		return res, fmt.Errorf("store printer response of %s: %w", orderID, err)
 	}
+	if printerOrderID != "" {
+		if err := a.Store.SetPrinterOrderID(ctx, orderID, printerOrderID); err != nil {
+			return res, fmt.Errorf("store printer order id of %s: %w", orderID, err)
+		}
+	}
 	a.alert(ctx, printerOutcome(p, o, resp.Status >= 200 && resp.Status < 300, sr.Error))
-	res = workflows.PrinterResult{Status: resp.Status, Attempts: attempt, LatencyMs: sr.LatencyMs}
+	res = workflows.PrinterResult{Status: resp.Status, Attempts: attempt, LatencyMs: sr.LatencyMs, PrinterOrderID: printerOrderID}
 	switch s := resp.Status; {
 	case s >= 200 && s < 300:
 		return res, nil

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -44,6 +45,9 @@ func (s *Server) adminRoutes(g *gin.RouterGroup) {
 
 	g.GET("/requests", s.listRequests)
 	g.GET("/requests/:id", s.getRequest)
+	g.POST("/requests/resubmit", s.resubmitWindow)
+	g.POST("/requests/:id/resubmit", s.resubmitOrder)
+	g.POST("/requests/:id/cancel", s.adminCancel)
 	g.GET("/postbacks", s.listPostbacks)
 	g.GET("/postbacks/:id", s.getPostback)
 	s.hqAdminRoutes(g)
@@ -107,9 +111,14 @@ type customerBody struct {
 	IntakeTemplateID    *string `json:"intakeTemplateId"`
 	CancelTemplateID    *string `json:"cancelTemplateId"`
 	ReferenceExpression *string `json:"referenceExpression"`
+	// Response templates (kinds submit_response, cancel_response) and the
+	// delayed event's span ("48h", "90m", "30s"; "" turns it off).
+	SubmitResponseTemplateID *string `json:"submitResponseTemplateId"`
+	CancelResponseTemplateID *string `json:"cancelResponseTemplateId"`
+	DelayedAfter             *string `json:"delayedAfter"`
 }
 
-func (b *customerBody) apply(cu *oi.Customer) {
+func (b *customerBody) apply(cu *oi.Customer) error {
 	set := func(dst *string, v *string) {
 		if v != nil {
 			*dst = strings.TrimSpace(*v)
@@ -121,6 +130,41 @@ func (b *customerBody) apply(cu *oi.Customer) {
 	set(&cu.IntakeTemplateID, b.IntakeTemplateID)
 	set(&cu.CancelTemplateID, b.CancelTemplateID)
 	set(&cu.ReferenceExpression, b.ReferenceExpression)
+	set(&cu.SubmitResponseTemplateID, b.SubmitResponseTemplateID)
+	set(&cu.CancelResponseTemplateID, b.CancelResponseTemplateID)
+	if b.DelayedAfter != nil {
+		d, err := oi.ParseDuration(*b.DelayedAfter)
+		if err != nil {
+			return oi.FieldError("delayedAfter", "delayedAfter: %v", err)
+		}
+		cu.DelayedAfter = d
+	}
+	return nil
+}
+
+// checkCustomerTemplates makes sure each template a customer names is of
+// the kind its field takes (a webhook template is no cancel template).
+func (s *Server) checkCustomerTemplates(ctx context.Context, cu *oi.Customer) error {
+	for _, f := range []struct{ field, id, kind string }{
+		{"intakeTemplateId", cu.IntakeTemplateID, oi.KindIntake},
+		{"cancelTemplateId", cu.CancelTemplateID, oi.KindCancel},
+		{"submitResponseTemplateId", cu.SubmitResponseTemplateID, oi.KindSubmitResponse},
+		{"cancelResponseTemplateId", cu.CancelResponseTemplateID, oi.KindCancelResponse},
+	} {
+		if f.id == "" || f.kind == oi.KindIntake {
+			continue // intake templates were never checked here; kept as it was
+		}
+		t, err := s.Store.GetTemplate(ctx, f.id)
+		if oi.ErrorCode(err) == oi.ENOTFOUND {
+			return oi.FieldError(f.field, "template %s does not exist", f.id)
+		} else if err != nil {
+			return err
+		}
+		if t.Kind != f.kind {
+			return oi.FieldError(f.field, "template %s is a %s template; %s takes a %s template", f.id, t.Kind, f.field, f.kind)
+		}
+	}
+	return nil
 }
 
 // checkReferenceExpression compiles a customer's reference expression when it
@@ -144,8 +188,8 @@ func (s *Server) createCustomer(c *gin.Context) {
 		return
 	}
 	cu := &oi.Customer{ID: oi.NewID("cus")}
-	b.apply(cu)
-	if err := firstErr(cu.Validate(), s.checkReferenceExpression(cu)); err != nil {
+	if err := firstErr(b.apply(cu), cu.Validate(), s.checkReferenceExpression(cu),
+		s.checkCustomerTemplates(c.Request.Context(), cu)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -173,8 +217,8 @@ func (s *Server) patchCustomer(c *gin.Context) {
 	if !s.bind(c, &b) {
 		return
 	}
-	b.apply(cu)
-	if err := firstErr(cu.Validate(), s.checkReferenceExpression(cu)); err != nil {
+	if err := firstErr(b.apply(cu), cu.Validate(), s.checkReferenceExpression(cu),
+		s.checkCustomerTemplates(c.Request.Context(), cu)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -215,6 +259,10 @@ type printerBody struct {
 	Format    *string            `json:"format"`
 	Headers   *map[string]string `json:"headers"`
 	TimeoutMs *int               `json:"timeoutMs"`
+	// CancelURL is a template string (https://psp.example/orders/{{ printerOrderId }}/cancel);
+	// OrderIDExpression finds the printer's order id in its answer (id, data.order.id).
+	CancelURL         *string `json:"cancelUrl"`
+	OrderIDExpression *string `json:"orderIdExpression"`
 }
 
 func (b *printerBody) apply(p *oi.Printer) error {
@@ -233,6 +281,12 @@ func (b *printerBody) apply(p *oi.Printer) error {
 	if b.TimeoutMs != nil {
 		p.TimeoutMs = *b.TimeoutMs
 	}
+	if b.CancelURL != nil {
+		p.CancelURL = strings.TrimSpace(*b.CancelURL)
+	}
+	if b.OrderIDExpression != nil {
+		p.OrderIDExpression = strings.TrimSpace(*b.OrderIDExpression)
+	}
 	return p.Validate()
 }
 
@@ -242,7 +296,7 @@ func (s *Server) createPrinter(c *gin.Context) {
 		return
 	}
 	p := &oi.Printer{ID: oi.NewID("prn"), Format: oi.FormatJSON, TimeoutMs: 15000, Headers: map[string]string{}}
-	if err := b.apply(p); err != nil {
+	if err := firstErr(b.apply(p), s.checkPrinterExpressions(p)); err != nil {
 		s.fail(c, err)
 		return
 	}
@@ -296,7 +350,7 @@ func (s *Server) patchPrinter(c *gin.Context) {
 		s.fail(c, err)
 		return
 	}
-	if err := b.apply(p); err != nil {
+	if err := firstErr(b.apply(p), s.checkPrinterExpressions(p)); err != nil {
 		s.fail(c, err)
 		return
 	}

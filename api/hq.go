@@ -82,6 +82,9 @@ func (s *Server) hqRoutes(r *gin.Engine) {
 	a.POST("/logout-everywhere", h.logoutEverywhere)
 	a.GET("/requests", h.requests)
 	a.GET("/requests/:id", h.request)
+	a.POST("/requests/resubmit", h.bulkResubmit)
+	a.POST("/requests/:id/cancel", h.cancelOrder)
+	a.POST("/requests/:id/resubmit", h.resubmit)
 	a.GET("/postbacks", h.postbacks)
 	a.POST("/postbacks/resend", h.bulkResend)
 	a.GET("/postbacks/:id", h.postback)
@@ -427,7 +430,9 @@ var navItems = []struct{ Path, Label string }{
 
 var notices = map[string]string{
 	"saved": "Saved.", "created": "Created.", "revoked": "Key revoked.", "resent": "Resend started: a new attempt is on its way.",
-	"tested": "Test sent.", "imported": "Rows imported.", "rolledback": "Rolled back: the old version is current again, saved as a new version.",
+	"tested": "Test sent.", "canceled": "Order canceled.",
+	"cancelpending": "Cancel sent: the printer's verdict is not in yet; it shows here when it is.",
+	"resubmitted":   "Resubmitted: the order is rendered with the current template and sent again.", "imported": "Rows imported.", "rolledback": "Rolled back: the old version is current again, saved as a new version.",
 }
 
 // page renders one HQ page; data gets the fields every page uses.

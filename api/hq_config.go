@@ -58,7 +58,14 @@ var hqResources = []*hqResource{
 			{Key: "referenceId", Label: "Reference id", Kind: "text", Help: "the merchant's own id for itself"},
 			{Key: "printerId", Label: "Printer", Kind: "select", Options: "printers"},
 			{Key: "intakeTemplateId", Label: "Intake template", Kind: "select", Options: "templates:intake"},
-			{Key: "cancelTemplateId", Label: "Cancel template", Kind: "select", Options: "templates:cancel"},
+			{Key: "cancelTemplateId", Label: "Cancel template", Kind: "select", Options: "templates:cancel",
+				Help: "renders the cancel sent to the printer's cancel URL (input: the customer's cancel body; printerOrderId available)"},
+			{Key: "submitResponseTemplateId", Label: "Submit response template", Kind: "select", Options: "templates:submit_response",
+				Help: "our answer to POST /v1/orders in the merchant's own JSON or XML; none: our standard answer"},
+			{Key: "cancelResponseTemplateId", Label: "Cancel response template", Kind: "select", Options: "templates:cancel_response",
+				Help: "our answer to a cancel in the merchant's own JSON or XML; none: our standard answer"},
+			{Key: "delayedAfter", Label: "Delayed after", Kind: "text",
+				Help: "fire the delayed event when the printer has not shipped this long after it took the order: 48h, 90m, 30s; empty: never"},
 			{Key: "referenceExpression", Label: "Reference expression", Kind: "text",
 				Help: "one expression that pulls the order reference out of the body, order.number or {{ order.number }}; an order it finds none in is refused (422), never given a random key"},
 		}},
@@ -70,6 +77,10 @@ var hqResources = []*hqResource{
 			{Key: "format", Label: "Format", Kind: "select", Options: "formats", Default: oi.FormatJSON},
 			{Key: "headers", Label: "Headers", Kind: "headers", Help: "one per line: Name: value"},
 			{Key: "timeoutMs", Label: "Timeout (ms)", Kind: "number", Default: "15000"},
+			{Key: "orderIdExpression", Label: "Order id expression", Kind: "text",
+				Help: "finds the printer's own order id in its answer, like id or data.order.id; an answer without one shows a warning on the order"},
+			{Key: "cancelUrl", Label: "Cancel URL", Kind: "text",
+				Help: "where cancels are POSTed, a template string like https://psp.example/orders/{{ printerOrderId }}/cancel; empty: the printer takes no cancels"},
 		}},
 	{Name: "triggers", Title: "Triggers", Singular: "trigger", API: "/v1/admin/triggers", Update: http.MethodPatch,
 		Columns: []hqColumn{{"name", "Name", ""}, {"customerId", "Customer", "customers"}, {"event", "Event", ""},
@@ -102,7 +113,7 @@ var staticOptions = map[string][]string{
 	"formats":         {oi.FormatJSON, oi.FormatXML},
 	"methods":         {oi.MethodURL, oi.MethodEmail},
 	"triggerStatuses": {oi.TriggerActive, oi.TriggerTest, oi.TriggerDisabled},
-	"kinds":           {oi.KindIntake, oi.KindCancel, oi.KindWebhook, oi.KindEmail},
+	"kinds":           oi.TemplateKinds,
 	"templateFormats": {oi.FormatJSON, oi.FormatXML, oi.FormatText},
 }
 
@@ -647,8 +658,8 @@ func (h *hq) renderTemplate(c *gin.Context) {
 // cancel templates; nothing for postback templates, which then render over
 // the documented sample of an event.
 func sampleInput(kind string) string {
-	if kind == oi.KindWebhook || kind == oi.KindEmail {
-		return ""
+	if kind == oi.KindWebhook || kind == oi.KindEmail || kind == oi.KindSubmitResponse || kind == oi.KindCancelResponse {
+		return "" // the documented sample context
 	}
 	return "{\n  \"orderReferenceId\": \"1001\",\n  \"items\": [{\"sku\": \"MUG-WHITE\", \"quantity\": 2}]\n}"
 }

@@ -117,6 +117,12 @@ func (h *hq) requests(c *gin.Context) {
 }
 
 func (h *hq) request(c *gin.Context) {
+	h.showRequest(c, nil)
+}
+
+// showRequest renders an order's page, with the problem of a button that
+// did not go through (cancel, resubmit).
+func (h *hq) showRequest(c *gin.Context, p *problem) {
 	var o obj
 	if p := h.call(c, http.MethodGet, "/v1/admin/requests/"+url.PathEscape(c.Param("id")), nil, &o); p != nil {
 		h.fail(c, p)
@@ -126,8 +132,15 @@ func (h *hq) request(c *gin.Context) {
 	printers, _ := h.names(c, "/v1/admin/printers")
 	triggers, _ := h.names(c, "/v1/admin/triggers")
 	templates, _ := h.names(c, "/v1/admin/templates")
-	h.page(c, http.StatusOK, "request", gin.H{"O": o, "Customers": customers, "Printers": printers, "Triggers": triggers, "Templates": templates,
-		"Title": "Order " + str(o["orderReferenceId"])})
+	status := str(o["status"])
+	data := gin.H{"O": o, "Customers": customers, "Printers": printers, "Triggers": triggers, "Templates": templates,
+		"Title": "Order " + str(o["orderReferenceId"]), "CanCancel": status != oi.StatusRejected && !oi.ShippedOrLater(status),
+		"CanResubmit": status == oi.EventFailed}
+	code := http.StatusOK
+	if p != nil {
+		data["Problem"], code = p, p.Status
+	}
+	h.page(c, code, "request", data)
 }
 
 func (h *hq) postbacks(c *gin.Context) {

@@ -262,8 +262,14 @@ func (s *Server) getOrder(c *gin.Context) {
 		timeline = append(timeline, TimelineEvent{EventID: e.EventID, Status: e.Status, Timestamp: e.OccurredAt,
 			Message: e.Message, TrackingCode: e.TrackingCode, TrackingURL: e.TrackingURL, CarrierName: e.CarrierName})
 	}
+	cancels, err := s.cancelsView(c, o.ID)
+	if err != nil {
+		s.fail(c, err)
+		return
+	}
 	c.JSON(http.StatusOK, OrderStatus{ID: o.ID, OrderReferenceID: o.OrderReferenceID, Status: o.Status,
-		StatusReason: o.StatusReason, ReceivedAt: o.ReceivedAt, UpdatedAt: o.UpdatedAt, Events: timeline})
+		StatusReason: o.StatusReason, ReceivedAt: o.ReceivedAt, UpdatedAt: o.UpdatedAt, Events: timeline,
+		PrinterOrderID: o.PrinterOrderID, Try: o.Try, Cancels: cancels})
 }
 
 // printable: valid UTF-8 without control characters. Keys and references

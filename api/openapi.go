@@ -186,8 +186,23 @@ func buildOpenAPI() map[string]any {
 		ok("202", "Accepted: the order's workflow started", g.ref(OrderAccepted{})),
 		ok("200", "A repeat of an order already accepted", g.ref(OrderAccepted{})),
 		problems("400", "401", "403", "409", "413", "415", "422", "429", "503")))
-	add("GET", "/v1/orders/{id}", op("Orders", "An order's status and event timeline (own orders only)", secured("apiKey"),
-		ok("200", "The order", g.ref(OrderStatus{})), problems("401", "403", "404", "429")))
+	add("GET", "/v1/orders/{id}", op("Orders", "An order's status, printerOrderId, cancels and event timeline (own orders only)",
+		secured("apiKey"), ok("200", "The order", g.ref(OrderStatus{})), problems("401", "403", "404", "429")))
+	add("GET", "/v1/orders", op("Orders", "The customer's own orders, newest first, in keyset pages",
+		secured("apiKey"), query("reference", "order reference (prefix)"), queryEnum("status", "one status", OrderStatuses),
+		query("from", "received at or after (RFC 3339)"), query("to", "received before (RFC 3339)"),
+		oaParam("query", "limit", "page size, 1 to 500 (default 50)", map[string]any{"type": "string", "pattern": "^[0-9]+$"}, false),
+		query("cursor", "nextCursor of the page before"),
+		ok("200", "A page of orders", g.ref(service.OrderPage{})), problems("401", "403", "422", "429")))
+	add("POST", "/v1/orders/{id}/cancel", op("Orders", "Cancel an order (a workflow Update)",
+		describe("Optional JSON or XML body: the cancel template's input. Before the printer took the order the submission "+
+			"stops (no printer call); after, the cancel template goes to the printer's cancelUrl. 200 canceled; 202 "+
+			"cancel_pending when the printer's verdict is not in within 30 s (GET the order for the outcome); 409 once "+
+			"shipped or ended (orderStatus), or when the printer refused (printerStatus, printerAnswer). With the customer's "+
+			"cancel_response template the answer is rendered in its format."),
+		secured("apiKey"), ok("200", "Canceled", g.ref(service.CancelAnswer{})),
+		ok("202", "The printer's verdict is pending", g.ref(service.CancelAnswer{})),
+		problems("400", "401", "403", "404", "409", "413", "415", "422", "429", "503")))
 	add("POST", "/v1/printer/orders/{id}/events", op("Printers", "Report a status event", secured("apiKey"),
 		body(g.input(eventBody{}), true),
 		ok("202", "Queued for the order's workflow", g.ref(service.EventTaken{})),
@@ -301,6 +316,15 @@ func buildOpenAPI() map[string]any {
 			ok("200", "A page of orders", g.list(service.RequestSummary{})), problems("422"))...))
 	add("GET", "/v1/admin/requests/{id}", admin("One order: the four stages, the event timeline and its postbacks",
 		ok("200", "The order", g.ref(service.RequestDetail{})), problems("404")))
+	add("POST", "/v1/admin/requests/{id}/cancel", admin("Cancel an order as its customer would (the same service as POST /v1/orders/{id}/cancel)",
+		ok("200", "Canceled", g.ref(service.CancelAnswer{})), ok("202", "The printer's verdict is pending", g.ref(service.CancelAnswer{})),
+		problems("400", "404", "409", "413", "415", "422", "503")))
+	add("POST", "/v1/admin/requests/{id}/resubmit", admin("Send a failed order again (current template version; same order id and workflow)",
+		ok("202", "The new try is under way", g.ref(service.ResubmitAnswer{})), problems("404", "409", "503")))
+	add("POST", "/v1/admin/requests/resubmit", admin("Send every failed order of a customer received in [from, to) again",
+		body(g.input(service.BulkResubmit{}), true),
+		ok("202", "What was resubmitted, and what was skipped and why", g.ref(service.BulkResubmitAnswer{})),
+		problems("400", "404", "422")))
 	add("GET", "/v1/admin/postbacks", admin("Postbacks view: deliveries newest first",
 		append(append([]oaOpt{}, listParams...),
 			queryEnum("status", "only postbacks in this status", postbackStatusEnum),

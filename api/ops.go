@@ -12,6 +12,7 @@ import (
 // after it and serves /metrics, /openapi.json and the HQ pages.
 func (s *Server) opsRoutes(r *gin.Engine) {
 	m := metrics.New(s.Store, s.Metrics)
+	m.MustRegister(s.life.Fallbacks)
 	r.Use(func(c *gin.Context) {
 		if isInternalCall(c.Request.Context()) {
 			c.Next()

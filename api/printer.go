@@ -79,7 +79,7 @@ func (b *eventBody) validate() (workflows.PrinterEvent, error) {
 	case len(ev.EventID) > 200:
 		return ev, oi.FieldError("eventId", "eventId is longer than 200 characters")
 	case !oi.IsEvent(ev.Status):
-		return ev, oi.FieldError("status", "status %q is not one of %s", b.Status, strings.Join(oi.Events, ", "))
+		return ev, oi.FieldError("status", "status %q is not one of %s", b.Status, strings.Join(oi.PrinterEvents, ", "))
 	case len(ev.Message) > 4000:
 		return ev, oi.FieldError("message", "message is longer than 4000 characters")
 	case !printable(ev.EventID):

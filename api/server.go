@@ -48,6 +48,9 @@ type Config struct {
 	// Metrics is served at /metrics beside the API's own (the Temporal SDK's
 	// registry from TemporalMetrics); nil = none.
 	Metrics prometheus.Gatherer
+	// CancelWait is how long a cancel waits for the printer's verdict before
+	// answering 202 cancel_pending (0: 30 s, workflows.CancelWait).
+	CancelWait time.Duration
 }
 
 // Server serves the routes.
@@ -61,6 +64,9 @@ type Server struct {
 	// Postbacks views (package service).
 	workflows *service.Workflows
 	views     *service.Views
+	// life is the order's life after intake (cancel, resubmit, search,
+	// response templates), shared with HQ.
+	life *service.OrderLife
 }
 
 // DefaultPublicURL is ORDERINTAKE_PUBLIC_URL's default (dev).
@@ -80,10 +86,13 @@ func New(cfg Config) *Server {
 	if cfg.PublicURL == "" {
 		cfg.PublicURL = DefaultPublicURL
 	}
-	return &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, keyCacheTTL, keyCacheSize),
+	s := &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, keyCacheTTL, keyCacheSize),
 		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst), throttle: newThrottle(cfg.Store, cfg.Logger),
 		workflows: &service.Workflows{Temporal: cfg.Temporal, Store: cfg.Store, Log: cfg.Logger},
-		views:     &service.Views{Store: cfg.Store, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Namespace}}
+		views:     &service.Views{Store: cfg.Store, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Namespace},
+		life:      service.NewOrderLife(cfg.Temporal, cfg.Store, cfg.Mapper, cfg.Logger)}
+	s.life.CancelWait = cfg.CancelWait
+	return s
 }
 
 // Handler returns the router.
@@ -112,8 +121,10 @@ func (s *Server) Handler() http.Handler {
 
 	v1 := r.Group("/v1")
 	cust := v1.Group("", s.requireKey(oi.OwnerCustomer), s.recordRejections)
-	cust.POST("/orders", s.submitOrder)
+	cust.POST("/orders", s.respondAs(oi.KindSubmitResponse), s.submitOrder)
 	cust.GET("/orders/:id", s.getOrder)
+	cust.GET("/orders", s.searchOrders)
+	cust.POST("/orders/:id/cancel", s.respondAs(oi.KindCancelResponse), s.cancelOrder)
 
 	prn := v1.Group("/printer", s.requireKey(oi.OwnerPrinter))
 	prn.POST("/orders/:id/events", s.printerEvent)

@@ -15,6 +15,7 @@ import (
 	oi "orderintake"
 	"orderintake/mapper"
 	"orderintake/render"
+	"orderintake/service"
 	"orderintake/workflows"
 )
 
@@ -146,7 +147,7 @@ func (b *renderBody) validate() error {
 		}
 	}
 	if b.Kind != "" {
-		if err := oneOf("kind", b.Kind, oi.KindIntake, oi.KindCancel, oi.KindWebhook, oi.KindEmail); err != nil {
+		if err := oneOf("kind", b.Kind, oi.TemplateKinds...); err != nil {
 			return err
 		}
 	}
@@ -223,9 +224,18 @@ func (b *renderBody) context(kind string, cust *oi.Customer) (map[string]any, er
 	if input != nil {
 		m, ok := mapper.AsMap(input)
 		if !ok {
-			return nil, oi.FieldError("input", "a %s template's input is the postback context: a JSON object like the event samples", kind)
+			return nil, oi.FieldError("input", "a %s template's input is its context: a JSON object like the samples", kind)
 		}
 		return m, nil
+	}
+	if kind == oi.KindSubmitResponse || kind == oi.KindCancelResponse {
+		// Our answer to an order taken (or canceled), as the sample.
+		status, st := 202, oi.StatusAccepted
+		if kind == oi.KindCancelResponse {
+			status, st = 200, oi.EventCanceled
+		}
+		return service.ResponseContext(status, &service.AnswerOrder{ID: "ord_sample_0001", OrderReferenceID: "ORD-1001", Status: st,
+			Links: map[string]string{"self": "/v1/orders/ord_sample_0001", "hq": "/hq/requests/ord_sample_0001"}}, nil), nil
 	}
 	event := b.Event
 	if event == "" {

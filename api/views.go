@@ -75,6 +75,23 @@ type OrderStatus struct {
 	ReceivedAt       time.Time       `json:"receivedAt"`
 	UpdatedAt        time.Time       `json:"updatedAt"`
 	Events           []TimelineEvent `json:"events"`
+	// PrinterOrderID is the printer's own id of the order ("" until it gave one).
+	PrinterOrderID string `json:"printerOrderId"`
+	// Try is the submit try (2 and up after a resubmit).
+	Try int `json:"try"`
+	// Cancels are the order's cancel requests and their outcomes.
+	Cancels []CancelSummary `json:"cancels"`
+}
+
+// CancelSummary is one cancel of an order as its customer sees it.
+type CancelSummary struct {
+	ID            string    `json:"id"`
+	Outcome       string    `json:"outcome" enum:"pending,canceled,refused,failed"`
+	OutcomeReason string    `json:"outcomeReason,omitempty"`
+	PrinterCalled bool      `json:"printerCalled"`
+	PrinterStatus int       `json:"printerStatus,omitempty"`
+	RequestedAt   time.Time `json:"requestedAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
 }
 
 // TimelineEvent is one accepted event in a customer's timeline.

@@ -166,7 +166,10 @@ func TestSDKMetricsAndOrderLogLines(t *testing.T) {
 	}
 	t.Cleanup(tc.Close)
 	eng := mapper.NewEngine(mapper.Options{})
-	w, err := worker.New(tc, worker.Config{Store: st, Mapper: eng, Sealer: sealer, Guard: &delivery.Guard{AllowPrivate: true}, Logger: quietLogger})
+	// A failed order waits ORDERINTAKE_FAILED_ORDER_HOLD for a resubmit; a
+	// short hold lets its workflow complete (a completion metric below).
+	w, err := worker.New(tc, worker.Config{Store: st, Mapper: eng, Sealer: sealer, Guard: &delivery.Guard{AllowPrivate: true}, Logger: quietLogger,
+		FailedOrderHold: time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

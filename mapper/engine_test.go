@@ -367,7 +367,7 @@ func TestConcurrentRenders(t *testing.T) {
 }
 
 func TestSamples(t *testing.T) {
-	keys := []string{"event", "eventId", "orderId", "orderReferenceId", "customerId", "created", "fulfillmentStatus",
+	keys := []string{"event", "eventId", "orderId", "orderReferenceId", "printerOrderId", "customerId", "created", "fulfillmentStatus",
 		"message", "trackingCode", "trackingUrl", "carrierName", "items", "order"}
 	e := NewEngine(Options{})
 	seed := readFile(t, "testdata/golden/seed_shipped_one_fulfillment/template")

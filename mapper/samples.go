@@ -1,7 +1,9 @@
 package mapper
 
-// Events: received, in_production, shipped, in_transit, delivered, failed, canceled, returned.
-var Events = []string{"received", "in_production", "shipped", "in_transit", "delivered", "failed", "canceled", "returned"}
+// Events: the printer's received, in_production, shipped, in_transit,
+// delivered, failed, canceled, returned, and our delayed (the printer took
+// the order and did not ship it within the customer's delayedAfter).
+var Events = []string{"received", "in_production", "shipped", "in_transit", "delivered", "failed", "canceled", "returned", "delayed"}
 
 // SamplePostbackContext returns the documented sample context for one event (for "render against a sample" and "send test").
 //
@@ -12,6 +14,7 @@ var Events = []string{"received", "in_production", "shipped", "in_transit", "del
 //	eventId            the printer's event id (stable across retries)
 //	orderId            our order id
 //	orderReferenceId   the merchant's order reference
+//	printerOrderId     the printer's own id of the order ("" when it gave none)
 //	customerId         our customer id
 //	created            RFC 3339 time of the event
 //	fulfillmentStatus  same as event
@@ -56,6 +59,7 @@ func SamplePostbackContext(event string) (map[string]any, bool) {
 		"eventId":           "evt_sample_" + event,
 		"orderId":           "ord_sample_0001",
 		"orderReferenceId":  "ORD-1001",
+		"printerOrderId":    "PSP-778812",
 		"customerId":        "cus_sample",
 		"created":           s.created,
 		"fulfillmentStatus": event,
@@ -87,6 +91,7 @@ var samples = map[string]struct {
 	"failed":        {"2025-03-14T09:27:40Z", "File could not be downloaded: HTTP 404", false},
 	"canceled":      {"2025-03-14T10:05:00Z", "Canceled at the merchant's request", false},
 	"returned":      {"2025-03-24T14:20:00Z", "Returned to sender: address unknown", true},
+	"delayed":       {"2025-03-16T09:26:53Z", "the printer took the order 48h ago and has not shipped it", false},
 }
 
 // sampleOrder is the merchant body the samples were "received" with.

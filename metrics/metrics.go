@@ -176,3 +176,7 @@ func Handler(g prometheus.Gatherer) http.Handler {
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError}))
 	return mux
 }
+
+// MustRegister adds collectors of other packages (the response-template
+// fallback counter of service.OrderLife) to the API's own registry.
+func (r *Registry) MustRegister(cs ...prometheus.Collector) { r.reg.MustRegister(cs...) }

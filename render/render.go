@@ -41,6 +41,7 @@ func PostbackContext(o *oi.OrderRequest, ev workflows.PrinterEvent) map[string]a
 		"eventId":           ev.EventID,
 		"orderId":           o.ID,
 		"orderReferenceId":  o.OrderReferenceID,
+		"printerOrderId":    o.PrinterOrderID,
 		"customerId":        o.CustomerID,
 		"created":           ev.Timestamp.UTC().Format(time.RFC3339),
 		"fulfillmentStatus": ev.Status,

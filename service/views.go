@@ -69,12 +69,13 @@ func (v *Views) Request(ctx context.Context, id string) (*RequestDetail, error) 
 			Output: nullableBytes(o.Processing.Output), Error: o.Processing.Error, ProcessedAt: o.Processing.ProcessedAt,
 			Warnings: stageWarnings(o.Processing.Warnings)},
 		Events: events, Postbacks: PostbackViews(pbs), Links: DetailLinks{Workflow: v.WorkflowURL(o.WorkflowID)}}
-	if f := o.Final; f != nil {
-		out.FinalRequest = &FinalRequestView{Method: f.Method, URL: f.URL, Headers: f.Headers, Body: string(f.Body)}
+	out.FinalRequest, out.SystemResponse = stageViews(o.Final, o.Response)
+	out.PrinterOrderID, out.Try = o.PrinterOrderID, o.Try
+	if out.Tries, err = v.tries(ctx, o.ID); err != nil {
+		return nil, err
 	}
-	if r := o.Response; r != nil {
-		out.SystemResponse = &SystemResponseView{Attempts: r.Attempts, SentAt: r.SentAt, Status: r.Status, Headers: r.Headers,
-			Body: string(r.Body), LatencyMs: r.LatencyMs, Error: r.Error}
+	if out.CancelRequests, err = v.cancelRequests(ctx, o.ID); err != nil {
+		return nil, err
 	}
 	if o.Status == oi.StatusRejected {
 		// What the client was told; the row has no workflow or later stages.
@@ -164,6 +165,14 @@ type RequestDetail struct {
 	Events             []*oi.OrderEvent    `json:"events"`
 	Postbacks          []PostbackView      `json:"postbacks"`
 	Links              DetailLinks         `json:"links"`
+	// PrinterOrderID is the printer's own id of the order ("" until it gave one).
+	PrinterOrderID string `json:"printerOrderId"`
+	// Try is the current submit try; Tries are the earlier ones, each with
+	// its stages as they were when the order was resubmitted.
+	Try   int       `json:"try"`
+	Tries []TryView `json:"tries"`
+	// CancelRequests are the order's cancels, each with its four stages.
+	CancelRequests []CancelRequestView `json:"cancelRequests"`
 	// Rejection is what the client was told, for a request the API refused.
 	Rejection json.RawMessage `json:"rejection,omitempty"`
 }
@@ -209,6 +218,89 @@ type SystemResponseView struct {
 	Body      string              `json:"body"`
 	LatencyMs int                 `json:"latencyMs"`
 	Error     string              `json:"error"`
+	// Warnings say what could not be taken from a 2xx answer (a printer
+	// order id the printer's expression did not find).
+	Warnings json.RawMessage `json:"warnings"`
+}
+
+// TryView is an earlier submit try of a resubmitted order.
+type TryView struct {
+	Try                int                 `json:"try"`
+	Status             string              `json:"status"`
+	StatusReason       string              `json:"statusReason"`
+	ArchivedAt         time.Time           `json:"archivedAt"`
+	TemplateProcessing ProcessingView      `json:"templateProcessing"`
+	FinalRequest       *FinalRequestView   `json:"finalRequest"`
+	SystemResponse     *SystemResponseView `json:"systemResponse"`
+}
+
+// CancelRequestView is one cancel of an order (kind cancel) and its four
+// stages: the cancel as it came, the cancel template's output, what went to
+// the printer's cancel URL, what it answered.
+type CancelRequestView struct {
+	ID                 string              `json:"id"`
+	Kind               string              `json:"kind" enum:"cancel"`
+	Source             string              `json:"source" enum:"customer,admin"`
+	Outcome            string              `json:"outcome" enum:"pending,canceled,refused,failed"`
+	OutcomeReason      string              `json:"outcomeReason"`
+	PrinterCalled      bool                `json:"printerCalled"`
+	RequestedAt        time.Time           `json:"requestedAt"`
+	UpdatedAt          time.Time           `json:"updatedAt"`
+	OriginalRequest    OriginalRequestView `json:"originalRequest"`
+	TemplateProcessing ProcessingView      `json:"templateProcessing"`
+	FinalRequest       *FinalRequestView   `json:"finalRequest"`
+	SystemResponse     *SystemResponseView `json:"systemResponse"`
+}
+
+func stageViews(f *oi.FinalRequest, r *oi.SystemResponse) (*FinalRequestView, *SystemResponseView) {
+	var fv *FinalRequestView
+	var rv *SystemResponseView
+	if f != nil {
+		fv = &FinalRequestView{Method: f.Method, URL: f.URL, Headers: f.Headers, Body: string(f.Body)}
+	}
+	if r != nil {
+		rv = &SystemResponseView{Attempts: r.Attempts, SentAt: r.SentAt, Status: r.Status, Headers: r.Headers,
+			Body: string(r.Body), LatencyMs: r.LatencyMs, Error: r.Error, Warnings: stageWarnings(r.Warnings)}
+	}
+	return fv, rv
+}
+
+func processingView(p oi.TemplateProcessing) ProcessingView {
+	return ProcessingView{TemplateID: p.TemplateID, TemplateVersion: p.TemplateVersion, Output: nullableBytes(p.Output),
+		Error: p.Error, ProcessedAt: p.ProcessedAt, Warnings: stageWarnings(p.Warnings)}
+}
+
+func (v *Views) tries(ctx context.Context, orderID string) ([]TryView, error) {
+	list, err := v.Store.ListTries(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TryView, 0, len(list))
+	for _, t := range list {
+		tv := TryView{Try: t.Try, Status: t.Status, StatusReason: t.StatusReason, ArchivedAt: t.ArchivedAt,
+			TemplateProcessing: processingView(t.Processing)}
+		tv.FinalRequest, tv.SystemResponse = stageViews(t.Final, t.Response)
+		out = append(out, tv)
+	}
+	return out, nil
+}
+
+func (v *Views) cancelRequests(ctx context.Context, orderID string) ([]CancelRequestView, error) {
+	list, err := v.Store.ListCancels(ctx, orderID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CancelRequestView, 0, len(list))
+	for _, cr := range list {
+		cv := CancelRequestView{ID: cr.ID, Kind: "cancel", Source: cr.Source, Outcome: cr.Outcome, OutcomeReason: cr.OutcomeReason,
+			PrinterCalled: cr.PrinterCalled, RequestedAt: cr.RequestedAt, UpdatedAt: cr.UpdatedAt,
+			OriginalRequest: OriginalRequestView{ContentType: cr.Original.ContentType, Headers: cr.Original.Headers,
+				Body: string(cr.Original.Body), ReceivedAt: cr.RequestedAt},
+			TemplateProcessing: processingView(cr.Processing)}
+		cv.FinalRequest, cv.SystemResponse = stageViews(cr.Final, cr.Response)
+		out = append(out, cv)
+	}
+	return out, nil
 }
 
 // PostbackView is a postback as the Postbacks view lists it.

@@ -14,11 +14,12 @@ import (
 
 // ---- printers
 
-const printerCols = `id, name, url, format, headers, timeout_ms, created_at, updated_at, headers_sealed`
+const printerCols = `id, name, url, format, headers, timeout_ms, created_at, updated_at, headers_sealed, cancel_url, order_id_expression`
 
 func scanPrinter(row pgx.Row) (*oi.Printer, error) {
 	var p oi.Printer
-	err := row.Scan(&p.ID, &p.Name, &p.URL, &p.Format, &p.Headers, &p.TimeoutMs, &p.CreatedAt, &p.UpdatedAt, &p.HeadersSealed)
+	err := row.Scan(&p.ID, &p.Name, &p.URL, &p.Format, &p.Headers, &p.TimeoutMs, &p.CreatedAt, &p.UpdatedAt, &p.HeadersSealed,
+		&p.CancelURL, &p.OrderIDExpression)
 	return &p, err
 }
 
@@ -27,8 +28,9 @@ func (s *Store) CreatePrinter(ctx context.Context, p *oi.Printer) (*oi.Printer, 
 	if p.Headers == nil {
 		p.Headers = map[string]string{}
 	}
-	out, err := scanPrinter(s.pool.QueryRow(ctx, `insert into printers (id, name, url, format, headers, timeout_ms, headers_sealed)
-		values ($1, $2, $3, $4, $5, $6, $7) returning `+printerCols, p.ID, p.Name, p.URL, p.Format, p.Headers, p.TimeoutMs, p.HeadersSealed))
+	out, err := scanPrinter(s.pool.QueryRow(ctx, `insert into printers (id, name, url, format, headers, timeout_ms, headers_sealed,
+		cancel_url, order_id_expression) values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning `+printerCols,
+		p.ID, p.Name, p.URL, p.Format, p.Headers, p.TimeoutMs, p.HeadersSealed, p.CancelURL, p.OrderIDExpression))
 	return out, mapErr(err, "printer")
 }
 
@@ -38,8 +40,9 @@ func (s *Store) UpdatePrinter(ctx context.Context, p *oi.Printer) (*oi.Printer, 
 		p.Headers = map[string]string{}
 	}
 	out, err := scanPrinter(s.pool.QueryRow(ctx, `update printers set name = $2, url = $3, format = $4, headers = $5,
-		timeout_ms = $6, headers_sealed = $7, updated_at = now() where id = $1 returning `+printerCols,
-		p.ID, p.Name, p.URL, p.Format, p.Headers, p.TimeoutMs, p.HeadersSealed))
+		timeout_ms = $6, headers_sealed = $7, cancel_url = $8, order_id_expression = $9, updated_at = now() where id = $1
+		returning `+printerCols,
+		p.ID, p.Name, p.URL, p.Format, p.Headers, p.TimeoutMs, p.HeadersSealed, p.CancelURL, p.OrderIDExpression))
 	return out, mapErr(err, "printer")
 }
 
@@ -135,21 +138,29 @@ func (s *Store) ListTemplateVersions(ctx context.Context, id string) ([]*oi.Temp
 // ---- customers
 
 const customerCols = `id, name, reference_id, coalesce(printer_id, ''), coalesce(intake_template_id, ''),
-	coalesce(cancel_template_id, ''), reference_expression, created_at, updated_at`
+	coalesce(cancel_template_id, ''), reference_expression, created_at, updated_at,
+	coalesce(submit_response_template_id, ''), coalesce(cancel_response_template_id, ''), delayed_after_seconds`
 
 func scanCustomer(row pgx.Row) (*oi.Customer, error) {
 	var c oi.Customer
+	var delayed int64
 	err := row.Scan(&c.ID, &c.Name, &c.ReferenceID, &c.PrinterID, &c.IntakeTemplateID, &c.CancelTemplateID,
-		&c.ReferenceExpression, &c.CreatedAt, &c.UpdatedAt)
+		&c.ReferenceExpression, &c.CreatedAt, &c.UpdatedAt, &c.SubmitResponseTemplateID, &c.CancelResponseTemplateID, &delayed)
+	c.DelayedAfter = oi.Duration(time.Duration(delayed) * time.Second)
 	return &c, err
 }
+
+func seconds(d oi.Duration) int64 { return int64(time.Duration(d) / time.Second) }
 
 // CreateCustomer inserts a customer.
 func (s *Store) CreateCustomer(ctx context.Context, c *oi.Customer) (*oi.Customer, error) {
 	out, err := scanCustomer(s.pool.QueryRow(ctx, `insert into customers (id, name, reference_id, printer_id,
-		intake_template_id, cancel_template_id, reference_expression)
-		values ($1, $2, $3, nullif($4, ''), nullif($5, ''), nullif($6, ''), $7) returning `+customerCols,
-		c.ID, c.Name, c.ReferenceID, c.PrinterID, c.IntakeTemplateID, c.CancelTemplateID, c.ReferenceExpression))
+		intake_template_id, cancel_template_id, reference_expression, submit_response_template_id,
+		cancel_response_template_id, delayed_after_seconds)
+		values ($1, $2, $3, nullif($4, ''), nullif($5, ''), nullif($6, ''), $7, nullif($8, ''), nullif($9, ''), $10)
+		returning `+customerCols,
+		c.ID, c.Name, c.ReferenceID, c.PrinterID, c.IntakeTemplateID, c.CancelTemplateID, c.ReferenceExpression,
+		c.SubmitResponseTemplateID, c.CancelResponseTemplateID, seconds(c.DelayedAfter)))
 	return out, mapErr(err, "customer")
 }
 
@@ -157,8 +168,11 @@ func (s *Store) CreateCustomer(ctx context.Context, c *oi.Customer) (*oi.Custome
 func (s *Store) UpdateCustomer(ctx context.Context, c *oi.Customer) (*oi.Customer, error) {
 	out, err := scanCustomer(s.pool.QueryRow(ctx, `update customers set name = $2, reference_id = $3,
 		printer_id = nullif($4, ''), intake_template_id = nullif($5, ''), cancel_template_id = nullif($6, ''),
-		reference_expression = $7, updated_at = now() where id = $1 returning `+customerCols,
-		c.ID, c.Name, c.ReferenceID, c.PrinterID, c.IntakeTemplateID, c.CancelTemplateID, c.ReferenceExpression))
+		reference_expression = $7, submit_response_template_id = nullif($8, ''),
+		cancel_response_template_id = nullif($9, ''), delayed_after_seconds = $10, updated_at = now()
+		where id = $1 returning `+customerCols,
+		c.ID, c.Name, c.ReferenceID, c.PrinterID, c.IntakeTemplateID, c.CancelTemplateID, c.ReferenceExpression,
+		c.SubmitResponseTemplateID, c.CancelResponseTemplateID, seconds(c.DelayedAfter)))
 	return out, mapErr(err, "customer")
 }
 

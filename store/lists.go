@@ -31,6 +31,9 @@ type ListFilter struct {
 	Query  string
 	Limit  int
 	Cursor string
+	// OrdersOnly leaves out requests refused at intake (requests only): a
+	// customer's search lists its orders.
+	OrdersOnly bool
 }
 
 type cursor struct {
@@ -116,6 +119,9 @@ func (s *Store) ListOrderRequests(ctx context.Context, f ListFilter) ([]*oi.Orde
 	var c conds
 	if err := f.common("received_at", &c); err != nil {
 		return nil, "", err
+	}
+	if f.OrdersOnly {
+		c.add("status <> $?", oi.StatusRejected)
 	}
 	if f.Reference != "" {
 		c.add("order_reference_id like $?", likePrefix(f.Reference))

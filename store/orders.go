@@ -58,8 +58,100 @@ func (s *Store) SetFinalRequest(ctx context.Context, orderID string, f *oi.Final
 func (s *Store) SetSystemResponse(ctx context.Context, orderID string, attempt int, r *oi.SystemResponse) error {
 	_, err := s.pool.Exec(ctx, `update order_requests set printer_attempts = greatest(printer_attempts, $2), sent_at = $3,
 		response_status = $4, response_headers = $5, response_body = $6, response_latency_ms = $7, response_error = $8,
-		updated_at = now() where id = $1`, orderID, attempt, r.SentAt, nullInt(r.Status), r.Headers, r.Body, r.LatencyMs, r.Error)
+		response_warnings = $9, updated_at = now() where id = $1`, orderID, attempt, r.SentAt, nullInt(r.Status), r.Headers,
+		r.Body, r.LatencyMs, r.Error, nullJSON(r.Warnings))
 	return mapErr(err, "order")
+}
+
+// SetPrinterOrderID keeps the printer's own id of an order.
+func (s *Store) SetPrinterOrderID(ctx context.Context, orderID, printerOrderID string) error {
+	_, err := s.pool.Exec(ctx, `update order_requests set printer_order_id = $2, updated_at = now() where id = $1`,
+		orderID, printerOrderID)
+	return mapErr(err, "order")
+}
+
+// ArchiveTry starts submit try number next of an order: the stages of the
+// try before it move to order_tries (as they were) and the order's stages
+// are cleared for the new try. Repeating it for the same next is a no-op, so
+// a retried activity archives once.
+func (s *Store) ArchiveTry(ctx context.Context, orderID string, next int) error {
+	return mapErr(s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `insert into order_tries (order_id, try, status, status_reason, template_id, template_version,
+			processed_body, template_error, template_warnings, processed_at, final_method, final_url, final_headers, final_body,
+			printer_attempts, sent_at, response_status, response_headers, response_body, response_latency_ms, response_error,
+			response_warnings)
+			select id, try, status, status_reason, template_id, template_version, processed_body, template_error,
+			template_warnings, processed_at, final_method, final_url, final_headers, final_body, printer_attempts, sent_at,
+			response_status, response_headers, response_body, response_latency_ms, response_error, response_warnings
+			from order_requests where id = $1 and try = $2 - 1
+			on conflict (order_id, try) do nothing`, orderID, next)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		_, err = tx.Exec(ctx, `update order_requests set try = $2, status = 'accepted', status_reason = '',
+			template_id = null, template_version = null, processed_body = null, template_error = null,
+			template_warnings = null, processed_at = null, final_method = null, final_url = null, final_headers = null,
+			final_body = null, printer_attempts = 0, sent_at = null, response_status = null, response_headers = null,
+			response_body = null, response_latency_ms = null, response_error = null, response_warnings = null,
+			printer_order_id = '', updated_at = now() where id = $1`, orderID, next)
+		return err
+	}), "order")
+}
+
+// ListTries lists the earlier submit tries of an order, first try first.
+func (s *Store) ListTries(ctx context.Context, orderID string) ([]*oi.SubmitTry, error) {
+	rows, _ := s.pool.Query(ctx, `select try, status, status_reason, coalesce(template_id, ''), coalesce(template_version, 0),
+		processed_body, template_error, template_warnings, processed_at, final_method, final_url, final_headers, final_body,
+		printer_attempts, sent_at, response_status, response_headers, response_body, response_latency_ms, response_error,
+		response_warnings, archived_at from order_tries where order_id = $1 order by try`, orderID)
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (*oi.SubmitTry, error) {
+		var t oi.SubmitTry
+		var st stageScan
+		err := row.Scan(&t.Try, &t.Status, &t.StatusReason, &t.Processing.TemplateID, &t.Processing.TemplateVersion,
+			&t.Processing.Output, &t.Processing.Error, &t.Processing.Warnings, &t.Processing.ProcessedAt, &st.finalMethod,
+			&st.finalURL, &st.finalHeaders, &st.finalBody, &st.r.Attempts, &st.r.SentAt, &st.status, &st.r.Headers, &st.r.Body,
+			&st.latency, &st.respErr, &st.r.Warnings, &t.ArchivedAt)
+		t.Final, t.Response = st.stages()
+		return &t, err
+	})
+	return out, mapErr(err, "tries")
+}
+
+// stageScan collects the nullable columns of the final request and system
+// response stages.
+type stageScan struct {
+	finalMethod, finalURL *string
+	finalHeaders          map[string]string
+	finalBody             []byte
+	status, latency       *int
+	respErr               *string
+	r                     oi.SystemResponse
+}
+
+func (st *stageScan) stages() (*oi.FinalRequest, *oi.SystemResponse) {
+	var f *oi.FinalRequest
+	if st.finalURL != nil {
+		f = &oi.FinalRequest{Method: deref(st.finalMethod), URL: *st.finalURL, Headers: st.finalHeaders, Body: st.finalBody}
+	}
+	if st.r.Attempts == 0 {
+		return f, nil
+	}
+	r := st.r
+	if st.status != nil {
+		r.Status = *st.status
+	}
+	if st.latency != nil {
+		r.LatencyMs = *st.latency
+	}
+	r.Error = deref(st.respErr)
+	return f, &r
+}
+
+func nullJSON(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // SetOrderStatus moves an order to status (with an optional reason).
@@ -80,37 +172,21 @@ const orderCols = `id, customer_id, coalesce(printer_id, ''), workflow_id, idemp
 	status_reason, received_at, updated_at, request_content_type, request_headers, request_body, coalesce(template_id, ''),
 	coalesce(template_version, 0), processed_body, template_error, processed_at, final_method, final_url, final_headers,
 	final_body, printer_attempts, sent_at, response_status, response_headers, response_body, response_latency_ms, response_error,
-	template_warnings`
+	template_warnings, printer_order_id, try, response_warnings`
 
 func scanOrder(row pgx.Row) (*oi.OrderRequest, error) {
 	var o oi.OrderRequest
-	var finalMethod, finalURL *string
-	var finalHeaders map[string]string
-	var finalBody []byte
-	var status, latency *int
-	var respErr *string
-	var r oi.SystemResponse
+	var st stageScan
 	err := row.Scan(&o.ID, &o.CustomerID, &o.PrinterID, &o.WorkflowID, &o.IdempotencyKey, &o.OrderReferenceID, &o.Status,
 		&o.StatusReason, &o.ReceivedAt, &o.UpdatedAt, &o.Original.ContentType, &o.Original.Headers, &o.Original.Body,
 		&o.Processing.TemplateID, &o.Processing.TemplateVersion, &o.Processing.Output, &o.Processing.Error,
-		&o.Processing.ProcessedAt, &finalMethod, &finalURL, &finalHeaders, &finalBody, &r.Attempts, &r.SentAt, &status,
-		&r.Headers, &r.Body, &latency, &respErr, &o.Processing.Warnings)
+		&o.Processing.ProcessedAt, &st.finalMethod, &st.finalURL, &st.finalHeaders, &st.finalBody, &st.r.Attempts,
+		&st.r.SentAt, &st.status, &st.r.Headers, &st.r.Body, &st.latency, &st.respErr, &o.Processing.Warnings,
+		&o.PrinterOrderID, &o.Try, &st.r.Warnings)
 	if err != nil {
 		return nil, err
 	}
-	if finalURL != nil {
-		o.Final = &oi.FinalRequest{Method: deref(finalMethod), URL: *finalURL, Headers: finalHeaders, Body: finalBody}
-	}
-	if r.Attempts > 0 {
-		if status != nil {
-			r.Status = *status
-		}
-		if latency != nil {
-			r.LatencyMs = *latency
-		}
-		r.Error = deref(respErr)
-		o.Response = &r
-	}
+	o.Final, o.Response = st.stages()
 	return &o, nil
 }
 

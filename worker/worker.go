@@ -34,6 +34,9 @@ type Config struct {
 	MaxConcurrentActivities int
 	// StopTimeout is how long Stop waits for running activities (0: DefaultStopTimeout).
 	StopTimeout time.Duration
+	// FailedOrderHold is how long a failed order waits for a resubmit
+	// (ORDERINTAKE_FAILED_ORDER_HOLD; 0: 168h).
+	FailedOrderHold time.Duration
 	// PublicURL prefixes the HQ links in operator alerts ("": relative links).
 	PublicURL string
 }
@@ -52,6 +55,8 @@ func Activities(cfg Config) *activities.Activities {
 		Mailer:   delivery.NewMailer(cfg.Guard, 0),
 		Sealer:   cfg.Sealer,
 		Printers: delivery.NewPrinterClient(cfg.Guard),
+
+		FailedOrderHold: cfg.FailedOrderHold,
 	}
 	a.Alerts = &alerts.Alerter{Store: cfg.Store, PublicURL: cfg.PublicURL, Logger: cfg.Logger,
 		Notifier: &alerts.Sender{SMTP: a.SMTPSettings, Mailer: a.Mailer, Webhooks: a.Webhooks, Sealer: cfg.Sealer}}

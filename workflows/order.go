@@ -74,6 +74,8 @@ type orderRun struct {
 	seen     map[string]bool
 	queues   map[string][]PostbackRef // pending deliveries per destination
 	inflight int                      // destinations being drained
+
+	life *lifeRun // nil for orders started before versionOrderLife
 }
 
 // OrderWorkflow carries one order: record the request, render the intake
@@ -87,6 +89,9 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, localOpts)
 
+	if workflow.GetVersion(ctx, versionOrderLife, workflow.DefaultVersion, 1) >= 1 {
+		return r.live(ctx, lctx)
+	}
 	if in.State != nil {
 		r.status = in.State.Status
 		for _, id := range in.State.SeenEvents {

@@ -15,9 +15,15 @@ import (
 //
 // order_history.json was saved before the event cap (workflow.GetVersion
 // "event-cap-seen-after-record"); order_history_event_cap.json after it, with
-// the version marker, so both paths stay replayable.
+// the version marker, so both paths stay replayable. Both were saved before
+// the order-life version ("order-life-cancel-resubmit-delayed": cancel
+// Update, resubmit, delayed timer), so they also replay the path that orders
+// in flight at that upgrade keep taking.
 func TestReplaySavedHistory(t *testing.T) {
-	for _, f := range []string{"testdata/order_history.json", "testdata/order_history_event_cap.json"} {
+	for _, f := range []string{"testdata/order_history.json", "testdata/order_history_event_cap.json",
+		// Saved after it (e2e/order_life_test.go, UPDATE_REPLAY_HISTORY=1): a
+		// cancel at the printer, and a resubmit after a template error.
+		"testdata/order_history_order_life_cancel.json", "testdata/order_history_order_life_resubmit.json"} {
 		r := worker.NewWorkflowReplayer()
 		r.RegisterWorkflow(workflows.OrderWorkflow)
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {

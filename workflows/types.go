@@ -18,6 +18,17 @@ const SignalPrinterEvent = "printer-event"
 // QueryStatus answers the order's current status.
 const QueryStatus = "status"
 
+// UpdateCancel cancels an order (CancelInput → CancelResult). Its validator
+// refuses (ErrCancelRefused) once the order has shipped or ended.
+const UpdateCancel = "cancel"
+
+// UpdateResubmit sends a failed order again (→ ResubmitResult); the signal
+// of the same name does the same without an answer (bulk resubmit).
+const (
+	UpdateResubmit = "resubmit"
+	SignalResubmit = "resubmit"
+)
+
 // Search attributes on every order workflow (Keyword), so the Temporal Web UI
 // can find an order by customer, reference or status.
 var (
@@ -44,6 +55,11 @@ const (
 	ActRecordEvent     = "RecordEvent"
 	ActCreatePostbacks = "CreatePostbacks"
 	ActDeliverPostback = "DeliverPostback"
+	ActOrderSettings   = "OrderSettings"
+	ActArchiveTry      = "ArchiveTry"
+	ActStartCancel     = "StartCancel"
+	ActEndCancel       = "EndCancel"
+	ActCancelAtPrinter = "CancelAtPrinter"
 )
 
 // Error types that end an order without retries.
@@ -51,6 +67,10 @@ const (
 	ErrTemplate        = "TemplateError"
 	ErrPrinterRejected = "PrinterRejected"
 	ErrOrderConfig     = "OrderConfigError"
+	// ErrCancelRefused: the order is past the point where it can be canceled.
+	ErrCancelRefused = "CancelRefused"
+	// ErrResubmitRefused: only a failed order can be resubmitted.
+	ErrResubmitRefused = "ResubmitRefused"
 )
 
 // OrderInput starts an OrderWorkflow: the raw request as received.
@@ -71,6 +91,83 @@ type OrderInput struct {
 type OrderState struct {
 	Status     string
 	SeenEvents []string
+	// From the order-life version on (zero values before it).
+	Try          int           `json:",omitempty"`
+	Took         bool          `json:",omitempty"` // the printer took the order
+	TookAt       time.Time     `json:",omitempty"`
+	DelayedAfter time.Duration `json:",omitempty"`
+	DelayedFired bool          `json:",omitempty"`
+	FailedAt     time.Time     `json:",omitempty"`
+	FailedHold   time.Duration `json:",omitempty"`
+}
+
+// OrderSettings are read once per order: the customer's delayedAfter and
+// the worker's ORDERINTAKE_FAILED_ORDER_HOLD.
+type OrderSettings struct {
+	DelayedAfter time.Duration
+	FailedHold   time.Duration
+}
+
+// DefaultFailedOrderHold is how long a failed order waits for a resubmit.
+const DefaultFailedOrderHold = 168 * time.Hour
+
+// CancelInput is a cancel request: who asks, and the optional body (JSON or
+// XML) that is the cancel template's input.
+type CancelInput struct {
+	Source      string // customer | admin
+	ContentType string
+	Headers     map[string][]string
+	Body        []byte
+}
+
+// CancelResult is the verdict of a cancel that went through.
+type CancelResult struct {
+	CancelID string
+	Status   string // canceled
+	// PrinterCalled is false when the cancel stopped the submission before
+	// the printer took the order.
+	PrinterCalled bool
+	PrinterStatus int `json:",omitempty"`
+}
+
+// CancelAtPrinterInput sends one recorded cancel to the printer.
+type CancelAtPrinterInput struct {
+	OrderID  string
+	CancelID string
+}
+
+// CancelAtPrinterResult is the printer's 2xx answer to a cancel.
+type CancelAtPrinterResult struct {
+	Status    int
+	Attempts  int
+	LatencyMs int
+}
+
+// StartCancelInput records a cancel request as it came in.
+type StartCancelInput struct {
+	OrderID     string
+	CancelID    string
+	RequestedAt time.Time
+	Cancel      CancelInput
+}
+
+// EndCancelInput records a cancel's outcome (see oi.Cancel*).
+type EndCancelInput struct {
+	CancelID string
+	Outcome  string
+	Reason   string
+}
+
+// ArchiveTryInput starts submit try Try of an order.
+type ArchiveTryInput struct {
+	OrderID string
+	Try     int
+}
+
+// ResubmitResult answers a resubmit: the try that is now under way.
+type ResubmitResult struct {
+	OrderID string
+	Try     int
 }
 
 // PrinterEvent is a status report from the printer (the events route body).
@@ -95,6 +192,9 @@ type PrinterResult struct {
 	Status    int
 	Attempts  int
 	LatencyMs int
+	// PrinterOrderID is the printer's own id of the order ("" when the
+	// printer sets no orderIdExpression or its answer had none).
+	PrinterOrderID string `json:",omitempty"`
 }
 
 // StatusInput moves an order to a status.
@@ -108,7 +208,7 @@ type StatusInput struct {
 type RecordEventInput struct {
 	OrderID      string
 	Event        PrinterEvent
-	Source       string // printer | system
+	Source       string // printer | system | customer
 	Accepted     bool
 	RejectReason string
 }

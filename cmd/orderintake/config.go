@@ -47,6 +47,9 @@ type config struct {
 	// Per-key rate limit (see limits.go).
 	RateLimit float64
 	RateBurst int
+	// FailedOrderHold is how long a failed order waits for a resubmit
+	// (ORDERINTAKE_FAILED_ORDER_HOLD).
+	FailedOrderHold time.Duration
 	// sdkMetrics is the Temporal SDK's metrics registry of this process
 	// (filled by dialTemporal, served at /metrics).
 	sdkMetrics *prometheus.Registry
@@ -105,6 +108,9 @@ func loadConfig(dev bool) (*config, error) {
 	}
 	if err := c.loadLimits(); err != nil {
 		return nil, err
+	}
+	if c.FailedOrderHold, err = time.ParseDuration(env("ORDERINTAKE_FAILED_ORDER_HOLD", "168h")); err != nil || c.FailedOrderHold <= 0 {
+		return nil, fmt.Errorf("ORDERINTAKE_FAILED_ORDER_HOLD must be a positive duration like 168h or 30m")
 	}
 	for _, s := range strings.FieldsFunc(env("ORDERINTAKE_ALLOWED_DESTINATIONS", ""), func(r rune) bool { return r == ',' || r == ' ' }) {
 		p, err := netip.ParsePrefix(s)
@@ -173,7 +179,8 @@ func (h levelFloor) Enabled(ctx context.Context, l slog.Level) bool {
 
 func openApp(ctx context.Context, c *config, log *slog.Logger) (*app.App, error) {
 	return app.Open(ctx, app.Config{DatabaseURL: c.DatabaseURL, SecretKey: c.SecretKey, Logger: log,
-		Guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}, PublicURL: c.PublicURL})
+		Guard: &delivery.Guard{AllowPrivate: c.AllowPrivate, Allow: c.AllowList}, FailedOrderHold: c.FailedOrderHold,
+		PublicURL: c.PublicURL})
 }
 
 func apiServer(a *app.App, c *config, tc client.Client, uiURL string) *api.Server {

@@ -6,6 +6,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
@@ -26,6 +27,9 @@ type Config struct {
 	// Guard decides which postback destinations may be dialled.
 	Guard  *delivery.Guard
 	Logger *slog.Logger
+	// FailedOrderHold is how long a failed order waits for a resubmit
+	// (ORDERINTAKE_FAILED_ORDER_HOLD; 0: 168h).
+	FailedOrderHold time.Duration
 	// PublicURL prefixes the HQ links in the worker's operator alerts.
 	PublicURL string
 }
@@ -37,6 +41,8 @@ type App struct {
 	Sealer *seal.Sealer
 	Guard  *delivery.Guard
 	Logger *slog.Logger
+	// FailedOrderHold goes to the worker (ORDERINTAKE_FAILED_ORDER_HOLD).
+	FailedOrderHold time.Duration
 	// PublicURL prefixes the HQ links in operator alerts.
 	PublicURL string
 }
@@ -70,7 +76,7 @@ func Open(ctx context.Context, cfg Config) (*App, error) {
 		guard = &delivery.Guard{}
 	}
 	return &App{Store: st, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: sealer, Guard: guard, Logger: log,
-		PublicURL: cfg.PublicURL}, nil
+		FailedOrderHold: cfg.FailedOrderHold, PublicURL: cfg.PublicURL}, nil
 }
 
 // Close closes the database pool.
@@ -79,7 +85,7 @@ func (a *App) Close() { a.Store.Close() }
 // Worker builds the worker (not started) on tc.
 func (a *App) Worker(tc client.Client) (sdkworker.Worker, error) {
 	return worker.New(tc, worker.Config{Store: a.Store, Mapper: a.Mapper, Sealer: a.Sealer, Guard: a.Guard, Logger: a.Logger,
-		PublicURL: a.PublicURL})
+		FailedOrderHold: a.FailedOrderHold, PublicURL: a.PublicURL})
 }
 
 // APIOptions are the API's own settings.
