@@ -18,6 +18,7 @@ import (
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
@@ -88,7 +89,44 @@ func startProduct(t *testing.T) *product {
 	t.Cleanup(p.api.Close)
 	p.startWorker()
 	t.Cleanup(p.stopWorker)
+	t.Cleanup(p.endOpenWorkflows) // before the worker stops (cleanups run last-in first-out)
 	return p
+}
+
+// endOpenWorkflows terminates this test's order workflows that are still
+// open. Every test's worker polls the one task queue of the shared stack
+// with its own database: a workflow left open (an order whose first
+// workflow task the stopping worker never finished, one waiting for events,
+// a failed order on hold) would otherwise take its next workflow task on a
+// later test's worker, whose database lacks the order, and retry its local
+// activities there for hours (TMPRL1104, 8 s workflow tasks). Workflows are
+// found by customer in visibility: the order's row may not exist yet.
+func (p *product) endOpenWorkflows() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	customers, err := p.st.ListCustomers(ctx)
+	if err != nil {
+		p.t.Errorf("list customers to end their workflows: %v", err)
+		return
+	}
+	for _, c := range customers {
+		req := &workflowservice.ListWorkflowExecutionsRequest{
+			Query: fmt.Sprintf(`CustomerId = %q AND ExecutionStatus = "Running"`, c.ID)}
+		for {
+			resp, err := p.tc.ListWorkflow(ctx, req)
+			if err != nil {
+				p.t.Errorf("list open workflows of %s: %v", c.ID, err)
+				return
+			}
+			for _, e := range resp.GetExecutions() {
+				// One that ended meanwhile answers NotFound: nothing to end.
+				_ = p.tc.TerminateWorkflow(ctx, e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId(), "test finished")
+			}
+			if req.NextPageToken = resp.GetNextPageToken(); len(req.NextPageToken) == 0 {
+				break
+			}
+		}
+	}
 }
 
 func (p *product) startWorker() {
