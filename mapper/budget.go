@@ -598,32 +598,69 @@ func guardListMethods(set *exec.MethodSet[[]any], maxValue int) *exec.MethodSet[
 		out[name] = func(self []any, sv *exec.Value, args *exec.VarArgs) (any, error) {
 			switch name {
 			case "append", "extend", "insert":
-				n, err := weigh(nil, self, limit)
+				n, err := weighGrowth(self, args, false, limit)
 				if err != nil {
 					return nil, err
-				}
-				for _, a := range args.Args {
-					m, err := weigh(nil, unwrapValue(a), limit)
-					if err != nil {
-						return nil, err
-					}
-					n += m
 				}
 				if n > limit || len(self) >= maxListItems {
 					return nil, newTplErr(ErrLimit, "%s: the list would be larger than %d bytes (or %d items) when written out", name, limit, maxListItems)
 				}
-				if target := containerAddress(sv); target != nil {
-					for _, a := range args.Args {
-						if reaches(rawValue(a), target, 0) {
-							return nil, errCycle(name)
-						}
-					}
+				if err := refuseCycle(name, sv, args, false); err != nil {
+					return nil, err
 				}
 			}
 			return orig(self, sv, args)
 		}
 	}
 	return exec.NewMethodSet(out)
+}
+
+// weighGrowth is what a container weighs once a growing method added its
+// arguments (and, with kw, its keyword arguments and their names).
+func weighGrowth(self any, args *exec.VarArgs, kw bool, limit int) (int, error) {
+	n, err := weigh(nil, self, limit)
+	if err != nil {
+		return 0, err
+	}
+	for _, a := range args.Args {
+		m, err := weigh(nil, unwrapValue(a), limit)
+		if err != nil {
+			return 0, err
+		}
+		n += m
+	}
+	if kw {
+		for k, a := range args.KwArgs {
+			m, err := weigh(nil, unwrapValue(a), limit)
+			if err != nil {
+				return 0, err
+			}
+			n += m + len(k)
+		}
+	}
+	return n, nil
+}
+
+// refuseCycle refuses a method call that would make the container hold
+// itself (checked in the arguments, and with kw in the keyword arguments).
+func refuseCycle(name string, sv *exec.Value, args *exec.VarArgs, kw bool) error {
+	target := containerAddress(sv)
+	if target == nil {
+		return nil
+	}
+	for _, a := range args.Args {
+		if reaches(rawValue(a), target, 0) {
+			return errCycle(name)
+		}
+	}
+	if kw {
+		for _, a := range args.KwArgs {
+			if reaches(rawValue(a), target, 0) {
+				return errCycle(name)
+			}
+		}
+	}
+	return nil
 }
 
 // guardDictMethods does the same for update and setdefault.
@@ -639,38 +676,15 @@ func guardDictMethods(set *exec.MethodSet[map[string]any], maxValue int) *exec.M
 		out[name] = func(self map[string]any, sv *exec.Value, args *exec.VarArgs) (any, error) {
 			switch name {
 			case "update", "setdefault":
-				n, err := weigh(nil, self, limit)
+				n, err := weighGrowth(self, args, true, limit)
 				if err != nil {
 					return nil, err
-				}
-				for _, a := range args.Args {
-					m, err := weigh(nil, unwrapValue(a), limit)
-					if err != nil {
-						return nil, err
-					}
-					n += m
-				}
-				for k, a := range args.KwArgs {
-					m, err := weigh(nil, unwrapValue(a), limit)
-					if err != nil {
-						return nil, err
-					}
-					n += m + len(k)
 				}
 				if n > limit {
 					return nil, newTplErr(ErrLimit, "%s: the mapping would be larger than %d bytes when written out", name, limit)
 				}
-				if target := containerAddress(sv); target != nil {
-					for _, a := range args.Args {
-						if reaches(rawValue(a), target, 0) {
-							return nil, errCycle(name)
-						}
-					}
-					for _, a := range args.KwArgs {
-						if reaches(rawValue(a), target, 0) {
-							return nil, errCycle(name)
-						}
-					}
+				if err := refuseCycle(name, sv, args, true); err != nil {
+					return nil, err
 				}
 			}
 			return orig(self, sv, args)
