@@ -99,6 +99,27 @@ func warningsJSON(ws []mapper.Warning) json.RawMessage {
 // the answer. 2xx: done. 4xx (but 408, 425, 429): the printer refused the
 // order, no retry. Anything else is retried by Temporal.
 func (a *Activities) SendToPrinter(ctx context.Context, orderID string) (workflows.PrinterResult, error) {
+	return a.sendToPrinter(ctx, orderID, int(activity.GetInfo(ctx).Attempt), 0)
+}
+
+// SendToPrinterFirst is the first try of SendToPrinter as a local activity in
+// the order's workflow task: the printer call ends by in.SendTimeout, below
+// the local activity's cap, and its answer is recorded as attempt 1. The
+// workflow hands a try that did not go through to SendToPrinterAgain. The
+// printer sees the same Idempotency-Key (the order id) on every try.
+func (a *Activities) SendToPrinterFirst(ctx context.Context, in workflows.PrinterSendInput) (workflows.PrinterResult, error) {
+	return a.sendToPrinter(ctx, in.OrderID, 1, in.SendTimeout)
+}
+
+// SendToPrinterAgain is SendToPrinter after a first try: its attempts are
+// recorded after in.PriorAttempts.
+func (a *Activities) SendToPrinterAgain(ctx context.Context, in workflows.PrinterSendInput) (workflows.PrinterResult, error) {
+	return a.sendToPrinter(ctx, in.OrderID, in.PriorAttempts+int(activity.GetInfo(ctx).Attempt), in.SendTimeout)
+}
+
+// sendToPrinter makes attempt number attempt; sendTimeout (when set) cuts
+// the printer's own timeout shorter.
+func (a *Activities) sendToPrinter(ctx context.Context, orderID string, attempt int, sendTimeout time.Duration) (workflows.PrinterResult, error) {
 	var res workflows.PrinterResult
 	o, err := a.Store.GetOrderRequest(ctx, orderID)
 	if err != nil {
@@ -137,10 +158,16 @@ func (a *Activities) SendToPrinter(ctx context.Context, orderID string) (workflo
 		return res, fmt.Errorf("store final request of %s: %w", orderID, err)
 	}
 
-	attempt := int(activity.GetInfo(ctx).Attempt)
+	timeout := time.Duration(p.TimeoutMs) * time.Millisecond
+	if timeout <= 0 {
+		timeout = delivery.DefaultPrinterTimeout
+	}
+	if sendTimeout > 0 {
+		timeout = min(timeout, sendTimeout)
+	}
 	sent := time.Now().UTC()
 	resp, err := a.Printers.Send(ctx, delivery.PrinterRequest{URL: p.URL, Headers: headers, Body: o.Processing.Output,
-		Timeout: time.Duration(p.TimeoutMs) * time.Millisecond})
+		Timeout: timeout})
 	sr := &oi.SystemResponse{Attempts: attempt, SentAt: &sent}
 	if err != nil {
 		sr.LatencyMs = int(time.Since(sent).Milliseconds())

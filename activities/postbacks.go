@@ -61,32 +61,82 @@ func (a *Activities) CreatePostbacks(ctx context.Context, in workflows.CreatePos
 // series (the scheduled one, then one per resend) follows the schedule from
 // its start; attempts of a resend or a test are recorded as manual.
 func (a *Activities) DeliverPostback(ctx context.Context, in workflows.DeliverInput) (workflows.DeliverResult, error) {
+	out, err := a.deliver(ctx, in, false)
+	if err != nil {
+		return workflows.DeliverResult{}, err
+	}
+	if out.res.Status == oi.PostbackPending {
+		return workflows.DeliverResult{}, temporal.NewApplicationErrorWithOptions(out.retryMsg, "DeliveryRetry",
+			temporal.ApplicationErrorOptions{NextRetryDelay: out.next})
+	}
+	return out.res, nil
+}
+
+// DeliverPostbackFirst makes the first attempt of a postback's series as a
+// local activity in the order's workflow task (no activity task round trip).
+// Its webhook or SMTP call ends by in.SendTimeout, below the local
+// activity's cap, so the attempt is recorded either way. A postback left
+// pending comes back with the delay before its next attempt, which the
+// workflow hands to DeliverPostback. Run again (the workflow task was
+// retried after a crash), it sends nothing if the series already has an
+// attempt: the regular activity goes on from there.
+func (a *Activities) DeliverPostbackFirst(ctx context.Context, in workflows.DeliverInput) (workflows.DeliverResult, error) {
+	out, err := a.deliver(ctx, in, true)
+	if err != nil {
+		return workflows.DeliverResult{}, err
+	}
+	out.res.RetryIn = out.next
+	return out.res, nil
+}
+
+// delivered is what one call of deliver found or did.
+type delivered struct {
+	res      workflows.DeliverResult
+	next     time.Duration // before the next attempt, when res is pending
+	retryMsg string        // why another attempt is due
+}
+
+func (a *Activities) deliver(ctx context.Context, in workflows.DeliverInput, first bool) (delivered, error) {
 	p, err := a.Store.GetPostback(ctx, in.PostbackID)
 	if err != nil {
-		return workflows.DeliverResult{}, fmt.Errorf("load postback %s: %w", in.PostbackID, err)
+		return delivered{}, fmt.Errorf("load postback %s: %w", in.PostbackID, err)
 	}
 	if p.Status != oi.PostbackPending {
 		// A resend makes the postback pending before its series starts, so
 		// this is a retry after the final attempt was recorded.
-		return workflows.DeliverResult{Status: p.Status, Attempts: p.Attempts}, nil
+		return delivered{res: workflows.DeliverResult{Status: p.Status, Attempts: p.Attempts}}, nil
 	}
 	series, base, err := a.Store.PostbackSeries(ctx, p.ID)
 	if err != nil {
-		return workflows.DeliverResult{}, fmt.Errorf("load attempt series of postback %s: %w", p.ID, err)
+		return delivered{}, fmt.Errorf("load attempt series of postback %s: %w", p.ID, err)
+	}
+	if first && p.Attempts > base {
+		// The first attempt is recorded already: the schedule goes on.
+		out := delivered{res: workflows.DeliverResult{Status: p.Status, Attempts: p.Attempts}}
+		if p.NextAttemptAt != nil {
+			out.next = max(0, p.NextAttemptAt.Sub(a.now()))
+		}
+		return out, nil
 	}
 	t, err := a.Store.GetTrigger(ctx, p.TriggerID)
 	if err != nil {
-		return workflows.DeliverResult{}, fmt.Errorf("load trigger %s: %w", p.TriggerID, err)
+		return delivered{}, fmt.Errorf("load trigger %s: %w", p.TriggerID, err)
 	}
 	plan := attemptPlan{manual: in.Manual || series > 0, position: p.Attempts - base + 1, started: a.now()}
+	sctx := ctx
+	if in.SendTimeout > 0 {
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithTimeout(ctx, in.SendTimeout)
+		defer cancel()
+	}
 	var res delivery.Result
 	if p.Method == oi.MethodEmail {
-		res, err = a.sendEmail(ctx, p, t)
+		res, err = a.sendEmail(sctx, p, t)
 	} else {
-		res, err = a.sendWebhook(ctx, p)
+		res, err = a.sendWebhook(sctx, p)
 	}
 	if err != nil {
-		return workflows.DeliverResult{}, err
+		return delivered{}, err
 	}
 	return a.recordAttempt(ctx, p, t, plan, res)
 }
@@ -205,7 +255,7 @@ type attemptPlan struct {
 }
 
 // recordAttempt stores the attempt and decides what happens next.
-func (a *Activities) recordAttempt(ctx context.Context, p *oi.Postback, t *oi.Trigger, plan attemptPlan, res delivery.Result) (workflows.DeliverResult, error) {
+func (a *Activities) recordAttempt(ctx context.Context, p *oi.Postback, t *oi.Trigger, plan attemptPlan, res delivery.Result) (delivered, error) {
 	at := res.Attempt
 	att := &oi.PostbackAttempt{PostbackID: p.ID, Trigger: "scheduled", StartedAt: plan.started, DurationMs: int(at.Duration.Milliseconds()),
 		ResolvedIP: at.ResolvedIP, RequestHeaders: at.RequestHeaders, RequestBody: at.RequestBody, ResponseStatus: at.ResponseStatus,
@@ -248,21 +298,21 @@ func (a *Activities) recordAttempt(ctx context.Context, p *oi.Postback, t *oi.Tr
 	}
 	stored, err := a.Store.InsertAttempt(ctx, att)
 	if err != nil {
-		return workflows.DeliverResult{}, fmt.Errorf("record attempt of %s: %w", p.ID, err)
+		return delivered{}, fmt.Errorf("record attempt of %s: %w", p.ID, err)
 	}
 	if err := a.Store.SetPostbackStatus(ctx, p.ID, status, reason, att.NextAttemptAt); err != nil {
-		return workflows.DeliverResult{}, fmt.Errorf("set status of postback %s: %w", p.ID, err)
+		return delivered{}, fmt.Errorf("set status of postback %s: %w", p.ID, err)
 	}
 	if res.Outcome == delivery.Gone {
 		if err := a.Store.DisableTrigger(ctx, t.ID, "receiver answered 410 Gone to postback "+p.ID); err != nil {
-			return workflows.DeliverResult{}, fmt.Errorf("disable trigger %s: %w", t.ID, err)
+			return delivered{}, fmt.Errorf("disable trigger %s: %w", t.ID, err)
 		}
 	}
 	a.alert(ctx, postbackOutcome(t, p, res, status, reason))
+	out := delivered{res: workflows.DeliverResult{Status: status, Attempts: stored.Attempt}}
 	if status == oi.PostbackPending {
-		return workflows.DeliverResult{}, temporal.NewApplicationErrorWithOptions(
-			fmt.Sprintf("attempt %d of postback %s: %s", stored.Attempt, p.ID, at.Error), "DeliveryRetry",
-			temporal.ApplicationErrorOptions{NextRetryDelay: next})
+		out.next = next
+		out.retryMsg = fmt.Sprintf("attempt %d of postback %s: %s", stored.Attempt, p.ID, at.Error)
 	}
-	return workflows.DeliverResult{Status: status, Attempts: stored.Attempt}, nil
+	return out, nil
 }

@@ -47,10 +47,11 @@ type lifeRun struct {
 	resubmit  bool // a resubmit is asked
 	resubmits workflow.ReceiveChannel
 
-	submitting  bool
-	stopSubmit  workflow.CancelFunc
-	cancelAsked bool      // a cancel came before the printer took the order
-	canceling   *cancelOp // the cancel under way; later ones wait for its verdict
+	submitting   bool
+	stopSubmit   workflow.CancelFunc
+	cancelAsked  bool      // a cancel came before the printer took the order
+	cancelComing int       // cancels being recorded (versionFewerRoundTrips)
+	canceling    *cancelOp // the cancel under way; later ones wait for its verdict
 
 	delayDue, delayFired bool
 	stopDelay            workflow.CancelFunc
@@ -68,6 +69,9 @@ type cancelOp struct {
 func (r *orderRun) live(ctx, lctx workflow.Context) error {
 	l := &lifeRun{try: 1, resubmits: workflow.GetSignalChannel(ctx, SignalResubmit)}
 	r.life = l
+	// One shape for the whole run: an order in flight at the upgrade keeps
+	// the one it started with.
+	r.lean = workflow.GetVersion(ctx, versionFewerRoundTrips, workflow.DefaultVersion, 1) >= 1
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, r.cancel,
 		workflow.UpdateHandlerOptions{Validator: r.validateCancel}); err != nil {
 		return err
@@ -229,7 +233,39 @@ func (r *orderRun) submitTry(sctx workflow.Context) string {
 	// printer took the order meanwhile, the cancel goes to the printer.
 	opts.WaitForCancellation = true
 	var pr PrinterResult
-	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(sctx, opts), ActSendToPrinter, r.in.OrderID).
+	if r.lean {
+		// A cancel being recorded decides first (runCancel).
+		if err := workflow.Await(sctx, func() bool { return l.cancelComing == 0 }); err != nil {
+			return failureReason("printer did not take the order", err)
+		}
+		if l.cancelAsked {
+			return "canceled before the printer was called"
+		}
+		// The first try, as a local activity that a cancel does not cut
+		// short (it ends within FirstTryCap), for the same reason.
+		dctx, _ := workflow.NewDisconnectedContext(sctx)
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(dctx, firstTryOpts), ActSendToPrinterFirst,
+			PrinterSendInput{OrderID: r.in.OrderID, SendTimeout: FirstTrySend}).Get(dctx, &pr)
+		if err == nil {
+			l.took, l.tookAt = true, workflow.Now(sctx)
+			return ""
+		}
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && (appErr.Type() == ErrPrinterRejected || appErr.Type() == ErrOrderConfig) {
+			return failureReason("printer did not take the order", err)
+		}
+		workflow.GetLogger(sctx).Warn("first printer try did not go through; the activity retries", "orderId", r.in.OrderID, "error", err)
+		// The retry policy's first wait, then the activity and its retries
+		// (a cancel meanwhile ends both at once: the printer has not taken
+		// the order).
+		if err := workflow.Sleep(sctx, printerOpts.RetryPolicy.InitialInterval); err != nil {
+			return failureReason("printer did not take the order", err)
+		}
+		if err := workflow.ExecuteActivity(workflow.WithActivityOptions(sctx, opts), ActSendToPrinterAgain,
+			PrinterSendInput{OrderID: r.in.OrderID, PriorAttempts: 1}).Get(sctx, &pr); err != nil {
+			return failureReason("printer did not take the order", err)
+		}
+	} else if err := workflow.ExecuteActivity(workflow.WithActivityOptions(sctx, opts), ActSendToPrinter, r.in.OrderID).
 		Get(sctx, &pr); err != nil {
 		return failureReason("printer did not take the order", err)
 	}
@@ -315,9 +351,19 @@ func (r *orderRun) runCancel(ctx workflow.Context, in CancelInput) (CancelResult
 	if err := workflow.Await(ctx, func() bool { return l.recorded }); err != nil {
 		return res, err
 	}
-	if err := workflow.ExecuteLocalActivity(lctx, ActStartCancel, StartCancelInput{OrderID: r.in.OrderID, CancelID: id,
-		RequestedAt: workflow.Now(ctx).UTC(), Cancel: in}).Get(ctx, nil); err != nil {
-		return res, fmt.Errorf("record cancel: %w", err)
+	if r.lean {
+		// The printer's first try is a local activity that starts at once
+		// and is not cut short: it waits while this cancel is recorded, so
+		// a cancel that came first keeps it from starting.
+		l.cancelComing++
+	}
+	recErr := workflow.ExecuteLocalActivity(lctx, ActStartCancel, StartCancelInput{OrderID: r.in.OrderID, CancelID: id,
+		RequestedAt: workflow.Now(ctx).UTC(), Cancel: in}).Get(ctx, nil)
+	if r.lean {
+		l.cancelComing--
+	}
+	if recErr != nil {
+		return res, fmt.Errorf("record cancel: %w", recErr)
 	}
 	source := in.Source
 	if source == "" {

@@ -40,6 +40,19 @@ var (
 			NonRetryableErrorTypes: []string{ErrPrinterRejected, ErrOrderConfig},
 		},
 	}
+	// A first try (a postback's first attempt, the printer send) runs as a
+	// local activity: no activity task round trip, so most orders take one
+	// workflow task per event. The workflow task stays open while it runs,
+	// which holds the order's other work (another destination's postbacks,
+	// the next event): FirstTryCap bounds that hold, and the call inside
+	// ends by FirstTrySend so the attempt is recorded within the cap. A try
+	// that fails (or hits the cap) goes to the regular activity, whose
+	// retries show in the Web UI.
+	firstTryOpts = workflow.LocalActivityOptions{
+		StartToCloseTimeout:    FirstTryCap,
+		ScheduleToCloseTimeout: FirstTryCap,
+		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
 	// The delivery activity follows the postback schedule itself (through
 	// NextRetryDelay) and returns success once a postback reaches a final
 	// state, so the policy only bounds each try.
@@ -53,6 +66,18 @@ var (
 		},
 	}
 )
+
+// FirstTryCap bounds a first try run as a local activity, and with it how
+// long a hanging receiver or printer holds the order's workflow task.
+const FirstTryCap = 2 * time.Second
+
+// FirstTrySend is the first try's own deadline for its webhook, SMTP or
+// printer call, leaving the rest of FirstTryCap to record the attempt.
+const FirstTrySend = 1500 * time.Millisecond
+
+// versionFewerRoundTrips changes handle (issue 14): first tries as local
+// activities (FirstTryCap), the regular activity after a failed one.
+const versionFewerRoundTrips = "fewer-round-trips"
 
 // historyLimit is where the workflow continues as new (orders see a handful
 // of events; this guards against a printer that reports in a loop).
@@ -76,6 +101,7 @@ type orderRun struct {
 	inflight int                      // destinations being drained
 
 	life *lifeRun // nil for orders started before versionOrderLife
+	lean bool     // from versionFewerRoundTrips on (orders of the life version only)
 }
 
 // OrderWorkflow carries one order: record the request, render the intake
@@ -238,16 +264,42 @@ func (r *orderRun) enqueue(ctx workflow.Context, p PostbackRef) {
 	r.inflight++
 	dest := p.Destination
 	workflow.Go(ctx, func(gctx workflow.Context) {
-		actx := workflow.WithActivityOptions(gctx, deliverOpts)
 		for len(r.queues[dest]) > 0 {
-			next := r.queues[dest][0]
-			var res DeliverResult
-			if err := workflow.ExecuteActivity(actx, ActDeliverPostback, DeliverInput{PostbackID: next.ID}).Get(gctx, &res); err != nil {
-				workflow.GetLogger(gctx).Error("deliver postback", "postbackId", next.ID, "error", err)
-			}
+			r.deliver(gctx, r.queues[dest][0].ID)
 			r.queues[dest] = r.queues[dest][1:]
 		}
 		delete(r.queues, dest)
 		r.inflight--
 	})
+}
+
+// deliver runs one postback's series to its end: from versionFewerRoundTrips
+// on the first attempt as a local activity, then (when that one did not
+// settle it) the regular activity on the schedule.
+func (r *orderRun) deliver(ctx workflow.Context, id string) {
+	logger := workflow.GetLogger(ctx)
+	if r.lean {
+		var res DeliverResult
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(ctx, firstTryOpts), ActDeliverPostbackFirst,
+			DeliverInput{PostbackID: id, SendTimeout: FirstTrySend}).Get(ctx, &res)
+		switch {
+		case err != nil:
+			// Cut at the cap (or the attempt could not be recorded): the
+			// regular activity takes over at once.
+			logger.Warn("first delivery attempt did not finish; the activity takes over", "postbackId", id, "error", err)
+		case res.Status != oi.PostbackPending:
+			return
+		case res.RetryIn > 0:
+			// The schedule's wait before the next attempt, as a timer.
+			if err := workflow.Sleep(ctx, res.RetryIn); err != nil {
+				logger.Error("deliver postback", "postbackId", id, "error", err)
+				return
+			}
+		}
+	}
+	var res DeliverResult
+	if err := workflow.ExecuteActivity(workflow.WithActivityOptions(ctx, deliverOpts), ActDeliverPostback,
+		DeliverInput{PostbackID: id}).Get(ctx, &res); err != nil {
+		logger.Error("deliver postback", "postbackId", id, "error", err)
+	}
 }

@@ -34,6 +34,10 @@ type unit struct {
 	recordEv  func(workflows.RecordEventInput) (workflows.RecordEventResult, error)
 	postbacks func(workflows.CreatePostbacksInput) ([]workflows.PostbackRef, error)
 	deliver   func(workflows.DeliverInput) (workflows.DeliverResult, error)
+	// First tries (local activities). By default they answer as printer
+	// and deliver do, a failed delivery as pending (the activity goes on).
+	printerFirst func(context.Context, workflows.PrinterSendInput) (workflows.PrinterResult, error)
+	deliverFirst func(context.Context, workflows.DeliverInput) (workflows.DeliverResult, error)
 
 	mu        sync.Mutex
 	calls     []string // activity names in call order
@@ -41,6 +45,8 @@ type unit struct {
 	events    []workflows.RecordEventInput
 	created   []workflows.CreatePostbacksInput
 	delivered []string // postback ids, in the order their delivery ended
+	again     []workflows.PrinterSendInput
+	firsts    []string // postback ids whose first try ran as a local activity
 }
 
 func newUnit(t *testing.T) *unit {
@@ -69,6 +75,41 @@ func newUnit(t *testing.T) *unit {
 		return workflows.DeliverResult{Status: oi.PostbackDelivered, Attempts: 1}, nil
 	}
 
+	u.printerFirst = func(_ context.Context, in workflows.PrinterSendInput) (workflows.PrinterResult, error) {
+		return u.printer(in.OrderID)
+	}
+	u.deliverFirst = func(_ context.Context, in workflows.DeliverInput) (workflows.DeliverResult, error) {
+		res, err := u.deliver(in)
+		if err != nil {
+			return workflows.DeliverResult{Status: oi.PostbackPending, Attempts: 1, RetryIn: 5 * time.Second}, nil
+		}
+		return res, nil
+	}
+	u.env.OnActivity(workflows.ActSendToPrinterFirst, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in workflows.PrinterSendInput) (workflows.PrinterResult, error) {
+			u.note(workflows.ActSendToPrinterFirst)
+			return u.printerFirst(ctx, in)
+		})
+	u.env.OnActivity(workflows.ActSendToPrinterAgain, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in workflows.PrinterSendInput) (workflows.PrinterResult, error) {
+			u.mu.Lock()
+			u.calls = append(u.calls, workflows.ActSendToPrinterAgain)
+			u.again = append(u.again, in)
+			u.mu.Unlock()
+			return u.printer(in.OrderID)
+		})
+	u.env.OnActivity(workflows.ActDeliverPostbackFirst, mock.Anything, mock.Anything).Return(
+		func(ctx context.Context, in workflows.DeliverInput) (workflows.DeliverResult, error) {
+			res, err := u.deliverFirst(ctx, in)
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			u.calls = append(u.calls, workflows.ActDeliverPostbackFirst)
+			u.firsts = append(u.firsts, in.PostbackID)
+			if err == nil && res.Status != oi.PostbackPending {
+				u.delivered = append(u.delivered, in.PostbackID)
+			}
+			return res, err
+		})
 	u.env.OnActivity(workflows.ActRecordRequest, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in workflows.OrderInput) error {
 			u.note(workflows.ActRecordRequest)
@@ -138,6 +179,11 @@ func (u *unit) called(name string) int {
 	return n
 }
 
+// printerCalls counts the printer sends of every form.
+func (u *unit) printerCalls() int {
+	return u.called(workflows.ActSendToPrinter) + u.called(workflows.ActSendToPrinterFirst) + u.called(workflows.ActSendToPrinterAgain)
+}
+
 func unitInput(ref string) workflows.OrderInput {
 	return workflows.OrderInput{OrderID: "ord_" + ref, CustomerID: "cus_1", Key: ref, OrderReferenceID: ref,
 		ReceivedAt: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC), ContentType: "application/json", Body: []byte(`{}`)}
@@ -204,8 +250,11 @@ func TestUnitOrderSubmittedThenEventsFirePostbacksInOrder(t *testing.T) {
 	if len(u.statuses) != 1 || u.statuses[0] != (workflows.StatusInput{OrderID: in.OrderID, Status: oi.StatusSubmitted}) {
 		t.Fatalf("status writes = %+v, want one: submitted", u.statuses)
 	}
-	if got := u.calls[:3]; !slices.Equal(got, []string{workflows.ActRecordRequest, workflows.ActProcessTemplate, workflows.ActSendToPrinter}) {
-		t.Fatalf("first activities = %v, want record, template, printer", got)
+	if got := u.calls[:3]; !slices.Equal(got, []string{workflows.ActRecordRequest, workflows.ActProcessTemplate, workflows.ActSendToPrinterFirst}) {
+		t.Fatalf("first activities = %v, want record, template, printer (first try)", got)
+	}
+	if n := u.called(workflows.ActSendToPrinterAgain) + u.called(workflows.ActDeliverPostback); n != 0 {
+		t.Fatalf("%d regular activities ran after first tries that went through: %v", n, u.calls)
 	}
 	for _, e := range u.events {
 		if !e.Accepted || e.Source != "printer" || e.OrderID != in.OrderID {
@@ -230,7 +279,7 @@ func TestUnitRecordRequestFailureFailsWorkflow(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "record request") {
 		t.Fatalf("workflow error = %v, want one about recording the request", err)
 	}
-	if n := u.called(workflows.ActProcessTemplate) + u.called(workflows.ActSendToPrinter); n != 0 {
+	if n := u.called(workflows.ActProcessTemplate) + u.printerCalls(); n != 0 {
 		t.Fatalf("template or printer ran %d times after the request could not be recorded", n)
 	}
 }
@@ -259,7 +308,7 @@ func TestUnitSubmitFailures(t *testing.T) {
 			c.breakIt(u)
 			u.run(unitInput("R3"))
 			u.mustSucceed()
-			if n := u.called(workflows.ActSendToPrinter); n != c.printerCalls {
+			if n := u.printerCalls(); n != c.printerCalls {
 				t.Fatalf("printer called %d times, want %d", n, c.printerCalls)
 			}
 			if len(u.statuses) != 1 || u.statuses[0].Status != oi.EventFailed || !strings.HasPrefix(u.statuses[0].Reason, c.prefix) {
@@ -445,7 +494,8 @@ func TestUnitContinuedRunKeepsStatusAndSeenEvents(t *testing.T) {
 	in.State = &workflows.OrderState{Status: oi.EventShipped, SeenEvents: []string{"e1", "e2"}}
 	u.run(in, ev("e2", oi.EventShipped), ev("e3", oi.EventDelivered))
 	u.mustSucceed()
-	for _, name := range []string{workflows.ActRecordRequest, workflows.ActProcessTemplate, workflows.ActSendToPrinter} {
+	for _, name := range []string{workflows.ActRecordRequest, workflows.ActProcessTemplate, workflows.ActSendToPrinter,
+		workflows.ActSendToPrinterFirst, workflows.ActSendToPrinterAgain} {
 		if n := u.called(name); n != 0 {
 			t.Fatalf("%s ran %d times in a continued run", name, n)
 		}

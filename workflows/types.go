@@ -60,6 +60,12 @@ const (
 	ActStartCancel     = "StartCancel"
 	ActEndCancel       = "EndCancel"
 	ActCancelAtPrinter = "CancelAtPrinter"
+
+	// First tries as local activities (versionFewerRoundTrips): the
+	// regular activity above takes over only when the first try fails.
+	ActDeliverPostbackFirst = "DeliverPostbackFirst"
+	ActSendToPrinterFirst   = "SendToPrinterFirst"
+	ActSendToPrinterAgain   = "SendToPrinterAgain"
 )
 
 // Error types that end an order without retries.
@@ -237,10 +243,29 @@ type PostbackRef struct {
 type DeliverInput struct {
 	PostbackID string
 	Manual     bool
+	// SendTimeout bounds the webhook or SMTP call of a first try run as a
+	// local activity, below the activity's cap, so the attempt is recorded
+	// within the cap (0: the sender's own timeout).
+	SendTimeout time.Duration `json:",omitempty"`
 }
 
 // DeliverResult is the postback's state after delivery ended.
 type DeliverResult struct {
 	Status   string
 	Attempts int
+	// RetryIn is, for a first try that left the postback pending, the
+	// schedule's delay before the next attempt.
+	RetryIn time.Duration `json:",omitempty"`
+}
+
+// PrinterSendInput sends an order to its printer outside SendToPrinter's
+// first form (which takes the order id alone).
+type PrinterSendInput struct {
+	OrderID string
+	// SendTimeout bounds the printer call of a first try run as a local
+	// activity (0: the printer's own timeout).
+	SendTimeout time.Duration `json:",omitempty"`
+	// PriorAttempts were made before this activity (the first try), so its
+	// attempts are recorded after them.
+	PriorAttempts int `json:",omitempty"`
 }
