@@ -233,13 +233,7 @@ func (a *Activities) SetOrderStatus(ctx context.Context, in workflows.StatusInpu
 // RecordEvent stores an event (a repeat is stored once) and, when accepted
 // from the printer, moves the order's status.
 func (a *Activities) RecordEvent(ctx context.Context, in workflows.RecordEventInput) (workflows.RecordEventResult, error) {
-	ev := &oi.OrderEvent{OrderID: in.OrderID, EventID: in.Event.EventID, Status: in.Event.Status, Source: in.Source,
-		OccurredAt: in.Event.Timestamp, Message: in.Event.Message, TrackingCode: in.Event.TrackingCode,
-		TrackingURL: in.Event.TrackingURL, CarrierName: in.Event.CarrierName, Accepted: in.Accepted, RejectReason: in.RejectReason}
-	if ev.OccurredAt.IsZero() {
-		ev.OccurredAt = time.Now().UTC()
-	}
-	out, inserted, err := a.Store.InsertOrderEvent(ctx, ev)
+	out, inserted, err := a.Store.InsertOrderEvent(ctx, orderEvent(in))
 	if err != nil {
 		return workflows.RecordEventResult{}, fmt.Errorf("record event %s of %s: %w", in.Event.EventID, in.OrderID, err)
 	}
@@ -249,4 +243,15 @@ func (a *Activities) RecordEvent(ctx context.Context, in workflows.RecordEventIn
 		}
 	}
 	return workflows.RecordEventResult{OrderEventID: out.ID, Inserted: inserted}, nil
+}
+
+// orderEvent is the record of an event.
+func orderEvent(in workflows.RecordEventInput) *oi.OrderEvent {
+	ev := &oi.OrderEvent{OrderID: in.OrderID, EventID: in.Event.EventID, Status: in.Event.Status, Source: in.Source,
+		OccurredAt: in.Event.Timestamp, Message: in.Event.Message, TrackingCode: in.Event.TrackingCode,
+		TrackingURL: in.Event.TrackingURL, CarrierName: in.Event.CarrierName, Accepted: in.Accepted, RejectReason: in.RejectReason}
+	if ev.OccurredAt.IsZero() {
+		ev.OccurredAt = time.Now().UTC()
+	}
+	return ev
 }

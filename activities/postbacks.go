@@ -22,11 +22,56 @@ import (
 // stores them (once per (event, trigger)). A template that fails to render
 // gives a failed postback with the error, not a failed order.
 func (a *Activities) CreatePostbacks(ctx context.Context, in workflows.CreatePostbacksInput) ([]workflows.PostbackRef, error) {
-	o, err := a.Store.GetOrderRequest(ctx, in.OrderID)
+	pbs, err := a.renderPostbacks(ctx, in.OrderID, in.Event)
 	if err != nil {
-		return nil, fmt.Errorf("load order %s: %w", in.OrderID, err)
+		return nil, err
 	}
-	triggers, err := a.Store.ActiveTriggers(ctx, o.CustomerID, in.Event.Status)
+	refs := make([]workflows.PostbackRef, 0, len(pbs))
+	for _, p := range pbs {
+		stored, err := a.Store.InsertPostback(ctx, p, in.OrderEventID)
+		if err != nil {
+			return nil, fmt.Errorf("store postback of %s for trigger %s: %w", p.OrderID, p.TriggerID, err)
+		}
+		refs = append(refs, postbackRef(stored))
+	}
+	return refs, nil
+}
+
+// RecordEventAndPostbacks is RecordEvent and, for an accepted event,
+// CreatePostbacks in one local activity: the postbacks are rendered first,
+// then the event, the order's status and the postbacks are written in one
+// transaction, so a retry after a failure writes each of them once.
+func (a *Activities) RecordEventAndPostbacks(ctx context.Context, in workflows.RecordEventInput) (workflows.RecordEventResult, error) {
+	var pbs []*oi.Postback
+	if in.Accepted {
+		var err error
+		if pbs, err = a.renderPostbacks(ctx, in.OrderID, in.Event); err != nil {
+			return workflows.RecordEventResult{}, err
+		}
+	}
+	ev, inserted, stored, err := a.Store.RecordEventWithPostbacks(ctx, orderEvent(in), in.Accepted && in.Source == "printer", pbs)
+	if err != nil {
+		return workflows.RecordEventResult{}, fmt.Errorf("record event %s of %s with its postbacks: %w", in.Event.EventID, in.OrderID, err)
+	}
+	res := workflows.RecordEventResult{OrderEventID: ev.ID, Inserted: inserted}
+	for _, p := range stored {
+		res.Postbacks = append(res.Postbacks, postbackRef(p))
+	}
+	return res, nil
+}
+
+func postbackRef(p *oi.Postback) workflows.PostbackRef {
+	return workflows.PostbackRef{ID: p.ID, Destination: p.Destination, Status: p.Status}
+}
+
+// renderPostbacks renders the postbacks of the customer's active triggers
+// for an event of an order, not stored yet.
+func (a *Activities) renderPostbacks(ctx context.Context, orderID string, ev workflows.PrinterEvent) ([]*oi.Postback, error) {
+	o, err := a.Store.GetOrderRequest(ctx, orderID)
+	if err != nil {
+		return nil, fmt.Errorf("load order %s: %w", orderID, err)
+	}
+	triggers, err := a.Store.ActiveTriggers(ctx, o.CustomerID, ev.Status)
 	if err != nil {
 		return nil, fmt.Errorf("load triggers of %s: %w", o.CustomerID, err)
 	}
@@ -37,21 +82,17 @@ func (a *Activities) CreatePostbacks(ctx context.Context, in workflows.CreatePos
 	if err != nil {
 		return nil, fmt.Errorf("load lookups of %s: %w", o.CustomerID, err)
 	}
-	data := render.PostbackContext(o, in.Event)
-	refs := make([]workflows.PostbackRef, 0, len(triggers))
+	data := render.PostbackContext(o, ev)
+	out := make([]*oi.Postback, 0, len(triggers))
 	for _, t := range triggers {
 		p, err := render.Trigger(ctx, a.Store, a.Mapper, t, data, lookups)
 		if err != nil {
 			return nil, err
 		}
-		p.OrderID, p.Event, p.EventID = o.ID, in.Event.Status, in.Event.EventID
-		stored, err := a.Store.InsertPostback(ctx, p, in.OrderEventID)
-		if err != nil {
-			return nil, fmt.Errorf("store postback of %s for trigger %s: %w", o.ID, t.ID, err)
-		}
-		refs = append(refs, workflows.PostbackRef{ID: stored.ID, Destination: stored.Destination, Status: stored.Status})
+		p.OrderID, p.Event, p.EventID = o.ID, ev.Status, ev.EventID
+		out = append(out, p)
 	}
-	return refs, nil
+	return out, nil
 }
 
 // DeliverPostback makes one attempt at a postback and records it. It returns

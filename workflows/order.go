@@ -75,8 +75,10 @@ const FirstTryCap = 2 * time.Second
 // printer call, leaving the rest of FirstTryCap to record the attempt.
 const FirstTrySend = 1500 * time.Millisecond
 
-// versionFewerRoundTrips changes handle (issue 14): first tries as local
-// activities (FirstTryCap), the regular activity after a failed one.
+// versionFewerRoundTrips is the order's shape with fewer Temporal round
+// trips (issue 14): first tries (a postback's first attempt, the printer
+// send) as local activities within FirstTryCap, the regular activity after
+// a failed one; one local activity per event (RecordEventAndPostbacks).
 const versionFewerRoundTrips = "fewer-round-trips"
 
 // historyLimit is where the workflow continues as new (orders see a handful
@@ -221,8 +223,13 @@ func (r *orderRun) handle(ctx, lctx workflow.Context, ev PrinterEvent, source st
 		rec.Accepted = false
 		rec.RejectReason = fmt.Sprintf("order already has %d events, the most one order takes; %s ignored", MaxOrderEvents, ev.Status)
 	}
+	act := ActRecordEvent
+	if r.lean {
+		// The event, the status and the postbacks in one write.
+		act = ActRecordEventAndPostbacks
+	}
 	var res RecordEventResult
-	if err := workflow.ExecuteLocalActivity(lctx, ActRecordEvent, rec).Get(ctx, &res); err != nil {
+	if err := workflow.ExecuteLocalActivity(lctx, act, rec).Get(ctx, &res); err != nil {
 		// Not marked seen (from versionEventCap on): the printer's repeat gets another chance.
 		workflow.GetLogger(ctx).Error("record event", "orderId", r.in.OrderID, "eventId", ev.EventID, "error", err)
 		return
@@ -239,12 +246,21 @@ func (r *orderRun) handle(ctx, lctx workflow.Context, ev PrinterEvent, source st
 		r.status = ev.Status
 		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrOrderStatus.ValueSet(ev.Status))
 	}
+	if r.lean {
+		r.enqueueAll(ctx, res.Postbacks)
+		return
+	}
 	var refs []PostbackRef
 	in := CreatePostbacksInput{OrderID: r.in.OrderID, OrderEventID: res.OrderEventID, Event: ev}
 	if err := workflow.ExecuteLocalActivity(lctx, ActCreatePostbacks, in).Get(ctx, &refs); err != nil {
 		workflow.GetLogger(ctx).Error("create postbacks", "orderId", r.in.OrderID, "eventId", ev.EventID, "error", err)
 		return
 	}
+	r.enqueueAll(ctx, refs)
+}
+
+// enqueueAll enqueues the postbacks that are to be delivered.
+func (r *orderRun) enqueueAll(ctx workflow.Context, refs []PostbackRef) {
 	for _, p := range refs {
 		if p.Status == oi.PostbackPending {
 			r.enqueue(ctx, p)

@@ -243,13 +243,14 @@ func TestEventWhoseRecordFailedIsTakenOnRepeat(t *testing.T) {
 	acts := worker.Activities(worker.Config{Store: x.st, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: testenv.Sealer(t),
 		Guard: &delivery.Guard{AllowPrivate: true}})
 	failed := false
-	x.env.OnActivity(workflows.ActRecordEvent, mock.Anything, mock.Anything).Return(
+	// The event's one write (versionFewerRoundTrips: event and postbacks together).
+	x.env.OnActivity(workflows.ActRecordEventAndPostbacks, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in workflows.RecordEventInput) (workflows.RecordEventResult, error) {
 			if in.Event.EventID == "e1" && !failed {
 				failed = true
 				return workflows.RecordEventResult{}, temporal.NewNonRetryableApplicationError("disk on fire", "Test", nil)
 			}
-			return acts.RecordEvent(ctx, in)
+			return acts.RecordEventAndPostbacks(ctx, in)
 		})
 	in := x.input("R-REPEAT")
 	x.signalAt(time.Hour, ev("e1", oi.EventReceived))

@@ -2,6 +2,7 @@ package workflows_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -148,6 +149,25 @@ func newUnit(t *testing.T) *unit {
 			u.calls = append(u.calls, workflows.ActCreatePostbacks)
 			u.created = append(u.created, in)
 			return u.postbacks(in)
+		})
+	// The one write per event: the event as RecordEvent, then (accepted)
+	// its postbacks as CreatePostbacks; either failing fails both.
+	u.env.OnActivity(workflows.ActRecordEventAndPostbacks, mock.Anything, mock.Anything).Return(
+		func(_ context.Context, in workflows.RecordEventInput) (workflows.RecordEventResult, error) {
+			u.mu.Lock()
+			defer u.mu.Unlock()
+			u.calls = append(u.calls, workflows.ActRecordEventAndPostbacks)
+			u.events = append(u.events, in)
+			res, err := u.recordEv(in)
+			if err != nil || !in.Accepted {
+				return res, err
+			}
+			pin := workflows.CreatePostbacksInput{OrderID: in.OrderID, OrderEventID: res.OrderEventID, Event: in.Event}
+			u.created = append(u.created, pin)
+			if res.Postbacks, err = u.postbacks(pin); err != nil {
+				return workflows.RecordEventResult{}, err
+			}
+			return res, nil
 		})
 	u.env.OnActivity(workflows.ActDeliverPostback, mock.Anything, mock.Anything).Return(
 		func(_ context.Context, in workflows.DeliverInput) (workflows.DeliverResult, error) {
@@ -431,15 +451,26 @@ func TestUnitEventsPastTheCapAreRejected(t *testing.T) {
 	}
 }
 
-func TestUnitCreatePostbacksFailureStillMovesStatus(t *testing.T) {
+// The event and its postbacks are one write: when the postbacks cannot be
+// created the event is not taken either (no status move), and the
+// printer's repeat of it is.
+func TestUnitCreatePostbacksFailureLeavesTheEventForItsRepeat(t *testing.T) {
 	u := newUnit(t)
+	failed := false
 	u.postbacks = func(in workflows.CreatePostbacksInput) ([]workflows.PostbackRef, error) {
-		return nil, temporal.NewNonRetryableApplicationError("template broke", workflows.ErrTemplate, nil)
+		if !failed {
+			failed = true
+			return nil, temporal.NewNonRetryableApplicationError("database away", "X", nil)
+		}
+		return []workflows.PostbackRef{{ID: "pb-" + in.Event.EventID, Destination: "https://hooks.example/a", Status: oi.PostbackPending}}, nil
 	}
-	u.run(unitInput("R7"), ev("e1", oi.EventDelivered))
+	u.run(unitInput("R7"), ev("e1", oi.EventDelivered), ev("e1", oi.EventDelivered))
 	u.mustSucceed()
-	if len(u.delivered) != 0 {
-		t.Fatalf("delivered %v with no postbacks created", u.delivered)
+	if got := u.eventIDs(); !slices.Equal(got, []string{"e1", "e1"}) {
+		t.Fatalf("record attempts %v, want e1 twice (the first failed with its postbacks)", got)
+	}
+	if !slices.Equal(u.delivered, []string{"pb-e1"}) {
+		t.Fatalf("delivered %v, want e1's postback once", u.delivered)
 	}
 	if s := u.status(); s != oi.EventDelivered {
 		t.Fatalf("status = %q, want delivered", s)
@@ -508,3 +539,151 @@ func TestUnitContinuedRunKeepsStatusAndSeenEvents(t *testing.T) {
 // The continue-as-new branch (history over historyLimit) cannot run here:
 // the test environment never advances GetCurrentHistoryLength. Its other
 // half, a run started from carried state, is covered just above.
+
+// ---- first tries as local activities (versionFewerRoundTrips)
+
+// A first try that settles the postback is the whole delivery: no activity.
+func TestUnitFirstTrySettlesThePostback(t *testing.T) {
+	u := newUnit(t)
+	u.deliver = func(in workflows.DeliverInput) (workflows.DeliverResult, error) {
+		if in.SendTimeout != workflows.FirstTrySend {
+			t.Errorf("first try of %s with send timeout %v, want %v", in.PostbackID, in.SendTimeout, workflows.FirstTrySend)
+		}
+		if in.PostbackID == "pb-e1" {
+			return workflows.DeliverResult{Status: oi.PostbackFailed, Attempts: 1}, nil // a 400: final too
+		}
+		return workflows.DeliverResult{Status: oi.PostbackDelivered, Attempts: 1}, nil
+	}
+	u.run(unitInput("F1"), ev("e1", oi.EventShipped), ev("e2", oi.EventDelivered))
+	u.mustSucceed()
+	if !slices.Equal(u.firsts, []string{"pb-e1", "pb-e2"}) || !slices.Equal(u.delivered, []string{"pb-e1", "pb-e2"}) {
+		t.Fatalf("first tries %v, settled %v; want both settled by their first try", u.firsts, u.delivered)
+	}
+	if n := u.called(workflows.ActDeliverPostback); n != 0 {
+		t.Fatalf("the delivery activity ran %d times after first tries that settled their postbacks", n)
+	}
+}
+
+// A first try that leaves the postback pending hands it to the activity
+// after the schedule's delay the first try reported; the destination's next
+// postback waits for it (event order).
+func TestUnitFailedFirstTryGoesToTheActivityAfterItsDelay(t *testing.T) {
+	u := newUnit(t)
+	var firstAt, activityAt time.Time
+	u.deliverFirst = func(_ context.Context, in workflows.DeliverInput) (workflows.DeliverResult, error) {
+		if in.PostbackID == "pb-e1" {
+			firstAt = u.env.Now()
+			return workflows.DeliverResult{Status: oi.PostbackPending, Attempts: 1, RetryIn: 5 * time.Second}, nil
+		}
+		return workflows.DeliverResult{Status: oi.PostbackDelivered, Attempts: 1}, nil
+	}
+	u.deliver = func(in workflows.DeliverInput) (workflows.DeliverResult, error) {
+		activityAt = u.env.Now()
+		if in.SendTimeout != 0 || in.Manual {
+			t.Errorf("activity input %+v, want the postback alone (the sender's own timeout)", in)
+		}
+		return workflows.DeliverResult{Status: oi.PostbackDelivered, Attempts: 2}, nil
+	}
+	u.run(unitInput("F2"), ev("e1", oi.EventShipped), ev("e2", oi.EventDelivered))
+	u.mustSucceed()
+	if got := u.called(workflows.ActDeliverPostback); got != 1 {
+		t.Fatalf("delivery activity ran %d times, want once (for e1)", got)
+	}
+	if wait := activityAt.Sub(firstAt); wait < 5*time.Second || wait > 6*time.Second {
+		t.Fatalf("the activity started %v after the first try, want the 5 s it reported", wait)
+	}
+	if !slices.Equal(u.delivered, []string{"pb-e1", "pb-e2"}) {
+		t.Fatalf("settled %v, want e1 (by the activity) before e2 (same destination)", u.delivered)
+	}
+}
+
+// A first try that hangs is cut at FirstTryCap and the activity takes over
+// at once; the workflow task is held no longer than the cap.
+func TestUnitFirstTryCutAtTheCapGoesToTheActivity(t *testing.T) {
+	u := newUnit(t)
+	var held time.Duration
+	u.deliverFirst = func(ctx context.Context, in workflows.DeliverInput) (workflows.DeliverResult, error) {
+		start := time.Now()
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+		}
+		held = time.Since(start)
+		return workflows.DeliverResult{}, ctx.Err()
+	}
+	u.run(unitInput("F3"), ev("e1", oi.EventDelivered))
+	u.mustSucceed()
+	if held < workflows.FirstTryCap-100*time.Millisecond || held > workflows.FirstTryCap+time.Second {
+		t.Fatalf("the first try ran %v, want it cut at the cap %v", held, workflows.FirstTryCap)
+	}
+	if !slices.Equal(u.delivered, []string{"pb-e1"}) || u.called(workflows.ActDeliverPostback) != 1 {
+		t.Fatalf("settled %v by %d activity runs, want pb-e1 by the activity", u.delivered, u.called(workflows.ActDeliverPostback))
+	}
+}
+
+// The printer's first try: taken (no activity); refused (the order fails,
+// no activity); failed or cut at the cap (the activity, after the retry
+// policy's first wait, counting its attempts after the first try's).
+func TestUnitPrinterFirstTry(t *testing.T) {
+	retryable := func(context.Context, workflows.PrinterSendInput) (workflows.PrinterResult, error) {
+		return workflows.PrinterResult{}, errors.New("printer answered 503")
+	}
+	hangs := func(ctx context.Context, _ workflows.PrinterSendInput) (workflows.PrinterResult, error) {
+		select {
+		case <-ctx.Done():
+		case <-time.After(10 * time.Second):
+		}
+		return workflows.PrinterResult{}, ctx.Err()
+	}
+	refused := func(context.Context, workflows.PrinterSendInput) (workflows.PrinterResult, error) {
+		return workflows.PrinterResult{}, temporal.NewNonRetryableApplicationError("printer answered 400", workflows.ErrPrinterRejected, nil)
+	}
+	for _, c := range []struct {
+		name   string
+		first  func(context.Context, workflows.PrinterSendInput) (workflows.PrinterResult, error)
+		again  int
+		status string
+	}{
+		{"taken", nil, 0, oi.StatusSubmitted},
+		{"refused", refused, 0, oi.EventFailed},
+		{"failed", retryable, 1, oi.StatusSubmitted},
+		{"cut at the cap", hangs, 1, oi.StatusSubmitted},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u := newUnit(t)
+			var firstAt, againAt time.Time
+			if c.first != nil {
+				u.printerFirst = func(ctx context.Context, in workflows.PrinterSendInput) (workflows.PrinterResult, error) {
+					firstAt = u.env.Now()
+					return c.first(ctx, in)
+				}
+			}
+			u.printer = func(string) (workflows.PrinterResult, error) {
+				againAt = u.env.Now()
+				return workflows.PrinterResult{Status: 201, Attempts: 2}, nil
+			}
+			in := unitInput("P-" + strings.ReplaceAll(c.name, " ", "-"))
+			u.run(in)
+			if c.status == oi.EventFailed {
+				u.mustSucceed()
+			}
+			if n := u.called(workflows.ActSendToPrinterFirst); n != 1 {
+				t.Fatalf("first try ran %d times", n)
+			}
+			if len(u.again) != c.again || u.called(workflows.ActSendToPrinter) != 0 {
+				t.Fatalf("activity ran %d times (%+v), want %d", len(u.again), u.again, c.again)
+			}
+			if c.again > 0 {
+				if u.again[0] != (workflows.PrinterSendInput{OrderID: in.OrderID, PriorAttempts: 1}) {
+					t.Fatalf("activity input %+v, want the order with one prior attempt", u.again[0])
+				}
+				if wait := againAt.Sub(firstAt); wait < time.Second {
+					t.Fatalf("activity came %v after the first try, want the retry policy's first wait (1 s)", wait)
+				}
+			}
+			if s := u.status(); s != c.status {
+				t.Fatalf("status %q, want %q", s, c.status)
+			}
+		})
+	}
+}

@@ -66,6 +66,9 @@ const (
 	ActDeliverPostbackFirst = "DeliverPostbackFirst"
 	ActSendToPrinterFirst   = "SendToPrinterFirst"
 	ActSendToPrinterAgain   = "SendToPrinterAgain"
+	// RecordEvent and CreatePostbacks in one local activity and one
+	// transaction (versionFewerRoundTrips).
+	ActRecordEventAndPostbacks = "RecordEventAndPostbacks"
 )
 
 // Error types that end an order without retries.
@@ -223,6 +226,8 @@ type RecordEventInput struct {
 type RecordEventResult struct {
 	OrderEventID int64
 	Inserted     bool
+	// Postbacks of an accepted event (RecordEventAndPostbacks only).
+	Postbacks []PostbackRef `json:",omitempty"`
 }
 
 // CreatePostbacksInput renders and stores the postbacks of one event.
