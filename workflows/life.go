@@ -72,6 +72,10 @@ func (r *orderRun) live(ctx, lctx workflow.Context) error {
 	// One shape for the whole run: an order in flight at the upgrade keeps
 	// the one it started with.
 	r.lean = workflow.GetVersion(ctx, versionFewerRoundTrips, workflow.DefaultVersion, 1) >= 1
+	if r.lean {
+		// What the order started (or continued) with: the API sets accepted.
+		r.shown, _ = workflow.GetTypedSearchAttributes(ctx).GetKeyword(AttrOrderStatus)
+	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateCancel, r.cancel,
 		workflow.UpdateHandlerOptions{Validator: r.validateCancel}); err != nil {
 		return err
@@ -141,7 +145,8 @@ func (r *orderRun) live(ctx, lctx workflow.Context) error {
 				return fmt.Errorf("archive try %d: %w", l.try-1, err)
 			}
 			r.status = oi.StatusAccepted
-			_ = workflow.UpsertTypedSearchAttributes(ctx, AttrOrderStatus.ValueSet(r.status))
+			r.showStatus(ctx)
+			r.publishStatus(ctx) // now: the try may take long (the printer's retries)
 			r.runTry(ctx, lctx)
 			continue
 		}
@@ -152,6 +157,7 @@ func (r *orderRun) live(ctx, lctx workflow.Context) error {
 			}
 			r.startHold(ctx)
 		}
+		r.publishStatus(ctx)
 		done := func() bool {
 			return oi.IsTerminal(r.status) && r.inflight == 0 && workflow.AllHandlersFinished(ctx) &&
 				!l.resubmit && (r.status != oi.EventFailed || l.holdOver)
@@ -166,6 +172,7 @@ func (r *orderRun) live(ctx, lctx workflow.Context) error {
 		}
 		if err := workflow.Await(ctx, func() bool {
 			return events.Len() > 0 || l.resubmits.Len() > 0 || l.resubmit || (l.delayDue && !l.delayFired) ||
+				(r.lean && r.status != r.shown) ||
 				(oi.ShippedOrLater(r.status) && l.stopDelay != nil) || done() ||
 				(r.inflight == 0 && l.canceling == nil && overLimit())
 		}); err != nil {

@@ -104,6 +104,29 @@ type orderRun struct {
 
 	life *lifeRun // nil for orders started before versionOrderLife
 	lean bool     // from versionFewerRoundTrips on (orders of the life version only)
+	// shown is the OrderStatus search attribute as last upserted (lean).
+	shown string
+}
+
+// showStatus puts the order's status in the OrderStatus search attribute
+// (a visibility write each). From versionFewerRoundTrips on the main loop
+// does it (publishStatus), once per workflow task and only on a change.
+func (r *orderRun) showStatus(ctx workflow.Context) {
+	if r.lean {
+		return
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrOrderStatus.ValueSet(r.status))
+}
+
+// publishStatus upserts OrderStatus when the status moved since it was last
+// shown. The main loop calls it before it waits or ends, and wakes up for
+// a status a handler moved, so the command goes out with the workflow task
+// that moved the status: several moves in one task make one write.
+func (r *orderRun) publishStatus(ctx workflow.Context) {
+	if r.lean && r.status != r.shown {
+		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrOrderStatus.ValueSet(r.status))
+		r.shown = r.status
+	}
 }
 
 // OrderWorkflow carries one order: record the request, render the intake
@@ -196,7 +219,7 @@ func failureReason(prefix string, err error) string {
 // search attribute.
 func (r *orderRun) setStatus(ctx, lctx workflow.Context, status, reason string) {
 	r.status = status
-	_ = workflow.UpsertTypedSearchAttributes(ctx, AttrOrderStatus.ValueSet(status))
+	r.showStatus(ctx)
 	if err := workflow.ExecuteLocalActivity(lctx, ActSetOrderStatus, StatusInput{OrderID: r.in.OrderID, Status: status, Reason: reason}).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Error("set order status", "orderId", r.in.OrderID, "error", err)
 	}
@@ -244,7 +267,7 @@ func (r *orderRun) handle(ctx, lctx workflow.Context, ev PrinterEvent, source st
 	}
 	if source == "printer" {
 		r.status = ev.Status
-		_ = workflow.UpsertTypedSearchAttributes(ctx, AttrOrderStatus.ValueSet(ev.Status))
+		r.showStatus(ctx)
 	}
 	if r.lean {
 		r.enqueueAll(ctx, res.Postbacks)

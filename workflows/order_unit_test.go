@@ -86,6 +86,8 @@ func newUnit(t *testing.T) *unit {
 		}
 		return res, nil
 	}
+	u.env.OnActivity(workflows.ActOrderSettings, mock.Anything, mock.Anything).Return(
+		workflows.OrderSettings{FailedHold: workflows.DefaultFailedOrderHold}, nil)
 	u.env.OnActivity(workflows.ActSendToPrinterFirst, mock.Anything, mock.Anything).Return(
 		func(ctx context.Context, in workflows.PrinterSendInput) (workflows.PrinterResult, error) {
 			u.note(workflows.ActSendToPrinterFirst)
@@ -685,5 +687,29 @@ func TestUnitPrinterFirstTry(t *testing.T) {
 				t.Fatalf("status %q, want %q", s, c.status)
 			}
 		})
+	}
+}
+
+// OrderStatus is upserted once per workflow task and only on a change:
+// events taken together make one visibility write, a status the order
+// already shows none.
+func TestUnitStatusIsShownOncePerChange(t *testing.T) {
+	u := newUnit(t)
+	if err := u.env.SetTypedSearchAttributesOnStart(temporal.NewSearchAttributes(workflows.AttrOrderStatus.ValueSet(oi.StatusAccepted))); err != nil {
+		t.Fatal(err)
+	}
+	var shown []string
+	u.env.OnUpsertTypedSearchAttributes(mock.Anything).Run(func(args mock.Arguments) {
+		v, _ := args.Get(0).(temporal.SearchAttributes).GetKeyword(workflows.AttrOrderStatus)
+		shown = append(shown, v)
+	}).Return(nil)
+	// Three events in one signal batch (one workflow task), then a repeat
+	// of the status the order already has, then the end.
+	u.run(unitInput("V1"), ev("e1", oi.EventReceived), ev("e2", oi.EventInProduction), ev("e3", oi.EventShipped))
+	if !slices.Equal(shown, []string{oi.StatusSubmitted, oi.EventShipped}) {
+		t.Fatalf("OrderStatus upserts %v, want [submitted shipped]: one per workflow task that moved it", shown)
+	}
+	if s := u.status(); s != oi.EventShipped {
+		t.Fatalf("status %q, want shipped", s)
 	}
 }
