@@ -138,20 +138,17 @@ type delivered struct {
 }
 
 func (a *Activities) deliver(ctx context.Context, in workflows.DeliverInput, first bool) (delivered, error) {
-	p, err := a.Store.GetPostback(ctx, in.PostbackID)
+	d, err := a.Store.LoadDelivery(ctx, in.PostbackID)
 	if err != nil {
 		return delivered{}, fmt.Errorf("load postback %s: %w", in.PostbackID, err)
 	}
+	p := d.Postback
 	if p.Status != oi.PostbackPending {
 		// A resend makes the postback pending before its series starts, so
 		// this is a retry after the final attempt was recorded.
 		return delivered{res: workflows.DeliverResult{Status: p.Status, Attempts: p.Attempts}}, nil
 	}
-	series, base, err := a.Store.PostbackSeries(ctx, p.ID)
-	if err != nil {
-		return delivered{}, fmt.Errorf("load attempt series of postback %s: %w", p.ID, err)
-	}
-	if first && p.Attempts > base {
+	if first && p.Attempts > d.Base {
 		// The first attempt is recorded already: the schedule goes on.
 		out := delivered{res: workflows.DeliverResult{Status: p.Status, Attempts: p.Attempts}}
 		if p.NextAttemptAt != nil {
@@ -159,11 +156,11 @@ func (a *Activities) deliver(ctx context.Context, in workflows.DeliverInput, fir
 		}
 		return out, nil
 	}
-	t, err := a.Store.GetTrigger(ctx, p.TriggerID)
-	if err != nil {
-		return delivered{}, fmt.Errorf("load trigger %s: %w", p.TriggerID, err)
+	t := d.Trigger
+	if t == nil {
+		return delivered{}, fmt.Errorf("load trigger %s: %w", p.TriggerID, oi.Errorf(oi.ENOTFOUND, "trigger not found"))
 	}
-	plan := attemptPlan{manual: in.Manual || series > 0, position: p.Attempts - base + 1, started: a.now()}
+	plan := attemptPlan{manual: in.Manual || d.Series > 0, position: p.Attempts - d.Base + 1, started: a.now()}
 	sctx := ctx
 	if in.SendTimeout > 0 {
 		var cancel context.CancelFunc
@@ -174,7 +171,7 @@ func (a *Activities) deliver(ctx context.Context, in workflows.DeliverInput, fir
 	if p.Method == oi.MethodEmail {
 		res, err = a.sendEmail(sctx, p, t)
 	} else {
-		res, err = a.sendWebhook(sctx, p)
+		res, err = a.sendWebhook(sctx, p, d.Secrets)
 	}
 	if err != nil {
 		return delivered{}, err
@@ -190,11 +187,8 @@ func (a *Activities) now() time.Time {
 	return time.Now().UTC()
 }
 
-func (a *Activities) sendWebhook(ctx context.Context, p *oi.Postback) (delivery.Result, error) {
-	sealed, err := a.Store.TriggerSecrets(ctx, p.TriggerID)
-	if err != nil {
-		return delivery.Result{}, fmt.Errorf("load secrets of trigger %s: %w", p.TriggerID, err)
-	}
+// sendWebhook signs with the trigger's sealed signing secrets (TriggerSecrets).
+func (a *Activities) sendWebhook(ctx context.Context, p *oi.Postback, sealed [][]byte) (delivery.Result, error) {
 	secrets := make([]string, 0, len(sealed))
 	for _, s := range sealed {
 		plain, _, err := a.Sealer.OpenFor(s, seal.TriggerSecret(p.TriggerID))
@@ -337,12 +331,9 @@ func (a *Activities) recordAttempt(ctx context.Context, p *oi.Postback, t *oi.Tr
 			att.NextAttemptAt = &when
 		}
 	}
-	stored, err := a.Store.InsertAttempt(ctx, att)
+	stored, err := a.Store.RecordAttempt(ctx, att, status, reason, att.NextAttemptAt)
 	if err != nil {
 		return delivered{}, fmt.Errorf("record attempt of %s: %w", p.ID, err)
-	}
-	if err := a.Store.SetPostbackStatus(ctx, p.ID, status, reason, att.NextAttemptAt); err != nil {
-		return delivered{}, fmt.Errorf("set status of postback %s: %w", p.ID, err)
 	}
 	if res.Outcome == delivery.Gone {
 		if err := a.Store.DisableTrigger(ctx, t.ID, "receiver answered 410 Gone to postback "+p.ID); err != nil {

@@ -401,14 +401,7 @@ func (s *Store) TriggerSecrets(ctx context.Context, id string) ([][]byte, error)
 	if err != nil {
 		return nil, mapErr(err, "trigger")
 	}
-	out := [][]byte{}
-	if cur != nil {
-		out = append(out, cur)
-	}
-	if prev != nil && until != nil && time.Now().Before(*until) {
-		out = append(out, prev)
-	}
-	return out, nil
+	return signingSecrets(cur, prev, until), nil
 }
 
 // RotateTriggerSecret makes sealed the current secret; the old one keeps
