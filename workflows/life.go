@@ -69,9 +69,6 @@ type cancelOp struct {
 func (r *orderRun) live(ctx, lctx workflow.Context) error {
 	l := &lifeRun{try: 1, resubmits: workflow.GetSignalChannel(ctx, SignalResubmit)}
 	r.life = l
-	// One shape for the whole run: an order in flight at the upgrade keeps
-	// the one it started with.
-	r.lean = workflow.GetVersion(ctx, versionFewerRoundTrips, workflow.DefaultVersion, 1) >= 1
 	if r.lean {
 		// What the order started (or continued) with: the API sets accepted.
 		r.shown, _ = workflow.GetTypedSearchAttributes(ctx).GetKeyword(AttrOrderStatus)

@@ -103,7 +103,7 @@ type orderRun struct {
 	inflight int                      // destinations being drained
 
 	life *lifeRun // nil for orders started before versionOrderLife
-	lean bool     // from versionFewerRoundTrips on (orders of the life version only)
+	lean bool     // from versionFewerRoundTrips on (which implies versionOrderLife and versionEventCap)
 	// shown is the OrderStatus search attribute as last upserted (lean).
 	shown string
 }
@@ -140,7 +140,13 @@ func OrderWorkflow(ctx workflow.Context, in OrderInput) error {
 	}
 	lctx := workflow.WithLocalActivityOptions(ctx, localOpts)
 
-	if workflow.GetVersion(ctx, versionOrderLife, workflow.DefaultVersion, 1) >= 1 {
+	// Asked first: every GetVersion records a marker and upserts the
+	// TemporalChangeVersion search attribute (a visibility write each), so
+	// an order of this shape asks it alone and takes the versions before it
+	// (order life, event cap) as given. Orders started before it find no
+	// marker here and ask those as they did.
+	r.lean = workflow.GetVersion(ctx, versionFewerRoundTrips, workflow.DefaultVersion, 1) >= 1
+	if r.lean || workflow.GetVersion(ctx, versionOrderLife, workflow.DefaultVersion, 1) >= 1 {
 		return r.live(ctx, lctx)
 	}
 	if in.State != nil {
@@ -232,7 +238,7 @@ func (r *orderRun) handle(ctx, lctx workflow.Context, ev PrinterEvent, source st
 	if ev.EventID == "" || r.seen[ev.EventID] {
 		return
 	}
-	capped := workflow.GetVersion(ctx, versionEventCap, workflow.DefaultVersion, 1) >= 1
+	capped := r.lean || workflow.GetVersion(ctx, versionEventCap, workflow.DefaultVersion, 1) >= 1
 	if !capped {
 		r.seen[ev.EventID] = true
 	}
