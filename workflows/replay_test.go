@@ -23,7 +23,11 @@ func TestReplaySavedHistory(t *testing.T) {
 	for _, f := range []string{"testdata/order_history.json", "testdata/order_history_event_cap.json",
 		// Saved after it (e2e/order_life_test.go, UPDATE_REPLAY_HISTORY=1): a
 		// cancel at the printer, and a resubmit after a template error.
-		"testdata/order_history_order_life_cancel.json", "testdata/order_history_order_life_resubmit.json"} {
+		"testdata/order_history_order_life_cancel.json", "testdata/order_history_order_life_resubmit.json",
+		// Saved after versionFewerRoundTrips (e2e/hang_test.go,
+		// SAVE_FEWER_ROUND_TRIPS_HISTORY=1): first tries as local activities,
+		// the printer's and a postback's failing and going on as activities.
+		"testdata/order_history_fewer_round_trips.json"} {
 		r := worker.NewWorkflowReplayer()
 		r.RegisterWorkflow(workflows.OrderWorkflow)
 		if err := r.ReplayWorkflowHistoryFromJSONFile(nil, f); err != nil {
