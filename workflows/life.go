@@ -246,10 +246,10 @@ func (r *orderRun) submitTry(sctx workflow.Context) string {
 			return "canceled before the printer was called"
 		}
 		// The first try, as a local activity that a cancel does not cut
-		// short (it ends within FirstTryCap), for the same reason.
+		// short (it ends within PrinterFirstTryCap), for the same reason.
 		dctx, _ := workflow.NewDisconnectedContext(sctx)
-		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(dctx, firstTryOpts), ActSendToPrinterFirst,
-			PrinterSendInput{OrderID: r.in.OrderID, SendTimeout: FirstTrySend}).Get(dctx, &pr)
+		err := workflow.ExecuteLocalActivity(workflow.WithLocalActivityOptions(dctx, printerFirstTryOpts), ActSendToPrinterFirst,
+			PrinterSendInput{OrderID: r.in.OrderID, SendTimeout: PrinterFirstTrySend}).Get(dctx, &pr)
 		if err == nil {
 			l.took, l.tookAt = true, workflow.Now(sctx)
 			return ""

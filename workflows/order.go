@@ -53,6 +53,15 @@ var (
 		ScheduleToCloseTimeout: FirstTryCap,
 		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
 	}
+	// The printer's first try may hold the task longer: it runs before the
+	// order has postbacks, while only a cancel (which waits for the call's
+	// end anyway) could come, and a printer that takes a few seconds must
+	// not get every order twice.
+	printerFirstTryOpts = workflow.LocalActivityOptions{
+		StartToCloseTimeout:    PrinterFirstTryCap,
+		ScheduleToCloseTimeout: PrinterFirstTryCap,
+		RetryPolicy:            &temporal.RetryPolicy{MaximumAttempts: 1},
+	}
 	// The delivery activity follows the postback schedule itself (through
 	// NextRetryDelay) and returns success once a postback reaches a final
 	// state, so the policy only bounds each try.
@@ -74,6 +83,13 @@ const FirstTryCap = 2 * time.Second
 // FirstTrySend is the first try's own deadline for its webhook, SMTP or
 // printer call, leaving the rest of FirstTryCap to record the attempt.
 const FirstTrySend = 1500 * time.Millisecond
+
+// PrinterFirstTryCap and PrinterFirstTrySend are the printer send's first
+// try's: below the workflow task timeout (10 s), above what printers take.
+const (
+	PrinterFirstTryCap  = 5 * time.Second
+	PrinterFirstTrySend = 4500 * time.Millisecond
+)
 
 // versionFewerRoundTrips is the order's shape with fewer Temporal round
 // trips (issue 14): first tries (a postback's first attempt, the printer
