@@ -131,7 +131,9 @@ func (a *Admin) CreateCustomer(ctx context.Context, b CustomerInput) (*oi.Custom
 }
 
 // Customers lists every customer.
-func (a *Admin) Customers(ctx context.Context) ([]*oi.Customer, error) { return a.Store.ListCustomers(ctx) }
+func (a *Admin) Customers(ctx context.Context) ([]*oi.Customer, error) {
+	return a.Store.ListCustomers(ctx)
+}
 
 // Customer is one customer.
 func (a *Admin) Customer(ctx context.Context, id string) (*oi.Customer, error) {

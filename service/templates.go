@@ -76,7 +76,9 @@ func (a *Admin) CreateTemplate(ctx context.Context, b TemplateInput) (*oi.Templa
 }
 
 // Templates lists every template at its current version.
-func (a *Admin) Templates(ctx context.Context) ([]*oi.Template, error) { return a.Store.ListTemplates(ctx) }
+func (a *Admin) Templates(ctx context.Context) ([]*oi.Template, error) {
+	return a.Store.ListTemplates(ctx)
+}
 
 // Template is one template at its current version.
 func (a *Admin) Template(ctx context.Context, id string) (*oi.Template, error) {
