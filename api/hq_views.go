@@ -113,7 +113,7 @@ func (h *hq) listPage(c *gin.Context, name, apiPath string, keys []string, data 
 }
 
 func (h *hq) requests(c *gin.Context) {
-	h.listPage(c, "requests", "/v1/admin/requests", []string{"customerId", "status", "printerId", "q"}, gin.H{"Statuses": OrderStatuses})
+	h.listPage(c, "requests", "/v1/admin/requests", []string{"customerId", "status", "printerId", "q"}, gin.H{"Statuses": oi.OrderStatuses})
 }
 
 func (h *hq) request(c *gin.Context) {
@@ -144,7 +144,7 @@ func (h *hq) showRequest(c *gin.Context, p *problem) {
 }
 
 func (h *hq) postbacks(c *gin.Context) {
-	data := gin.H{"Statuses": PostbackStatuses, "Events": oi.Events,
+	data := gin.H{"Statuses": oi.PostbackStatuses, "Events": oi.Events,
 		"ResendStatuses": []string{oi.PostbackFailed, oi.PostbackExhausted, oi.PostbackAborted, oi.PostbackDelivered}}
 	data["Triggers"], data["TriggerList"] = h.names(c, "/v1/admin/triggers")
 	h.listPage(c, "postbacks", "/v1/admin/postbacks", []string{"customerId", "status", "event", "triggerId", "q"}, data)

@@ -178,11 +178,7 @@ var typeDocs = map[string]typeDoc{
 // componentNames renames Go types in the document (request bodies are
 // unexported types in the handlers' files).
 var componentNames = map[string]string{
-	"customerBody": "CustomerInput", "printerBody": "PrinterInput", "templateBody": "TemplateInput",
-	"triggerBody": "TriggerInput", "lookupBody": "LookupInput", "smtpBody": "SMTPInput", "eventBody": "PrinterEventInput",
-	"renderBody": "RenderInput", "rollbackBody": "RollbackInput", "bulkResendBody": "BulkResendInput",
-	"lookupRowsBody": "LookupRowsInput", "testPostbackBody": "TestPostbackInput", "EventTaken": "EventAccepted",
-	"alertSettingsOut": "AlertSettings", "alertBody": "AlertInput",
+	"eventBody": "PrinterEventInput", "EventTaken": "EventAccepted", "AlertSettingsView": "AlertSettings",
 }
 
 // schemaSet collects the component schemas the operations refer to.

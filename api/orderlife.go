@@ -14,7 +14,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	oi "orderintake"
-	"orderintake/mapper"
 	"orderintake/service"
 	"orderintake/workflows"
 )
@@ -224,32 +223,6 @@ func (w *heldAnswer) WriteString(s string) (int, error) {
 func (w *heldAnswer) Status() int   { return w.status }
 func (w *heldAnswer) Size() int     { return w.body.Len() }
 func (w *heldAnswer) Written() bool { return w.written }
-
-// checkPrinterExpressions checks a printer's orderIdExpression (one
-// expression) and cancelUrl (a template string) when it is saved.
-func (s *Server) checkPrinterExpressions(p *oi.Printer) error {
-	if p.OrderIDExpression != "" {
-		if err := s.Mapper.CheckExpression(p.OrderIDExpression); err != nil {
-			return fieldTemplateError("orderIdExpression", err)
-		}
-	}
-	if p.CancelURL != "" {
-		if err := s.Mapper.Check(mapper.Template{Format: mapper.FormatText, Body: p.CancelURL}); err != nil {
-			return fieldTemplateError("cancelUrl", err)
-		}
-	}
-	return nil
-}
-
-func fieldTemplateError(field string, err error) error {
-	e := &oi.Error{Code: oi.EINVALID, Field: field, Message: field + ": " + err.Error()}
-	var me *mapper.Error
-	if errors.As(err, &me) {
-		e.Message = field + ": " + me.Message
-		e.Detail = map[string]any{"line": me.Line, "column": me.Column}
-	}
-	return e
-}
 
 // ---- HQ: the buttons call the service, the same path as the JSON routes
 

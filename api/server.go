@@ -67,6 +67,8 @@ type Server struct {
 	// life is the order's life after intake (cancel, resubmit, search,
 	// response templates), shared with HQ.
 	life *service.OrderLife
+	// admin is the operators' configuration and postback actions.
+	admin *service.Admin
 }
 
 // DefaultPublicURL is ORDERINTAKE_PUBLIC_URL's default (dev).
@@ -92,6 +94,8 @@ func New(cfg Config) *Server {
 		views:     &service.Views{Store: cfg.Store, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Namespace},
 		life:      service.NewOrderLife(cfg.Temporal, cfg.Store, cfg.Mapper, cfg.Logger)}
 	s.life.CancelWait = cfg.CancelWait
+	s.admin = &service.Admin{Store: cfg.Store, Mapper: cfg.Mapper, Sealer: cfg.Sealer, Workflows: s.workflows, Views: s.views,
+		KeysChanged: s.keys.forget}
 	return s
 }
 
