@@ -99,4 +99,3 @@ type TimelineEvent struct {
 	TrackingURL  string    `json:"trackingUrl"`
 	CarrierName  string    `json:"carrierName"`
 }
-
