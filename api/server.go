@@ -18,6 +18,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/internal/seal"
+	"orderintake/internal/throttle"
 	"orderintake/mapper"
 	"orderintake/service"
 	"orderintake/store"
@@ -59,7 +60,7 @@ type Server struct {
 	log      *slog.Logger
 	keys     *keyCache
 	limiter  *keyLimiter
-	throttle *throttle
+	throttle *throttle.Throttle
 	// workflows starts and signals workflows; views reads the Requests and
 	// Postbacks views (package service).
 	workflows *service.Workflows
@@ -89,7 +90,7 @@ func New(cfg Config) *Server {
 		cfg.PublicURL = DefaultPublicURL
 	}
 	s := &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, keyCacheTTL, keyCacheSize),
-		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst), throttle: newThrottle(cfg.Store, cfg.Logger),
+		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst), throttle: throttle.New(cfg.Store, cfg.Logger),
 		workflows: &service.Workflows{Temporal: cfg.Temporal, Store: cfg.Store, Log: cfg.Logger},
 		views:     &service.Views{Store: cfg.Store, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Namespace},
 		life:      service.NewOrderLife(cfg.Temporal, cfg.Store, cfg.Mapper, cfg.Logger)}
@@ -158,16 +159,14 @@ func (s *Server) readyz(c *gin.Context) {
 
 // requireAdmin checks the admin bearer token in constant time. An address
 // over the failure limit is refused before its token is even looked at, so
-// guessing stops at the limit (HQ's own in-process calls are not counted).
+// guessing stops at the limit (HQ's sign-in counts in the same throttle).
 func (s *Server) requireAdmin(c *gin.Context) {
 	ctx := c.Request.Context()
 	tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	valid := ok && s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) == 1
-	if !isInternalCall(ctx) {
-		if wait := s.throttle.attempt(ctx, scopeAdmin, c.ClientIP(), func() bool { return !valid }); wait > 0 {
-			s.tooManyFailures(c, wait, "admin authentications")
-			return
-		}
+	if wait := s.throttle.Attempt(ctx, throttle.ScopeAdmin, c.ClientIP(), func() bool { return !valid }); wait > 0 {
+		s.tooManyFailures(c, wait, "admin authentications")
+		return
 	}
 	if !valid {
 		s.fail(c, oi.Errorf(oi.EUNAUTHORIZED, "admin routes need Authorization: Bearer <admin token>"))
