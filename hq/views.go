@@ -213,9 +213,9 @@ type requestView struct {
 
 type requestPage struct {
 	Page
-	O                                      *requestView
+	O                                        *requestView
 	Customers, Printers, Triggers, Templates map[string]string
-	CanCancel, CanResubmit                 bool
+	CanCancel, CanResubmit                   bool
 }
 
 // decodeJSON reads a stored JSON part into v; a part that does not parse
