@@ -175,8 +175,8 @@ var typeDocs = map[string]typeDoc{
 	"RequestDetail":     {Desc: "the Requests view of one order: four stages, the event timeline and its postbacks"},
 }
 
-// componentNames renames Go types in the document (request bodies are
-// unexported types in the handlers' files).
+// componentNames renames Go types in the document where the Go name is not
+// the contract's (the printer event body, the alert settings' view).
 var componentNames = map[string]string{
 	"eventBody": "PrinterEventInput", "EventTaken": "EventAccepted", "AlertSettingsView": "AlertSettings",
 }
