@@ -402,12 +402,12 @@ func (f *form) err() error {
 
 // pageProblem is err as a page shows it: a form problem as it is, a
 // service error through problemOf.
-func pageProblem(err error) *Problem {
+func (h *HQ) pageProblem(c *gin.Context, err error) *Problem {
 	var fe formError
 	if errors.As(err, &fe) {
 		return fe.p
 	}
-	return problemOf(err)
+	return h.problem(c, err)
 }
 
 func (f *form) fail(p *Problem) {
@@ -573,7 +573,8 @@ func (h *HQ) resourceList(c *gin.Context, res *resource, status int, p *Problem,
 	}
 	v.Form = formFields(res.Fields, opts, values, true)
 	if err != nil {
-		v.Problem, status = problemOf(err), problemOf(err).Status
+		p := h.problem(c, err)
+		v.Problem, status = p, p.Status
 	}
 	if p != nil {
 		v.Problem, status = p, p.Status
@@ -585,7 +586,7 @@ func (h *HQ) resourceCreate(c *gin.Context, res *resource) {
 	f := newForm(c, res.Fields, true)
 	r, secret, err := res.create(c.Request.Context(), h.Admin, f)
 	if err != nil {
-		p := pageProblem(err)
+		p := h.pageProblem(c, err)
 		h.resourceList(c, res, p.Status, p, submitted(c, res.Fields))
 		return
 	}
@@ -646,7 +647,7 @@ func (h *HQ) resourceShow(c *gin.Context, res *resource, status int, st *shown, 
 func (h *HQ) resourceUpdate(c *gin.Context, res *resource) {
 	f := newForm(c, res.Fields, false)
 	if err := res.update(c.Request.Context(), h.Admin, c.Param("id"), f); err != nil {
-		p := pageProblem(err)
+		p := h.pageProblem(c, err)
 		h.resourceShow(c, res, p.Status, &shown{Problem: p}, submitted(c, res.Fields))
 		return
 	}
@@ -656,7 +657,7 @@ func (h *HQ) resourceUpdate(c *gin.Context, res *resource) {
 func (h *HQ) createKey(c *gin.Context, res *resource) {
 	k, err := h.Admin.CreateKey(c.Request.Context(), res.owner, c.Param("id"))
 	if err != nil {
-		p := problemOf(err)
+		p := h.problem(c, err)
 		h.resourceShow(c, res, p.Status, &shown{Problem: p}, nil)
 		return
 	}
@@ -665,7 +666,7 @@ func (h *HQ) createKey(c *gin.Context, res *resource) {
 
 func (h *HQ) revokeKey(c *gin.Context, res *resource) {
 	if err := h.Admin.RevokeKey(c.Request.Context(), res.owner, c.Param("id"), c.Param("keyId")); err != nil {
-		p := problemOf(err)
+		p := h.problem(c, err)
 		h.resourceShow(c, res, p.Status, &shown{Problem: p}, nil)
 		return
 	}
@@ -680,7 +681,7 @@ func (h *HQ) resourceAction(c *gin.Context, res *resource, a action) {
 	case "test":
 		out, err := h.Admin.TestPostback(ctx, c.Param("id"), "")
 		if err != nil {
-			p := problemOf(err)
+			p := h.problem(c, err)
 			h.resourceShow(c, res, p.Status, &shown{Problem: p}, nil)
 			return
 		}
@@ -688,7 +689,7 @@ func (h *HQ) resourceAction(c *gin.Context, res *resource, a action) {
 	case "rotate-secret":
 		t, err := h.Admin.RotateSecret(ctx, c.Param("id"))
 		if err != nil {
-			p := problemOf(err)
+			p := h.problem(c, err)
 			h.resourceShow(c, res, p.Status, &shown{Problem: p}, nil)
 			return
 		}
@@ -704,7 +705,7 @@ func (h *HQ) importRows(c *gin.Context, res *resource) {
 		return
 	}
 	if _, err := h.Admin.ImportLookupCSV(c.Request.Context(), c.Param("id"), []byte(csv)); err != nil {
-		p := problemOf(err)
+		p := h.problem(c, err)
 		h.resourceShow(c, res, p.Status, &shown{Problem: p}, nil)
 		return
 	}

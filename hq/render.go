@@ -162,14 +162,17 @@ func (h *HQ) showProblem(c *gin.Context, p *Problem) {
 	h.render(c, p.Status, "error", &resultPage{Page: Page{Problem: p}})
 }
 
-// fail shows a service error as the page; internal ones are logged with
-// their cause (the page says only "internal error").
-func (h *HQ) fail(c *gin.Context, err error) {
+// fail shows a service error as the page.
+func (h *HQ) fail(c *gin.Context, err error) { h.showProblem(c, h.problem(c, err)) }
+
+// problem is a service error as the page shows it; internal ones are
+// logged with their cause (the page says only "internal error").
+func (h *HQ) problem(c *gin.Context, err error) *Problem {
 	p := problemOf(err)
 	if p.Status >= 500 {
 		h.log.Error("hq page failed", "method", c.Request.Method, "path", c.FullPath(), "status", p.Status, "error", err)
 	}
-	h.showProblem(c, p)
+	return p
 }
 
 // invalid is a form value the page itself refuses (422).

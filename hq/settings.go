@@ -65,11 +65,11 @@ func (h *HQ) showSettings(c *gin.Context, status int, p *Problem, values map[str
 		v.Alerts = &alertsForm{Enabled: a.Enabled, Emails: strings.Join(a.Emails, ", "), WebhookURL: a.WebhookURL,
 			HasWebhookSecret: a.HasWebhookSecret, TriggerFailures: a.TriggerFailures, PrinterFailures: a.PrinterFailures}
 	} else if p == nil {
-		p = problemOf(err)
+		p = h.problem(c, err)
 	}
 	st, err := h.Admin.SMTPSettings(ctx)
 	if err != nil && p == nil {
-		p = problemOf(err)
+		p = h.problem(c, err)
 	}
 	v.O = st
 	if values == nil {
@@ -94,7 +94,7 @@ func (h *HQ) saveSettings(c *gin.Context) {
 		_, err = h.Admin.PutSMTPSettings(c.Request.Context(), in)
 	}
 	if err != nil {
-		p := pageProblem(err)
+		p := h.pageProblem(c, err)
 		h.showSettings(c, p.Status, p, submitted(c, smtpFields), nil)
 		return
 	}
@@ -117,7 +117,7 @@ func (h *HQ) saveAlertSettings(c *gin.Context) {
 	}
 	out, err := h.Admin.PutAlertSettings(c.Request.Context(), in)
 	if err != nil {
-		p := problemOf(err)
+		p := h.problem(c, err)
 		h.showSettings(c, p.Status, p, nil, nil)
 		return
 	}

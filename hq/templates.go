@@ -143,7 +143,7 @@ func (h *HQ) createTemplate(c *gin.Context) {
 	t, err := h.Admin.CreateTemplate(c.Request.Context(), templateInput(c))
 	if err != nil {
 		e := h.editorFromForm(c)
-		e.Problem = problemOf(err)
+		e.Problem = h.problem(c, err)
 		h.showEditor(c, e.Problem.Status, e)
 		return
 	}
@@ -153,7 +153,7 @@ func (h *HQ) createTemplate(c *gin.Context) {
 func (h *HQ) saveTemplate(c *gin.Context) {
 	if _, err := h.Admin.UpdateTemplate(c.Request.Context(), c.Param("id"), templateInput(c)); err != nil {
 		e := h.editorFromForm(c)
-		e.Problem = problemOf(err)
+		e.Problem = h.problem(c, err)
 		h.showEditor(c, e.Problem.Status, e)
 		return
 	}
@@ -185,7 +185,7 @@ func (h *HQ) renderTemplate(c *gin.Context) {
 	}
 	out, err := h.Admin.Render(c.Request.Context(), in)
 	if err != nil {
-		e.Problem = problemOf(err)
+		e.Problem = h.problem(c, err)
 		h.showEditor(c, http.StatusOK, e)
 		return
 	}
@@ -309,7 +309,7 @@ func (h *HQ) impactPreview(c *gin.Context) {
 		h.showProblem(c, &Problem{Status: 404, Title: "Not Found", Detail: "template " + e.ID + " not found"})
 		return
 	case code == oi.ETEMPLATE: // the draft does not compile
-		e.Problem = problemOf(err)
+		e.Problem = h.problem(c, err)
 		e.Problem.Field = ""
 	case code == oi.EINVALID:
 		e.Problem = invalid("customerId", "choose the customer whose orders the preview runs over")

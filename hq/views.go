@@ -111,7 +111,7 @@ func (h *HQ) requests(c *gin.Context) {
 	if p == nil {
 		items, next, err := h.Views.Requests(c.Request.Context(), f)
 		if err != nil {
-			p = problemOf(err)
+			p = h.problem(c, err)
 		}
 		v.Items, v.Next = items, nextPage(c, next)
 	}
@@ -141,7 +141,7 @@ func (h *HQ) postbacks(c *gin.Context) {
 	if p == nil {
 		items, next, err := h.Views.Postbacks(c.Request.Context(), f)
 		if err != nil {
-			p = problemOf(err)
+			p = h.problem(c, err)
 		}
 		v.Items, v.Next = items, nextPage(c, next)
 	}
@@ -299,7 +299,7 @@ func (h *HQ) cancelOrder(c *gin.Context) {
 	id := c.Param("id")
 	ans, err := h.Life.Cancel(c.Request.Context(), "", id, workflows.CancelInput{Source: "admin"})
 	if err != nil {
-		h.showRequest(c, problemOf(err))
+		h.showRequest(c, h.problem(c, err))
 		return
 	}
 	notice := "canceled"
@@ -313,7 +313,7 @@ func (h *HQ) cancelOrder(c *gin.Context) {
 func (h *HQ) resubmit(c *gin.Context) {
 	id := c.Param("id")
 	if _, err := h.Life.Resubmit(c.Request.Context(), id); err != nil {
-		h.showRequest(c, problemOf(err))
+		h.showRequest(c, h.problem(c, err))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/hq/requests/"+url.PathEscape(id)+"?notice=resubmitted")
@@ -379,7 +379,7 @@ func (h *HQ) showPostback(c *gin.Context, status int, p *Problem) {
 
 func (h *HQ) resend(c *gin.Context) {
 	if _, err := h.Admin.Resend(c.Request.Context(), c.Param("id")); err != nil {
-		h.showPostback(c, http.StatusOK, problemOf(err))
+		h.showPostback(c, http.StatusOK, h.problem(c, err))
 		return
 	}
 	c.Redirect(http.StatusSeeOther, "/hq/postbacks/"+url.PathEscape(c.Param("id"))+"?notice=resent")
