@@ -630,7 +630,10 @@ func (h *HQ) resourceShow(c *gin.Context, res *resource, status int, st *shown, 
 	}
 	v := &resourcePage{Page: Page{Title: res.Singular + " " + r.Name}, Res: res, O: r, Form: formFields(res.Fields, opts, values, false)}
 	if res.Keys {
-		v.Keys, _ = h.Admin.Keys(ctx, res.owner, r.ID)
+		if v.Keys, err = h.Admin.Keys(ctx, res.owner, r.ID); err != nil {
+			v.Problem = h.problem(c, err) // the row shows; its keys could not be read
+			status = v.Problem.Status
+		}
 	}
 	if res == triggers {
 		v.Postbacks = "/hq/postbacks?triggerId=" + url.QueryEscape(r.ID)

@@ -107,7 +107,9 @@ func (h *HQ) editTemplate(c *gin.Context) {
 	}
 	e := &editor{ID: id, Values: map[string]string{"name": t.Name, "kind": t.Kind, "format": t.Format, "subject": t.Subject,
 		"body": t.Body, "strict": strictValue(t.Strict)}, Input: sampleInput(t.Kind)}
-	e.Versions, _ = h.Admin.TemplateVersions(ctx, id)
+	if e.Versions, err = h.Admin.TemplateVersions(ctx, id); err != nil {
+		e.Problem = h.problem(c, err)
+	}
 	// ?version=N loads an older version into the editor; saving it makes it
 	// current again (a rollback that keeps the history).
 	if v := c.Query("version"); v != "" {
@@ -134,7 +136,10 @@ func (h *HQ) editorFromForm(c *gin.Context) *editor {
 		e.ID = c.Param("id")
 	}
 	if e.ID != "" {
-		e.Versions, _ = h.Admin.TemplateVersions(c.Request.Context(), e.ID)
+		var err error
+		if e.Versions, err = h.Admin.TemplateVersions(c.Request.Context(), e.ID); err != nil {
+			h.log.Warn("hq: template versions", "template", e.ID, "error", err)
+		}
 	}
 	return e
 }
