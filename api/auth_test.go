@@ -15,6 +15,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/api"
+	"orderintake/internal/app"
 	"orderintake/internal/pgtest"
 	"orderintake/internal/testenv"
 	"orderintake/mapper"
@@ -50,7 +51,7 @@ func newAuthEnv(t *testing.T, mod func(*api.Config)) *authEnv {
 	if mod != nil {
 		mod(&cfg)
 	}
-	e := &env{t: t, st: st, srv: httptest.NewServer(api.New(cfg).Handler())}
+	e := &env{t: t, st: st, srv: httptest.NewServer(app.Handler(cfg))}
 	t.Cleanup(e.srv.Close)
 	return &authEnv{env: e, db: db}
 }

@@ -17,6 +17,7 @@ import (
 	oi "orderintake"
 	"orderintake/api"
 	"orderintake/internal/apiclient"
+	"orderintake/internal/app"
 	"orderintake/internal/testenv"
 	"orderintake/mapper"
 	"orderintake/store"
@@ -39,9 +40,9 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	st := testenv.Store(t)
 	sealer := testenv.Sealer(t)
-	s := api.New(api.Config{Store: st, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: sealer, AdminToken: adminToken,
-		TemporalUIURL: "http://127.0.0.1:8233", Logger: quiet})
-	e := &env{t: t, st: st, srv: httptest.NewServer(s.Handler())}
+	cfg := api.Config{Store: st, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: sealer, AdminToken: adminToken,
+		TemporalUIURL: "http://127.0.0.1:8233", Logger: quiet}
+	e := &env{t: t, st: st, srv: httptest.NewServer(app.Handler(cfg))}
 	t.Cleanup(e.srv.Close)
 	e.fx = testenv.Seed(t, st, sealer, "http://127.0.0.1:9/printer", "http://127.0.0.1:9/hook", oi.EventShipped, oi.EventDelivered)
 	return e

@@ -5,14 +5,12 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"orderintake/hq"
 	"orderintake/metrics"
-	"orderintake/overview"
 )
 
 // opsRoutes counts requests (package metrics) on every route registered
-// after it and serves /metrics, /openapi.json and the HQ pages (package
-// hq, over the same services as the admin routes).
+// after it, the HQ pages mounted later by the assembly included, and serves
+// /metrics and /openapi.json.
 func (s *Server) opsRoutes(r *gin.Engine) {
 	m := metrics.New(s.Store, s.Metrics)
 	m.MustRegister(s.life.Fallbacks)
@@ -23,8 +21,6 @@ func (s *Server) opsRoutes(r *gin.Engine) {
 	})
 	r.GET("/metrics", gin.WrapH(m.Handler()))
 	r.GET("/openapi.json", s.openAPI)
-	hq.New(hq.Config{Admin: s.admin, Views: s.views, Life: s.life, Overview: &overview.Service{Store: s.Store, Logger: s.log},
-		Sessions: s.Store, Throttle: s.throttle, AdminToken: s.AdminToken, PublicURL: s.PublicURL, Logger: s.log}).Mount(r)
 }
 
 // orderAttrs names the order a request is about in its log lines (routes

@@ -100,8 +100,32 @@ func New(cfg Config) *Server {
 	return s
 }
 
-// Handler returns the router.
-func (s *Server) Handler() http.Handler {
+// Services are the typed services behind the API's routes. The assembly
+// (internal/app) gives the HQ pages these same ones, so a change made
+// through either face is seen by the other and failed sign-ins count in
+// one throttle.
+type Services struct {
+	Admin *service.Admin
+	Views *service.Views
+	Life  *service.OrderLife
+	// Throttle counts failed admin authentications by client address.
+	Throttle *throttle.Throttle
+}
+
+// Services returns the services the routes use.
+func (s *Server) Services() Services {
+	return Services{Admin: s.admin, Views: s.views, Life: s.life, Throttle: s.throttle}
+}
+
+// Handler returns the router of the JSON API alone. A process serves
+// Engine with the HQ pages mounted beside it (internal/app.Handler).
+func (s *Server) Handler() http.Handler { return s.Engine() }
+
+// Engine builds the router: middleware, operations and API routes. Every
+// middleware is in place before it returns, so routes mounted on it
+// afterwards (HQ) run behind the same chain (recovery, limit headers,
+// request metrics).
+func (s *Server) Engine() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	// gin trusts every proxy by default: anyone could then pick the address
