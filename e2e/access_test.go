@@ -32,7 +32,7 @@ func accessServer(t *testing.T, p *product, rate float64, burst int) (*httptest.
 	h := app.Handler(api.Config{Store: p.st, Temporal: p.tc, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: p.wcfg.Sealer,
 		AdminToken: p.admin, Logger: quietLogger, RateLimit: rate, RateBurst: burst,
 		// Each call comes from its own client address (accessCall), so the
-		// failed-authentication throttle, tested in api/auth_test.go, stays out
+		// failed-authentication throttle, tested in api/ and hq/, stays out
 		// of this walk's way.
 		TrustedProxies: []string{"127.0.0.1", "::1"}})
 	eng, ok := h.(*gin.Engine)

@@ -2,11 +2,8 @@ package hq_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -18,8 +15,8 @@ import (
 	oi "orderintake"
 	"orderintake/hq"
 	"orderintake/internal/pgtest"
-	"orderintake/internal/testenv"
 	"orderintake/internal/throttle"
+	"orderintake/internal/webtest"
 	"orderintake/mapper"
 	"orderintake/overview"
 	"orderintake/service"
@@ -28,72 +25,51 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-const token = "adm_hq_test_token_0123456789"
-
-var quiet = slog.New(slog.DiscardHandler)
+var quiet = webtest.Quiet
 
 // site is HQ mounted alone on a router (no API route at all) over the
-// services on a real Postgres, signed in: what the pages show and do can
-// only come from the services. The page tests through the whole product
-// handler are in api/ and e2e/.
+// services on a real Postgres (webtest with its own handler), signed in:
+// what the pages show and do can only come from the services. The other
+// page tests of this package run on the product's whole router.
 type site struct {
-	t    *testing.T
-	st   *store.Store
-	fx   *testenv.Fixture
-	srv  *httptest.Server
-	c    *http.Client
-	csrf string
+	*webtest.Env
+	b *webtest.Browser
 }
 
 func newSite(t *testing.T) *site {
-	st := testenv.Store(t)
-	sealer := testenv.Sealer(t)
-	eng := mapper.NewEngine(mapper.Options{})
-	views := &service.Views{Store: st, TemporalUIURL: "http://127.0.0.1:8233", Namespace: "default"}
-	admin := &service.Admin{Store: st, Mapper: eng, Sealer: sealer, Workflows: &service.Workflows{Store: st, Log: quiet}, Views: views}
-	h := hq.New(hq.Config{Admin: admin, Views: views, Life: service.NewOrderLife(nil, st, eng, quiet),
-		Overview: &overview.Service{Store: st, Logger: quiet}, Sessions: st, Throttle: throttle.New(st, quiet),
-		AdminToken: token, Logger: quiet})
-	gin.SetMode(gin.ReleaseMode)
-	r := gin.New()
-	h.Mount(r)
-	s := &site{t: t, st: st, srv: httptest.NewServer(r)}
-	t.Cleanup(s.srv.Close)
-	s.fx = testenv.Seed(t, st, sealer, "http://127.0.0.1:9/printer", "http://127.0.0.1:9/hook", oi.EventShipped)
+	e := webtest.NewWith(t, webtest.Options{Seed: true, Events: []string{oi.EventShipped}, Handler: func(e *webtest.Env) http.Handler {
+		st, eng := e.Store, mapper.NewEngine(mapper.Options{})
+		views := &service.Views{Store: st, TemporalUIURL: webtest.TemporalUIURL, Namespace: "default"}
+		admin := &service.Admin{Store: st, Mapper: eng, Sealer: e.Sealer, Workflows: &service.Workflows{Store: st, Log: quiet}, Views: views}
+		h := hq.New(hq.Config{Admin: admin, Views: views, Life: service.NewOrderLife(nil, st, eng, quiet),
+			Overview: &overview.Service{Store: st, Logger: quiet}, Sessions: st, Throttle: throttle.New(st, quiet),
+			AdminToken: webtest.AdminToken, Logger: quiet})
+		gin.SetMode(gin.ReleaseMode)
+		r := gin.New()
+		h.Mount(r)
+		return r
+	}})
 	jar, _ := cookiejar.New(nil)
-	s.c = &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	s := &site{Env: e, b: e.BrowserOn(e.NoFollow(jar))}
 	s.get("/hq/login")
-	if st, _, loc := s.post("/hq/login", url.Values{"token": {token}}, "nonce"); st != 303 || loc != "/hq/" {
+	if st, _, loc := s.post("/hq/login", url.Values{"token": {webtest.AdminToken}}, "nonce"); st != 303 || loc != "/hq/" {
 		t.Fatalf("sign-in = %d to %q, want 303 to /hq/", st, loc)
 	}
 	return s
 }
 
-var csrfField = regexp.MustCompile(`name="(?:csrf|nonce)" value="([^"]+)"`)
-
-func (s *site) read(resp *http.Response, err error) (int, string, string) {
-	s.t.Helper()
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	if m := csrfField.FindStringSubmatch(string(raw)); m != nil {
-		s.csrf = m[1]
-	}
-	return resp.StatusCode, string(raw), resp.Header.Get("Location")
-}
-
+// get loads a page: its status, body and Location.
 func (s *site) get(path string) (int, string, string) {
-	s.t.Helper()
-	return s.read(s.c.Get(s.srv.URL + path))
+	s.T.Helper()
+	st, body := s.b.Get(path)
+	return st, body, s.b.Location
 }
 
 // post submits a form with the last page's CSRF token (or login nonce).
 func (s *site) post(path string, form url.Values, tokenField string) (int, string, string) {
-	s.t.Helper()
-	form.Set(tokenField, s.csrf)
-	return s.read(s.c.PostForm(s.srv.URL+path, form))
+	s.T.Helper()
+	st, body := s.b.Post(path, form, tokenField)
+	return st, body, s.b.Location
 }
 
 func mustContain(t *testing.T, what, body string, wants ...string) {
@@ -117,7 +93,7 @@ func TestConfigPagesOverTheAdminService(t *testing.T) {
 	mustContain(t, "the customers list", body, "Shop", "Test printer")
 
 	st, _, loc := s.post("/hq/customers", url.Values{"name": {"Mugs & Co"}, "referenceId": {"mugs"},
-		"printerId": {s.fx.Printer.ID}, "delayedAfter": {"48h"}}, "csrf")
+		"printerId": {s.Fx.Printer.ID}, "delayedAfter": {"48h"}}, "csrf")
 	if st != 303 || !strings.HasPrefix(loc, "/hq/customers/cus_") || !strings.HasSuffix(loc, "?notice=created") {
 		t.Fatalf("create customer = %d to %q", st, loc)
 	}
@@ -143,8 +119,8 @@ func TestConfigPagesOverTheAdminService(t *testing.T) {
 	}
 
 	// A trigger's signing secret is shown once, on the page that made it.
-	st, body, _ = s.post("/hq/triggers", url.Values{"customerId": {s.fx.Customer.ID}, "name": {"ship hook"}, "event": {"shipped"},
-		"method": {"url"}, "templateId": {s.fx.Triggers[oi.EventShipped].TemplateID}, "format": {"json"},
+	st, body, _ = s.post("/hq/triggers", url.Values{"customerId": {s.Fx.Customer.ID}, "name": {"ship hook"}, "event": {"shipped"},
+		"method": {"url"}, "templateId": {s.Fx.Triggers[oi.EventShipped].TemplateID}, "format": {"json"},
 		"url": {"https://shop.example/hook"}, "retryOnFailure": {"on"}, "status": {"active"}}, "csrf")
 	if st != 201 || !regexp.MustCompile(`<code id="secret">whsec_[^<]+</code>`).MatchString(body) {
 		t.Fatalf("create trigger = %d, want 201 with the secret shown once", st)
@@ -155,9 +131,9 @@ func TestConfigPagesOverTheAdminService(t *testing.T) {
 // it, an order shows its stages, an unknown order is a 404 page.
 func TestRequestPagesOverTheViews(t *testing.T) {
 	s := newSite(t)
-	cust := s.fx.Customer.ID
+	cust := s.Fx.Customer.ID
 	id := oi.OrderID(cust, "HQ-1")
-	if err := s.st.InsertOrderRequest(context.Background(), store.NewOrder{ID: id, CustomerID: cust, PrinterID: s.fx.Printer.ID,
+	if err := s.Store.InsertOrderRequest(context.Background(), store.NewOrder{ID: id, CustomerID: cust, PrinterID: s.Fx.Printer.ID,
 		WorkflowID: oi.WorkflowID(cust, "HQ-1"), IdempotencyKey: "HQ-1", OrderReferenceID: "HQ-1", ReceivedAt: time.Now(),
 		ContentType: "application/json", Headers: map[string][]string{"content-type": {"application/json"}},
 		Body: []byte(`{"orderReferenceId":"HQ-1","items":[{"sku":"MUG","quantity":2}]}`)}); err != nil {
