@@ -11,7 +11,6 @@ import (
 
 	"orderintake/charts"
 	"orderintake/overview"
-	"orderintake/store"
 )
 
 // ---- overview (/hq/): orders per hour, rates, latency, what fails now
@@ -34,9 +33,11 @@ type overviewView struct {
 	TookMs         string
 }
 
+// customerRow is one line of the per-customer table.
 type customerRow struct {
-	store.CustomerSummary
-	Rate string
+	CustomerID, CustomerName string
+	Orders, Failed, Rejected int
+	Rate                     string
 }
 
 type overviewPage struct {
@@ -82,16 +83,19 @@ func (h *HQ) overviewPage(c *gin.Context) {
 	v.FailureRate, v.FailureMeter = charts.Percent(rate, known), charts.Meter("failure-meter", rate, known, false)
 	pr, pk := o.Postbacks.SuccessRate()
 	v.PostbackRate, v.PostbackMeter = charts.Percent(pr, pk), charts.Meter("postback-meter", pr, pk, true)
-	lat := func(l store.Latency, p float64) string {
-		if l.N == 0 {
+	// A percentile of no samples is no number: shown as a dash.
+	lat := func(n int, p float64) string {
+		if n == 0 {
 			return "—"
 		}
 		return charts.Millis(p)
 	}
-	v.IntakeP50, v.IntakeP95 = lat(o.Latency.IntakeToPrinter, o.Latency.IntakeToPrinter.P50), lat(o.Latency.IntakeToPrinter, o.Latency.IntakeToPrinter.P95)
-	v.PostbackP50, v.PostbackP95 = lat(o.Latency.EventToPostback, o.Latency.EventToPostback.P50), lat(o.Latency.EventToPostback, o.Latency.EventToPostback.P95)
+	in, ev := o.Latency.IntakeToPrinter, o.Latency.EventToPostback
+	v.IntakeP50, v.IntakeP95 = lat(in.N, in.P50), lat(in.N, in.P95)
+	v.PostbackP50, v.PostbackP95 = lat(ev.N, ev.P50), lat(ev.N, ev.P95)
 	for _, cs := range o.Customers {
-		v.Customers = append(v.Customers, customerRow{CustomerSummary: cs, Rate: charts.Percent(cs.FailureRate(), cs.Orders > 0)})
+		v.Customers = append(v.Customers, customerRow{CustomerID: cs.CustomerID, CustomerName: cs.CustomerName, Orders: cs.Orders,
+			Failed: cs.Failed, Rejected: cs.Rejected, Rate: charts.Percent(cs.FailureRate(), cs.Orders > 0)})
 	}
 	names, _ := h.names(c, "customers")
 	opts := make([]option, 0, len(names))

@@ -12,7 +12,6 @@ import (
 
 	oi "orderintake"
 	"orderintake/service"
-	"orderintake/store"
 	"orderintake/workflows"
 )
 
@@ -21,9 +20,9 @@ import (
 // listFilter turns the HQ filter form into a list filter. Dates from
 // <input type=date> are whole UTC days, "to" included; full RFC 3339 times
 // pass through as they are.
-func listFilter(c *gin.Context) (store.ListFilter, *Problem) {
+func listFilter(c *gin.Context) (service.ListFilter, *Problem) {
 	q := func(k string) string { return strings.TrimSpace(c.Query(k)) }
-	f := store.ListFilter{CustomerID: q("customerId"), Status: q("status"), Event: q("event"), TriggerID: q("triggerId"),
+	f := service.ListFilter{CustomerID: q("customerId"), Status: q("status"), Event: q("event"), TriggerID: q("triggerId"),
 		PrinterID: q("printerId"), Query: q("q"), Cursor: c.Query("cursor"), Limit: 50}
 	for k, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
 		v := q(k)

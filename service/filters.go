@@ -5,6 +5,12 @@ import (
 	"orderintake/store"
 )
 
+// ListFilter is what the Requests and Postbacks lists are filtered and
+// paged by. It is the store's query as is (an alias): the pages and the
+// API name it here, through the services they call, and no copy of its
+// fields has to be kept in step.
+type ListFilter = store.ListFilter
+
 // checkRange refuses an empty or inverted [from, to).
 func checkRange(f store.ListFilter) error {
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
