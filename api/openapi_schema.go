@@ -175,14 +175,10 @@ var typeDocs = map[string]typeDoc{
 	"RequestDetail":     {Desc: "the Requests view of one order: four stages, the event timeline and its postbacks"},
 }
 
-// componentNames renames Go types in the document (request bodies are
-// unexported types in the handlers' files).
+// componentNames renames Go types in the document where the Go name is not
+// the contract's (the printer event body, the alert settings' view).
 var componentNames = map[string]string{
-	"customerBody": "CustomerInput", "printerBody": "PrinterInput", "templateBody": "TemplateInput",
-	"triggerBody": "TriggerInput", "lookupBody": "LookupInput", "smtpBody": "SMTPInput", "eventBody": "PrinterEventInput",
-	"renderBody": "RenderInput", "rollbackBody": "RollbackInput", "bulkResendBody": "BulkResendInput",
-	"lookupRowsBody": "LookupRowsInput", "testPostbackBody": "TestPostbackInput", "EventTaken": "EventAccepted",
-	"alertSettingsOut": "AlertSettings", "alertBody": "AlertInput",
+	"eventBody": "PrinterEventInput", "EventTaken": "EventAccepted", "AlertSettingsView": "AlertSettings",
 }
 
 // schemaSet collects the component schemas the operations refer to.
