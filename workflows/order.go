@@ -40,14 +40,13 @@ var (
 			NonRetryableErrorTypes: []string{ErrPrinterRejected, ErrOrderConfig},
 		},
 	}
-	// A first try (a postback's first attempt, the printer send) runs as a
-	// local activity: no activity task round trip, so most orders take one
-	// workflow task per event. The workflow task stays open while it runs,
-	// which holds the order's other work (another destination's postbacks,
-	// the next event): FirstTryCap bounds that hold, and the call inside
-	// ends by FirstTrySend so the attempt is recorded within the cap. A try
-	// that fails (or hits the cap) goes to the regular activity, whose
-	// retries show in the Web UI.
+	// A postback's first try runs as a local activity: no activity task
+	// round trip, so most orders take one workflow task per event. The
+	// workflow task stays open while it runs, which holds the order's other
+	// work (another destination's next postback, the next event):
+	// FirstTryCap bounds that hold, and the call inside ends by FirstTrySend
+	// so the attempt is recorded within the cap. A try that fails (or hits
+	// the cap) goes to the regular activity, whose retries show in the Web UI.
 	firstTryOpts = workflow.LocalActivityOptions{
 		StartToCloseTimeout:    FirstTryCap,
 		ScheduleToCloseTimeout: FirstTryCap,
@@ -80,8 +79,8 @@ var (
 // long a hanging receiver or printer holds the order's workflow task.
 const FirstTryCap = 2 * time.Second
 
-// FirstTrySend is the first try's own deadline for its webhook, SMTP or
-// printer call, leaving the rest of FirstTryCap to record the attempt.
+// FirstTrySend is a postback first try's own deadline for its webhook or
+// SMTP call, leaving the rest of FirstTryCap to record the attempt.
 const FirstTrySend = 1500 * time.Millisecond
 
 // PrinterFirstTryCap and PrinterFirstTrySend are the printer send's first
@@ -93,8 +92,11 @@ const (
 
 // versionFewerRoundTrips is the order's shape with fewer Temporal round
 // trips (issue 14): first tries (a postback's first attempt, the printer
-// send) as local activities within FirstTryCap, the regular activity after
-// a failed one; one local activity per event (RecordEventAndPostbacks).
+// send) as local activities within FirstTryCap (PrinterFirstTryCap), the
+// regular activity after one that failed; one local activity per event
+// (RecordEventAndPostbacks); OrderStatus upserted once per workflow task
+// that moved it (publishStatus). It implies versionOrderLife and
+// versionEventCap.
 const versionFewerRoundTrips = "fewer-round-trips"
 
 // historyLimit is where the workflow continues as new (orders see a handful
