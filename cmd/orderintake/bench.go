@@ -99,11 +99,14 @@ func tuningDesc(t devstack.Tuning) string {
 	if t.HistoryShards > 1 {
 		fmt.Fprintf(&b, ", %d history shards", t.HistoryShards)
 	}
-	if t.TaskQueuePartitions > 1 {
+	if t.TaskQueuePartitions > 0 {
 		fmt.Fprintf(&b, ", %d task queue partitions", t.TaskQueuePartitions)
 	}
 	if t.AllVisibilityIndexes {
 		b.WriteString(", all visibility indexes")
+	}
+	if t.GCPercent > 0 {
+		fmt.Fprintf(&b, ", GOGC=%d", t.GCPercent)
 	}
 	if t.Synchronous != "" && t.Synchronous != "normal" {
 		b.WriteString(", synchronous=" + t.Synchronous)
@@ -114,9 +117,10 @@ func tuningDesc(t devstack.Tuning) string {
 // tuningFlags adds the embedded server's levers to a flag set.
 func tuningFlags(fs *flag.FlagSet, t *devstack.Tuning) {
 	fs.IntVar(&t.HistoryShards, "temporal-shards", 1, "embedded server: history shards")
-	fs.IntVar(&t.TaskQueuePartitions, "temporal-partitions", 1, "embedded server: partitions per task queue (the server's own default is 4)")
+	fs.IntVar(&t.TaskQueuePartitions, "temporal-partitions", 0, "embedded server: partitions per task queue (0: the server's default, 4)")
 	fs.BoolVar(&t.AllVisibilityIndexes, "temporal-all-visibility-indexes", false,
 		"embedded server: keep all 58 indexes of the stock visibility schema (dev drops the 42 on columns nothing here filters on)")
+	fs.IntVar(&t.GCPercent, "temporal-gogc", 0, "embedded server: Go GC target of the process it runs in, the bench's (0: leave GOGC as it is)")
 	fs.StringVar(&t.Synchronous, "temporal-synchronous", "normal", "embedded server: SQLite synchronous pragma of the file database (normal, full, off)")
 }
 

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -75,6 +76,9 @@ func Start(ctx context.Context, o Options) (*Stack, error) {
 		defer cancel()
 	}
 	t0 := time.Now()
+	if o.Tuning.GCPercent > 0 {
+		debug.SetGCPercent(o.Tuning.GCPercent)
+	}
 
 	ports := pickedPorts{}
 	frontendHost, frontendPort, err := ports.resolveAddr(o.FrontendAddr)
@@ -333,12 +337,10 @@ func newServer(conf *config.Config, lg serverLogger, tun Tuning) (temporal.Serve
 		// The default of 10/s throttles the Web UI and HQ list pages.
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
 	}
-	partitions := tun.TaskQueuePartitions
-	if partitions <= 0 {
-		partitions = 1
+	if p := tun.TaskQueuePartitions; p > 0 {
+		dyn[dynamicconfig.MatchingNumTaskqueueReadPartitions.Key()] = p
+		dyn[dynamicconfig.MatchingNumTaskqueueWritePartitions.Key()] = p
 	}
-	dyn[dynamicconfig.MatchingNumTaskqueueReadPartitions.Key()] = partitions
-	dyn[dynamicconfig.MatchingNumTaskqueueWritePartitions.Key()] = partitions
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),

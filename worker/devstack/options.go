@@ -47,8 +47,8 @@ type Tuning struct {
 	// fixed when the database is created: a data dir keeps its count.
 	HistoryShards int
 	// TaskQueuePartitions is the number of partitions of every task queue;
-	// 0 means 1 (one worker process polls them: more partitions only add
-	// forwarding between them). The server's own default is 4.
+	// 0 leaves the server's default (4). One partition measured no cheaper
+	// for one worker process (README, Performance).
 	TaskQueuePartitions int
 	// AllVisibilityIndexes keeps every index of the stock SQLite visibility
 	// schema. By default the indexes on columns nothing here filters on
@@ -57,6 +57,10 @@ type Tuning struct {
 	// columns that stay NULL. A query on such a column still answers,
 	// by scanning.
 	AllVisibilityIndexes bool
+	// GCPercent, when above 0, sets the Go garbage collector's target
+	// (debug.SetGCPercent) for the whole process the server runs in: the
+	// server allocates heavily, and a higher target trades memory for CPU.
+	GCPercent int
 	// Synchronous is SQLite's synchronous pragma for a data dir's file
 	// ("" means normal: with WAL, durable except for the last transactions
 	// before a power loss, never corrupt).
