@@ -280,7 +280,7 @@ func runBenchGoals(ctx context.Context, log *slog.Logger, args []string) error {
 	fs.IntVar(&g.PacedOrders, "paced-orders", 400, "orders of the run paced at --paced-share of the capacity measured")
 	fs.Float64Var(&g.PacedShare, "paced-share", 0.8, "the paced run's rate as a share of the capacity run's orders/s")
 	fs.IntVar(&g.TenOrders, "ten-orders", 150, "orders of the 10-triggers-per-event run (against the bare floor)")
-	fs.IntVar(&g.HundredOrders, "hundred-orders", 10, "orders of the 100-triggers-per-event run (postbacks/s)")
+	fs.IntVar(&g.HundredOrders, "hundred-orders", 20, "orders of the 100-triggers-per-event run (postbacks/s)")
 	jsonOut := fs.Bool("json", false, "print the report (every run, every goal) as JSON on stdout")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -26,7 +26,7 @@ const (
 	goalEvents         = 4
 	defaultCapOrders   = 1000
 	defaultTenOrders   = 150
-	defaultHundOrders  = 10
+	defaultHundOrders  = 20
 	defaultPacedOrders = 400
 )
 
@@ -42,7 +42,7 @@ type GoalOptions struct {
 	// floor (default 150).
 	TenOrders int
 	// HundredOrders run unpaced with 100 triggers per event, ours only:
-	// postbacks/s (default 10, 4000 postbacks).
+	// postbacks/s (default 20, 8000 postbacks).
 	HundredOrders int
 	// PacedOrders run paced at PacedShare of the capacity run's orders/s,
 	// ours only: the latencies (default 400).
