@@ -3,29 +3,31 @@ package api_test
 import (
 	"strings"
 	"testing"
+
+	"orderintake/internal/webtest"
 )
 
 func TestAlertSettingsRoute(t *testing.T) {
-	e := newEnv(t)
-	got := e.must("GET", "/v1/admin/settings/alerts", nil, 200)
+	e := webtest.New(t)
+	got := e.Must("GET", "/v1/admin/settings/alerts", nil, 200)
 	if got["enabled"] != false || got["triggerFailures"] != float64(5) || got["hasWebhookSecret"] != false {
 		t.Errorf("fresh settings = %v", got)
 	}
-	got = e.must("PUT", "/v1/admin/settings/alerts", map[string]any{"enabled": true, "emails": []string{"ops@psp.example"},
+	got = e.Must("PUT", "/v1/admin/settings/alerts", map[string]any{"enabled": true, "emails": []string{"ops@psp.example"},
 		"webhookUrl": "https://ops.psp.example/alerts", "triggerFailures": 3, "printerFailures": 2}, 200)
 	secret, _ := got["secret"].(string)
 	if !strings.HasPrefix(secret, "whsec_") || got["hasWebhookSecret"] != true || got["triggerFailures"] != float64(3) {
 		t.Fatalf("saved settings = %v, want a signing secret shown once", got)
 	}
-	got = e.must("GET", "/v1/admin/settings/alerts", nil, 200)
+	got = e.Must("GET", "/v1/admin/settings/alerts", nil, 200)
 	if got["secret"] != nil || got["hasWebhookSecret"] != true || got["printerFailures"] != float64(2) {
 		t.Errorf("read back = %v (secret only in the answer that made it)", got)
 	}
-	got = e.must("PUT", "/v1/admin/settings/alerts", map[string]any{"enabled": true, "webhookUrl": "https://ops.psp.example/alerts"}, 200)
+	got = e.Must("PUT", "/v1/admin/settings/alerts", map[string]any{"enabled": true, "webhookUrl": "https://ops.psp.example/alerts"}, 200)
 	if got["secret"] != nil {
 		t.Errorf("a save without rotateSecret made a new secret: %v", got)
 	}
-	got = e.must("PUT", "/v1/admin/settings/alerts", map[string]any{"enabled": true, "webhookUrl": "https://ops.psp.example/alerts", "rotateSecret": true}, 200)
+	got = e.Must("PUT", "/v1/admin/settings/alerts", map[string]any{"enabled": true, "webhookUrl": "https://ops.psp.example/alerts", "rotateSecret": true}, 200)
 	if s, _ := got["secret"].(string); s == "" || s == secret {
 		t.Errorf("rotateSecret gave %v", got["secret"])
 	}
@@ -38,7 +40,7 @@ func TestAlertSettingsRoute(t *testing.T) {
 		{map[string]any{"triggerFailures": 0}, "triggerFailures"},
 		{map[string]any{"enabled": true}, "emails"},
 	} {
-		st, out := e.admin("PUT", "/v1/admin/settings/alerts", c.body)
+		st, out := e.Admin("PUT", "/v1/admin/settings/alerts", c.body)
 		problemAt(t, c.field, st, out, 422, c.field)
 	}
 }

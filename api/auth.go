@@ -10,6 +10,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	oi "orderintake"
+	"orderintake/internal/throttle"
 	"orderintake/store"
 )
 
@@ -152,7 +153,7 @@ func (s *Server) requireKey(kind string) gin.HandlerFunc {
 		if s.keys.known(plain) {
 			p, err = s.keys.resolve(ctx, plain)
 		} else {
-			wait := s.throttle.attempt(ctx, scopeKey, c.ClientIP(), func() bool {
+			wait := s.throttle.Attempt(ctx, throttle.ScopeKey, c.ClientIP(), func() bool {
 				p, err = s.keys.resolve(ctx, plain)
 				return oi.ErrorCode(err) == oi.EUNAUTHORIZED
 			})

@@ -1,57 +1,32 @@
 package api
 
 import (
-	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/gin-gonic/gin"
 
-	oi "orderintake"
+	"orderintake/internal/problem"
 )
 
-// statusOf maps error codes to HTTP statuses: the one place it happens.
-var statusOf = map[string]int{
-	oi.EINVALID:      http.StatusUnprocessableEntity,
-	oi.EMALFORMED:    http.StatusBadRequest,
-	oi.ENOTFOUND:     http.StatusNotFound,
-	oi.ECONFLICT:     http.StatusConflict,
-	oi.EUNAUTHORIZED: http.StatusUnauthorized,
-	oi.EFORBIDDEN:    http.StatusForbidden,
-	oi.ETOOLARGE:     http.StatusRequestEntityTooLarge,
-	oi.EUNSUPPORTED:  http.StatusUnsupportedMediaType,
-	oi.EUNAVAILABLE:  http.StatusServiceUnavailable,
-	oi.EINTERNAL:     http.StatusInternalServerError,
-	oi.ETEMPLATE:     http.StatusUnprocessableEntity,
-	oi.ERATELIMITED:  http.StatusTooManyRequests,
-	oi.ETIMEOUT:      http.StatusRequestTimeout,
-	oi.EHEADERS:      http.StatusRequestHeaderFieldsTooLarge,
-}
-
-// fail writes err as application/problem+json. Internal errors are logged
+// fail writes err as application/problem+json (its status and fields from
+// internal/problem, the one mapping HQ shares). Internal errors are logged
 // with their cause and shown only as "internal error".
 func (s *Server) fail(c *gin.Context, err error) {
-	code := oi.ErrorCode(err)
-	status := statusOf[code]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
+	pr := problem.Of(err)
+	status := pr.Status
 	p := map[string]any{
-		"type":     "https://orderintake.dev/problems/" + strings.ReplaceAll(code, "_", "-"),
-		"title":    http.StatusText(status),
+		"type":     pr.Type(),
+		"title":    pr.Title,
 		"status":   status,
-		"code":     code,
-		"detail":   oi.ErrorMessage(err),
+		"code":     pr.Code,
+		"detail":   pr.Detail,
 		"instance": c.Request.URL.Path,
 	}
-	var e *oi.Error
-	if errors.As(err, &e) {
-		if e.Field != "" {
-			p["field"] = e.Field
-		}
-		for k, v := range e.Detail {
-			p[k] = v
-		}
+	if pr.Field != "" {
+		p["field"] = pr.Field
+	}
+	for k, v := range pr.Extra {
+		p[k] = v
 	}
 	if status >= 500 {
 		s.log.Error("request failed", append(orderAttrs(c), "method", c.Request.Method, "path", c.FullPath(), "status", status, "error", err)...)

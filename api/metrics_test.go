@@ -5,25 +5,26 @@ import (
 	"testing"
 
 	oi "orderintake"
+	"orderintake/internal/webtest"
 )
 
 // TestMetrics reads /metrics as Prometheus would after some traffic: HTTP by
 // route pattern and status, orders by status and attempts by outcome from
 // Postgres, and HQ pages counted once (not their in-process API calls).
 func TestMetrics(t *testing.T) {
-	e := newEnv(t)
-	e.must("POST", "/v1/admin/customers", map[string]any{"name": "M", "referenceId": "m"}, 201)
-	e.admin("GET", "/v1/admin/customers/cus_a", nil)
-	e.admin("GET", "/v1/admin/customers/cus_b", nil)
-	_, pbs := e.journey("MET-1", t0, 201, "shipped")
-	e.journey("MET-2", t0, 0)
-	e.attempt(pbs[0], 503, "retry", oi.PostbackPending)
-	e.attempt(pbs[0], 200, "delivered", oi.PostbackDelivered)
-	b := e.browser()
-	b.login()
-	b.get("/hq/requests")
+	e := webtest.New(t)
+	e.Must("POST", "/v1/admin/customers", map[string]any{"name": "M", "referenceId": "m"}, 201)
+	e.Admin("GET", "/v1/admin/customers/cus_a", nil)
+	e.Admin("GET", "/v1/admin/customers/cus_b", nil)
+	_, pbs := e.Journey("MET-1", t0, 201, "shipped")
+	e.Journey("MET-2", t0, 0)
+	e.Attempt(pbs[0], 503, "retry", oi.PostbackPending)
+	e.Attempt(pbs[0], 200, "delivered", oi.PostbackDelivered)
+	b := e.Browser()
+	b.Login()
+	b.Get("/hq/requests")
 
-	st, _, resp, raw := e.do("GET", "/metrics", nil, "")
+	st, _, resp, raw := e.Do("GET", "/metrics", nil, "")
 	text := string(raw)
 	if st != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
 		t.Fatalf("/metrics = %d %s", st, resp.Header.Get("Content-Type"))

@@ -143,8 +143,8 @@ var listParams = []oaOpt{
 }
 
 var (
-	orderStatusEnum    = OrderStatuses
-	postbackStatusEnum = PostbackStatuses
+	orderStatusEnum    = oi.OrderStatuses
+	postbackStatusEnum = oi.PostbackStatuses
 	pathParam          = regexp.MustCompile(`\{([A-Za-z]+)\}`)
 )
 
@@ -189,7 +189,7 @@ func buildOpenAPI() map[string]any {
 	add("GET", "/v1/orders/{id}", op("Orders", "An order's status, printerOrderId, cancels and event timeline (own orders only)",
 		secured("apiKey"), ok("200", "The order", g.ref(OrderStatus{})), problems("401", "403", "404", "429")))
 	add("GET", "/v1/orders", op("Orders", "The customer's own orders, newest first, in keyset pages",
-		secured("apiKey"), query("reference", "order reference (prefix)"), queryEnum("status", "one status", OrderStatuses),
+		secured("apiKey"), query("reference", "order reference (prefix)"), queryEnum("status", "one status", oi.OrderStatuses),
 		query("from", "received at or after (RFC 3339)"), query("to", "received before (RFC 3339)"),
 		oaParam("query", "limit", "page size, 1 to 500 (default 50)", map[string]any{"type": "string", "pattern": "^[0-9]+$"}, false),
 		query("cursor", "nextCursor of the page before"),
@@ -210,13 +210,13 @@ func buildOpenAPI() map[string]any {
 		problems("400", "401", "403", "404", "409", "413", "422", "429", "503")))
 
 	// ---- admin: customers and keys
-	add("POST", "/v1/admin/customers", admin("Create a customer", body(g.input(customerBody{}), true),
+	add("POST", "/v1/admin/customers", admin("Create a customer", body(g.input(service.CustomerInput{}), true),
 		ok("201", "Created", g.ref(oi.Customer{})), problems("400", "409", "422")))
 	add("GET", "/v1/admin/customers", admin("List customers (all of them: a small configuration table, nextCursor is always null)",
 		ok("200", "Customers by name", g.list(oi.Customer{}))))
 	add("GET", "/v1/admin/customers/{id}", admin("A customer", ok("200", "The customer", g.ref(oi.Customer{})), problems("404")))
 	add("PATCH", "/v1/admin/customers/{id}", admin("Change a customer (fields left out keep their value)",
-		body(g.input(customerBody{}), true), ok("200", "Changed", g.ref(oi.Customer{})), problems("400", "404", "409", "422")))
+		body(g.input(service.CustomerInput{}), true), ok("200", "Changed", g.ref(oi.Customer{})), problems("400", "404", "409", "422")))
 	add("POST", "/v1/admin/customers/{id}/keys", admin("Create a customer API key (returned once, stored hashed)",
 		ok("201", "The key, with its secret this once", g.ref(oi.APIKey{})), problems("404")))
 	add("GET", "/v1/admin/customers/{id}/keys", admin("List a customer's keys (prefixes only)",
@@ -225,12 +225,12 @@ func buildOpenAPI() map[string]any {
 		resp("204", "Revoked", nil), problems("404")))
 
 	// ---- admin: printers and keys
-	add("POST", "/v1/admin/printers", admin("Create a printer", body(g.input(printerBody{}), true),
+	add("POST", "/v1/admin/printers", admin("Create a printer", body(g.input(service.PrinterInput{}), true),
 		ok("201", "Created", g.ref(oi.Printer{})), problems("400", "422")))
 	add("GET", "/v1/admin/printers", admin("List printers (all of them; nextCursor is always null)",
 		ok("200", "Printers by name", g.list(oi.Printer{}))))
 	add("GET", "/v1/admin/printers/{id}", admin("A printer", ok("200", "The printer", g.ref(oi.Printer{})), problems("404")))
-	add("PATCH", "/v1/admin/printers/{id}", admin("Change a printer", body(g.input(printerBody{}), true),
+	add("PATCH", "/v1/admin/printers/{id}", admin("Change a printer", body(g.input(service.PrinterInput{}), true),
 		ok("200", "Changed", g.ref(oi.Printer{})), problems("400", "404", "422")))
 	add("POST", "/v1/admin/printers/{id}/keys", admin("Create a printer API key (returned once)",
 		ok("201", "The key, with its secret this once", g.ref(oi.APIKey{})), problems("404")))
@@ -240,71 +240,71 @@ func buildOpenAPI() map[string]any {
 		resp("204", "Revoked", nil), problems("404")))
 
 	// ---- admin: templates
-	add("POST", "/v1/admin/templates", admin("Create a template (syntax checked)", body(g.input(templateBody{}), true),
+	add("POST", "/v1/admin/templates", admin("Create a template (syntax checked)", body(g.input(service.TemplateInput{}), true),
 		ok("201", "Created at version 1", g.ref(oi.Template{})), problems("400", "422")))
 	add("GET", "/v1/admin/templates", admin("List templates at their current version (all; nextCursor is always null)",
 		ok("200", "Templates by name", g.list(oi.Template{}))))
 	add("GET", "/v1/admin/templates/{id}", admin("A template at its current version",
 		ok("200", "The template", g.ref(oi.Template{})), problems("404")))
-	add("PUT", "/v1/admin/templates/{id}", admin("Save a new version", body(g.input(templateBody{}), true),
+	add("PUT", "/v1/admin/templates/{id}", admin("Save a new version", body(g.input(service.TemplateInput{}), true),
 		ok("200", "The template at its new version", g.ref(oi.Template{})), problems("400", "404", "422")))
 	add("GET", "/v1/admin/templates/{id}/versions", admin("Every version, newest first",
 		ok("200", "Versions", g.list(oi.TemplateVersion{})), problems("404")))
 	add("GET", "/v1/admin/templates/{id}/versions/{version}", admin("One saved version",
 		ok("200", "The version", g.ref(oi.TemplateVersion{})), problems("404")))
 	add("POST", "/v1/admin/templates/{id}/rollback", admin("Save a new version whose body is an old version's (history stays append-only)",
-		body(g.input(rollbackBody{}), true), ok("200", "The template at its new version", g.ref(oi.Template{})), problems("400", "404", "422")))
+		body(g.input(service.RollbackInput{}), true), ok("200", "The template at its new version", g.ref(oi.Template{})), problems("400", "404", "422")))
 	add("POST", "/v1/admin/templates/render", admin("Render a template over a sample input",
 		describe("Renders body, or a stored template (templateId, optional version; default current), over input: for intake "+
 			"and cancel kinds the input is an order body (a JSON value, or the raw request as a string with contentType); for "+
 			"webhook and email kinds the postback context, else the documented sample of event (default shipped). "+
 			"customerId supplies the customer's lookup tables. The output is validated. A template failure is a 422 "+
 			"problem with kind (syntax, runtime, lookup, output, limit), where (template or output), line, column and excerpt."),
-		body(g.input(renderBody{}), true), ok("200", "The output", g.ref(RenderOutput{})), problems("400", "404", "422")))
+		body(g.input(service.RenderInput{}), true), ok("200", "The output", g.ref(service.RenderOutput{})), problems("400", "404", "422")))
 
 	// ---- admin: lookups
-	add("POST", "/v1/admin/lookups", admin("Create a lookup table", body(g.input(lookupBody{}), true),
-		ok("201", "Created", g.ref(Lookup{})), problems("400", "409", "422")))
+	add("POST", "/v1/admin/lookups", admin("Create a lookup table", body(g.input(service.LookupInput{}), true),
+		ok("201", "Created", g.ref(service.Lookup{})), problems("400", "409", "422")))
 	add("GET", "/v1/admin/lookups", admin("List lookup tables (all; nextCursor is always null)", query("customerId", "one customer's tables"),
-		ok("200", "Lookup tables", g.list(LookupSummary{}))))
-	add("GET", "/v1/admin/lookups/{id}", admin("A lookup table with its rows", ok("200", "The table", g.ref(Lookup{})), problems("404")))
-	add("PUT", "/v1/admin/lookups/{id}", admin("Replace a lookup table", body(g.input(lookupBody{}), true),
-		ok("200", "Replaced", g.ref(Lookup{})), problems("400", "404", "409", "422")))
+		ok("200", "Lookup tables", g.list(service.LookupSummary{}))))
+	add("GET", "/v1/admin/lookups/{id}", admin("A lookup table with its rows", ok("200", "The table", g.ref(service.Lookup{})), problems("404")))
+	add("PUT", "/v1/admin/lookups/{id}", admin("Replace a lookup table", body(g.input(service.LookupInput{}), true),
+		ok("200", "Replaced", g.ref(service.Lookup{})), problems("400", "404", "409", "422")))
 	add("POST", "/v1/admin/lookups/{id}/rows", admin("Import rows (CSV key,value or JSON); keys already there take the new value",
 		describe("text/csv: one key,value per line, an optional header line key,value, RFC 4180 quoting, fields trimmed; "+
 			"or application/json {rows: [{key, value}]}. A key twice in one import refuses the import (the problem names the line). "+
 			"At most 10000 rows per table, 1 MiB per import, keys up to 200 and values up to 2000 characters."),
 		func(o oaOp) {
-			rows := g.input(lookupRowsBody{})
+			rows := g.input(service.LookupRowsInput{})
 			o["requestBody"] = map[string]any{"required": true, "content": map[string]any{
 				"text/csv":         map[string]any{"schema": map[string]any{"type": "string"}},
 				"application/json": map[string]any{"schema": rows}}}
 		},
-		ok("200", "The table with its rows", g.ref(Lookup{})), problems("400", "404", "415", "422")))
+		ok("200", "The table with its rows", g.ref(service.Lookup{})), problems("400", "404", "415", "422")))
 
 	// ---- admin: triggers
 	add("POST", "/v1/admin/triggers", admin("Create a postback trigger (its signing secret is returned once)",
-		body(g.input(triggerBody{}), true), ok("201", "Created, with secret", g.ref(oi.Trigger{})), problems("400", "422")))
+		body(g.input(service.TriggerInput{}), true), ok("201", "Created, with secret", g.ref(oi.Trigger{})), problems("400", "422")))
 	add("GET", "/v1/admin/triggers", admin("List triggers (all; nextCursor is always null)", query("customerId", "one customer's triggers"),
 		ok("200", "Triggers", g.list(oi.Trigger{}))))
 	add("GET", "/v1/admin/triggers/{id}", admin("A trigger", ok("200", "The trigger", g.ref(oi.Trigger{})), problems("404")))
-	add("PATCH", "/v1/admin/triggers/{id}", admin("Change a trigger", body(g.input(triggerBody{}), true),
+	add("PATCH", "/v1/admin/triggers/{id}", admin("Change a trigger", body(g.input(service.TriggerInput{}), true),
 		ok("200", "Changed", g.ref(oi.Trigger{})), problems("400", "404", "422")))
 	add("POST", "/v1/admin/triggers/{id}/rotate-secret", admin("Rotate the signing secret (the old one signs for 24 h more)",
 		ok("200", "The trigger with its new secret", g.ref(oi.Trigger{})), problems("404")))
 	add("POST", "/v1/admin/triggers/{id}/test", admin("Render the trigger on an event's sample and send it once",
-		body(g.input(testPostbackBody{}), false),
-		ok("202", "The test postback, queued", g.ref(TestPostbackAccepted{})), problems("400", "404", "422", "503")))
+		body(g.input(service.TestPostbackInput{}), false),
+		ok("202", "The test postback, queued", g.ref(service.TestPostbackAccepted{})), problems("400", "404", "422", "503")))
 
 	// ---- admin: work settings
 	add("GET", "/v1/admin/settings/smtp", admin("The outgoing mail server (password never shown)",
 		ok("200", "Settings", g.ref(oi.SMTPSettings{}))))
-	add("PUT", "/v1/admin/settings/smtp", admin("Replace the outgoing mail server settings", body(g.input(smtpBody{}), true),
+	add("PUT", "/v1/admin/settings/smtp", admin("Replace the outgoing mail server settings", body(g.input(service.SMTPInput{}), true),
 		ok("200", "Saved", g.ref(oi.SMTPSettings{})), problems("400", "422")))
 	add("GET", "/v1/admin/settings/alerts", admin("Operator alerts: who is told when a trigger or a printer fails",
-		ok("200", "Settings", g.ref(alertSettingsOut{}))))
-	add("PUT", "/v1/admin/settings/alerts", admin("Replace the operator alert settings", body(g.input(alertBody{}), true),
-		ok("200", "Saved (with the webhook's signing secret when one was made)", g.ref(alertSettingsOut{})), problems("400", "422")))
+		ok("200", "Settings", g.ref(service.AlertSettingsView{}))))
+	add("PUT", "/v1/admin/settings/alerts", admin("Replace the operator alert settings", body(g.input(service.AlertInput{}), true),
+		ok("200", "Saved (with the webhook's signing secret when one was made)", g.ref(service.AlertSettingsView{})), problems("400", "422")))
 
 	// ---- admin: Requests and Postbacks views
 	add("GET", "/v1/admin/requests", admin("Requests view: orders newest first",
@@ -337,9 +337,9 @@ func buildOpenAPI() map[string]any {
 	add("GET", "/v1/admin/postbacks/{id}", admin("One postback with every attempt",
 		ok("200", "The postback", g.ref(service.PostbackDetail{})), problems("404")))
 	add("POST", "/v1/admin/postbacks/{id}/resend", admin("Resend one postback now (a new attempt series)",
-		ok("202", "Queued", g.ref(SeriesAccepted{})), problems("404", "409", "503")))
+		ok("202", "Queued", g.ref(service.SeriesAccepted{})), problems("404", "409", "503")))
 	add("POST", "/v1/admin/postbacks/resend", admin("Resend in bulk by time window, status and trigger",
-		body(g.input(bulkResendBody{}), true), ok("202", "Queued", g.ref(BulkResendAccepted{})), problems("400", "422", "503")))
+		body(g.input(service.BulkResendInput{}), true), ok("202", "Queued", g.ref(service.BulkResendAccepted{})), problems("400", "422", "503")))
 
 	doc := map[string]any{
 		"openapi":           "3.1.0",

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"time"
@@ -175,14 +176,10 @@ var typeDocs = map[string]typeDoc{
 	"RequestDetail":     {Desc: "the Requests view of one order: four stages, the event timeline and its postbacks"},
 }
 
-// componentNames renames Go types in the document (request bodies are
-// unexported types in the handlers' files).
+// componentNames renames Go types in the document where the Go name is not
+// the contract's (the printer event body, the alert settings' view).
 var componentNames = map[string]string{
-	"customerBody": "CustomerInput", "printerBody": "PrinterInput", "templateBody": "TemplateInput",
-	"triggerBody": "TriggerInput", "lookupBody": "LookupInput", "smtpBody": "SMTPInput", "eventBody": "PrinterEventInput",
-	"renderBody": "RenderInput", "rollbackBody": "RollbackInput", "bulkResendBody": "BulkResendInput",
-	"lookupRowsBody": "LookupRowsInput", "testPostbackBody": "TestPostbackInput", "EventTaken": "EventAccepted",
-	"alertSettingsOut": "AlertSettings", "alertBody": "AlertInput",
+	"eventBody": "PrinterEventInput", "EventTaken": "EventAccepted", "AlertSettingsView": "AlertSettings",
 }
 
 // schemaSet collects the component schemas the operations refer to.
@@ -257,6 +254,13 @@ func (g *schemaSet) schemaOf(t reflect.Type, input bool) map[string]any {
 	case reflect.Struct:
 		name := componentName(t)
 		if _, done := g.names[t]; !done {
+			for other, n := range g.names {
+				if n == name {
+					// Two Go types under one component name: one would silently
+					// describe both, and answers of the other would fail clients.
+					panic(fmt.Sprintf("openapi: %s and %s are both component %q", other, t, name))
+				}
+			}
 			g.names[t] = name
 			g.inputs[name] = input
 			g.schemas[name] = nil // placeholder: a type that refers to itself stops here

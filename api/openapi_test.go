@@ -1,98 +1,39 @@
 package api_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
-	"github.com/getkin/kin-openapi/routers"
-	"github.com/getkin/kin-openapi/routers/gorillamux"
 	"github.com/gin-gonic/gin"
 
 	oi "orderintake"
 	"orderintake/api"
+	"orderintake/internal/app"
+	"orderintake/internal/webtest"
 )
-
-var (
-	contractOnce   sync.Once
-	contractDoc    *openapi3.T
-	contractRouter routers.Router
-	contractErr    error
-)
-
-// contract loads /openapi.json with kin-openapi (which validates OpenAPI 3.1
-// with JSON Schema 2020-12) once per test binary.
-func contract(t testing.TB) (*openapi3.T, routers.Router) {
-	t.Helper()
-	contractOnce.Do(func() {
-		loader := openapi3.NewLoader()
-		contractDoc, contractErr = loader.LoadFromData(api.OpenAPIDocument())
-		if contractErr == nil {
-			contractErr = contractDoc.Validate(context.Background())
-		}
-		if contractErr == nil {
-			contractRouter, contractErr = gorillamux.NewRouter(contractDoc)
-		}
-	})
-	if contractErr != nil {
-		t.Fatalf("openapi document: %v", contractErr)
-	}
-	return contractDoc, contractRouter
-}
-
-// checkExchange validates one request and its response against the
-// document: the route and status must be documented, parameters and bodies
-// must match their schemas.
-func checkExchange(t testing.TB, req *http.Request, reqBody []byte, status int, hdr http.Header, respBody []byte) {
-	t.Helper()
-	_, router := contract(t)
-	r := req.Clone(context.Background())
-	r.Body = io.NopCloser(bytes.NewReader(reqBody))
-	route, params, err := router.FindRoute(r)
-	if err != nil {
-		if status != http.StatusNotFound && status != http.StatusMethodNotAllowed {
-			t.Errorf("openapi: %s %s answered %d but is not in the document: %v", req.Method, req.URL.Path, status, err)
-		}
-		return
-	}
-	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true,
-		MultiError: true}
-	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route, Options: opts}
-	// Requests a test sends wrong on purpose are checked only for their answer.
-	if status < 400 || status >= 500 {
-		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
-			t.Errorf("openapi: request %s %s does not match the document: %v", req.Method, req.URL, err)
-		}
-	}
-	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: hdr,
-		Body: io.NopCloser(bytes.NewReader(respBody)), Options: opts}
-	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-		t.Errorf("openapi: response %d to %s %s does not match the document: %v\n%s", status, req.Method, req.URL, err, respBody)
-	}
-}
 
 // TestOpenAPIMatchesRoutes holds the document and gin's routes to each
 // other: an undocumented route and a documented route that is not
 // registered both fail.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	doc, _ := contract(t)
+	doc, _ := webtest.Contract(t)
 	documented := map[string]bool{}
 	for path, item := range doc.Paths.Map() {
 		for method := range item.Operations() {
 			documented[method+" "+ginPath(path)] = true
 		}
 	}
-	engine, ok := api.New(api.Config{AdminToken: adminToken, Logger: quiet}).Handler().(*gin.Engine)
+	// The router a process serves (the HQ pages mounted on the API's
+	// engine): a route added there outside /hq/ must be documented too.
+	engine, ok := app.Handler(api.Config{AdminToken: webtest.AdminToken, Logger: webtest.Quiet}).(*gin.Engine)
 	if !ok {
-		t.Fatal("Server.Handler is no longer the gin engine: adapt this test to reach engine.Routes()")
+		t.Fatal("app.Handler is no longer the gin engine: adapt this test to reach engine.Routes()")
 	}
 	registered := map[string]bool{}
 	for _, r := range engine.Routes() {
@@ -137,8 +78,8 @@ func ginPath(p string) string {
 }
 
 func TestOpenAPIServed(t *testing.T) {
-	e := newEnv(t)
-	status, _, resp, raw := e.do("GET", "/openapi.json", nil, "")
+	e := webtest.New(t)
+	status, _, resp, raw := e.Do("GET", "/openapi.json", nil, "")
 	if status != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		t.Fatalf("GET /openapi.json = %d %s", status, resp.Header.Get("Content-Type"))
 	}
@@ -155,7 +96,7 @@ func TestOpenAPIServed(t *testing.T) {
 // API test can fail: a response missing a required field and an
 // undocumented status are both refused.
 func TestOpenAPICatchesWrongExamples(t *testing.T) {
-	_, router := contract(t)
+	_, router := webtest.Contract(t)
 	req, _ := http.NewRequest("GET", "http://127.0.0.1/v1/admin/customers/cus_1", nil)
 	route, params, err := router.FindRoute(req)
 	if err != nil {
@@ -186,7 +127,7 @@ func TestOpenAPICatchesWrongExamples(t *testing.T) {
 // schema of an answer or body is closed, and a field is in the document
 // exactly when its Go type has it.
 func TestOpenAPISchemasFollowTheTypes(t *testing.T) {
-	doc, _ := contract(t)
+	doc, _ := webtest.Contract(t)
 	for name, ref := range doc.Components.Schemas {
 		s := ref.Value
 		if name == "Problem" || s.Type == nil || !s.Type.Is("object") || len(s.Properties) == 0 {

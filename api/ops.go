@@ -9,22 +9,18 @@ import (
 )
 
 // opsRoutes counts requests (package metrics) on every route registered
-// after it and serves /metrics, /openapi.json and the HQ pages.
+// after it, the HQ pages mounted later by the assembly included, and serves
+// /metrics and /openapi.json.
 func (s *Server) opsRoutes(r *gin.Engine) {
 	m := metrics.New(s.Store, s.Metrics)
 	m.MustRegister(s.life.Fallbacks)
 	r.Use(func(c *gin.Context) {
-		if isInternalCall(c.Request.Context()) {
-			c.Next()
-			return
-		}
 		start := time.Now()
 		c.Next()
 		m.ObserveHTTP(c.Request.Method, c.FullPath(), c.Writer.Status(), time.Since(start))
 	})
 	r.GET("/metrics", gin.WrapH(m.Handler()))
 	r.GET("/openapi.json", s.openAPI)
-	s.hqRoutes(r)
 }
 
 // orderAttrs names the order a request is about in its log lines (routes

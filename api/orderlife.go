@@ -3,18 +3,13 @@ package api
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
-	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	oi "orderintake"
-	"orderintake/mapper"
 	"orderintake/service"
 	"orderintake/workflows"
 )
@@ -224,103 +219,3 @@ func (w *heldAnswer) WriteString(s string) (int, error) {
 func (w *heldAnswer) Status() int   { return w.status }
 func (w *heldAnswer) Size() int     { return w.body.Len() }
 func (w *heldAnswer) Written() bool { return w.written }
-
-// checkPrinterExpressions checks a printer's orderIdExpression (one
-// expression) and cancelUrl (a template string) when it is saved.
-func (s *Server) checkPrinterExpressions(p *oi.Printer) error {
-	if p.OrderIDExpression != "" {
-		if err := s.Mapper.CheckExpression(p.OrderIDExpression); err != nil {
-			return fieldTemplateError("orderIdExpression", err)
-		}
-	}
-	if p.CancelURL != "" {
-		if err := s.Mapper.Check(mapper.Template{Format: mapper.FormatText, Body: p.CancelURL}); err != nil {
-			return fieldTemplateError("cancelUrl", err)
-		}
-	}
-	return nil
-}
-
-func fieldTemplateError(field string, err error) error {
-	e := &oi.Error{Code: oi.EINVALID, Field: field, Message: field + ": " + err.Error()}
-	var me *mapper.Error
-	if errors.As(err, &me) {
-		e.Message = field + ": " + me.Message
-		e.Detail = map[string]any{"line": me.Line, "column": me.Column}
-	}
-	return e
-}
-
-// ---- HQ: the buttons call the service, the same path as the JSON routes
-
-// hqProblem turns a service error into the problem an HQ page shows.
-func hqProblem(err error) *problem {
-	code := oi.ErrorCode(err)
-	status := statusOf[code]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
-	p := &problem{Status: status, Title: http.StatusText(status), Code: code, Detail: oi.ErrorMessage(err)}
-	var e *oi.Error
-	if errors.As(err, &e) {
-		p.Field = e.Field
-		if a, ok := e.Detail["printerAnswer"].(string); ok {
-			p.Detail += fmt.Sprintf(" (the printer answered %v: %s)", e.Detail["printerStatus"], a)
-		}
-	}
-	return p
-}
-
-// hqCancel is the "Cancel order" button (after its confirmation).
-func (h *hq) cancelOrder(c *gin.Context) {
-	id := c.Param("id")
-	ans, err := h.s.life.Cancel(c.Request.Context(), "", id, workflows.CancelInput{Source: "admin"})
-	if err != nil {
-		h.showRequest(c, hqProblem(err))
-		return
-	}
-	notice := "canceled"
-	if ans.Status == oi.StatusCancelPending {
-		notice = "cancelpending"
-	}
-	c.Redirect(http.StatusSeeOther, "/hq/requests/"+url.PathEscape(id)+"?notice="+notice)
-}
-
-// resubmit is the "Resubmit" button of a failed order.
-func (h *hq) resubmit(c *gin.Context) {
-	id := c.Param("id")
-	if _, err := h.s.life.Resubmit(c.Request.Context(), id); err != nil {
-		h.showRequest(c, hqProblem(err))
-		return
-	}
-	c.Redirect(http.StatusSeeOther, "/hq/requests/"+url.PathEscape(id)+"?notice=resubmitted")
-}
-
-// bulkResubmit resubmits every failed order of a customer in a window (the
-// form on the Requests list, filled from its filters).
-func (h *hq) bulkResubmit(c *gin.Context) {
-	b := service.BulkResubmit{CustomerID: strings.TrimSpace(c.PostForm("customerId"))}
-	for _, k := range []string{"from", "to"} {
-		v := strings.TrimSpace(c.PostForm(k))
-		t, err := parseDay(v, k == "to")
-		if v == "" || err != nil {
-			h.fail(c, &problem{Status: 422, Title: "Unprocessable Entity", Field: k, Detail: k + " must be a date like 2026-11-22"})
-			return
-		}
-		if k == "from" {
-			b.From = t
-		} else {
-			b.To = t
-		}
-	}
-	out, err := h.s.life.ResubmitWindow(c.Request.Context(), b)
-	if err != nil {
-		h.fail(c, hqProblem(err))
-		return
-	}
-	raw, _ := json.Marshal(out)
-	var result obj
-	_ = json.Unmarshal(raw, &result)
-	h.page(c, http.StatusOK, "error", gin.H{"Active": "requests", "Title": "Bulk resubmit",
-		"Notice": fmt.Sprintf("%d failed orders resubmitted, %d skipped.", len(out.Resubmitted), len(out.Skipped)), "Result": result})
-}

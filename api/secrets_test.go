@@ -3,32 +3,24 @@ package api_test
 import (
 	"context"
 	"encoding/base64"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	oi "orderintake"
-	"orderintake/api"
 	"orderintake/delivery"
 	"orderintake/internal/seal"
 	"orderintake/internal/smtptest"
-	"orderintake/internal/testenv"
-	"orderintake/mapper"
+	"orderintake/internal/webtest"
 	"orderintake/store"
 )
 
-// newSealedEnv is newEnv keeping the sealer, to look at what is stored.
-func newSealedEnv(t *testing.T) (*env, *seal.Sealer) {
+// newSealedEnv is an Env whose webhook fires on shipped, with its sealer,
+// to look at what is stored.
+func newSealedEnv(t *testing.T) (*webtest.Env, *seal.Sealer) {
 	t.Helper()
-	st := testenv.Store(t)
-	sealer := testenv.Sealer(t)
-	s := api.New(api.Config{Store: st, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: sealer, AdminToken: adminToken,
-		TemporalUIURL: "http://127.0.0.1:8233", Logger: quiet})
-	e := &env{t: t, st: st, srv: httptest.NewServer(s.Handler())}
-	t.Cleanup(e.srv.Close)
-	e.fx = testenv.Seed(t, st, sealer, "http://127.0.0.1:9/printer", "http://127.0.0.1:9/hook", oi.EventShipped)
-	return e, sealer
+	e := webtest.NewWith(t, webtest.Options{Seed: true, Events: []string{oi.EventShipped}})
+	return e, e.Sealer
 }
 
 // Printer headers are sealed at rest, shown masked, and write-only: a PATCH
@@ -36,42 +28,42 @@ func newSealedEnv(t *testing.T) (*env, *seal.Sealer) {
 func TestPrinterHeadersSealedMaskedAndWriteOnly(t *testing.T) {
 	e, sealer := newSealedEnv(t)
 	ctx := context.Background()
-	out := e.must("POST", "/v1/admin/printers", map[string]any{"name": "Acme Print", "url": "https://print.example/orders",
+	out := e.Must("POST", "/v1/admin/printers", map[string]any{"name": "Acme Print", "url": "https://print.example/orders",
 		"headers": map[string]string{"Authorization": "Bearer s3cret-token", "X-Account": "acme-7"}}, 201)
 	id := out["id"].(string)
 	h := out["headers"].(map[string]any)
 	if len(h) != 2 || h["Authorization"] != oi.Masked || h["X-Account"] != oi.Masked {
 		t.Fatalf("created printer shows headers %v, want both names with %s", h, oi.Masked)
 	}
-	p, err := e.st.GetPrinter(ctx, id)
+	p, err := e.Store.GetPrinter(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(string(p.HeadersSealed), "s3cret") || p.Headers["Authorization"] != oi.Masked {
 		t.Fatalf("stored printer: headers %v, sealed %q: the token is at rest in clear", p.Headers, p.HeadersSealed)
 	}
-	got := e.must("GET", "/v1/admin/printers/"+id, nil, 200)
+	got := e.Must("GET", "/v1/admin/printers/"+id, nil, 200)
 	if g := got["headers"].(map[string]any); g["Authorization"] != oi.Masked {
 		t.Fatalf("GET shows %v", g)
 	}
 
-	e.must("PATCH", "/v1/admin/printers/"+id, map[string]any{"name": "Acme Print EU"}, 200)
+	e.Must("PATCH", "/v1/admin/printers/"+id, map[string]any{"name": "Acme Print EU"}, 200)
 	if plain := openHeaders(t, e, sealer, id); plain["Authorization"] != "Bearer s3cret-token" || plain["X-Account"] != "acme-7" {
 		t.Fatalf("after a PATCH without headers: %v, want both kept", plain)
 	}
 	// As HQ's form sends it back: the masked value keeps the stored one.
-	e.must("PATCH", "/v1/admin/printers/"+id, map[string]any{"headers": map[string]string{"Authorization": oi.Masked, "X-Region": "eu"}}, 200)
+	e.Must("PATCH", "/v1/admin/printers/"+id, map[string]any{"headers": map[string]string{"Authorization": oi.Masked, "X-Region": "eu"}}, 200)
 	plain := openHeaders(t, e, sealer, id)
 	if len(plain) != 2 || plain["Authorization"] != "Bearer s3cret-token" || plain["X-Region"] != "eu" {
 		t.Fatalf("after a PATCH with a masked value: %v, want Authorization kept, X-Region set, X-Account gone", plain)
 	}
-	st, prob := e.admin("PATCH", "/v1/admin/printers/"+id, map[string]any{"headers": map[string]string{"X-Unknown": oi.Masked}})
+	st, prob := e.Admin("PATCH", "/v1/admin/printers/"+id, map[string]any{"headers": map[string]string{"X-Unknown": oi.Masked}})
 	problemAt(t, "masked value for a header never stored", st, prob, 422, "headers")
 }
 
-func openHeaders(t *testing.T, e *env, sealer *seal.Sealer, id string) map[string]string {
+func openHeaders(t *testing.T, e *webtest.Env, sealer *seal.Sealer, id string) map[string]string {
 	t.Helper()
-	p, err := e.st.GetPrinter(context.Background(), id)
+	p, err := e.Store.GetPrinter(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,15 +92,15 @@ func TestSMTPPasswordDroppedWhenTheServerChanges(t *testing.T) {
 		}
 		return m
 	}
-	if got := e.must("PUT", "/v1/admin/settings/smtp", with("password", password), 200); got["hasPassword"] != true {
+	if got := e.Must("PUT", "/v1/admin/settings/smtp", with("password", password), 200); got["hasPassword"] != true {
 		t.Fatalf("saved = %v", got)
 	}
-	if got := e.must("PUT", "/v1/admin/settings/smtp", with("fromName", "PSP"), 200); got["hasPassword"] != true {
+	if got := e.Must("PUT", "/v1/admin/settings/smtp", with("fromName", "PSP"), 200); got["hasPassword"] != true {
 		t.Fatalf("same server, no password given: %v, want the password kept", got)
 	}
 	for _, change := range [][]any{{"username", "someone-else"}, {"port", 2525}, {"host", "smtp.evil.example"}} {
-		e.must("PUT", "/v1/admin/settings/smtp", with("password", password), 200)
-		got := e.must("PUT", "/v1/admin/settings/smtp", with(change...), 200)
+		e.Must("PUT", "/v1/admin/settings/smtp", with("password", password), 200)
+		got := e.Must("PUT", "/v1/admin/settings/smtp", with(change...), 200)
 		if got["hasPassword"] != false {
 			t.Errorf("changing %v kept the password: %v", change, got)
 		}
@@ -116,9 +108,9 @@ func TestSMTPPasswordDroppedWhenTheServerChanges(t *testing.T) {
 
 	// The attacker's server on loopback, as the worker would reach it with the stored settings.
 	port, seen := smtptest.AuthServer(t, "235 2.7.0 ok")
-	e.must("PUT", "/v1/admin/settings/smtp", with("password", password), 200)
-	e.must("PUT", "/v1/admin/settings/smtp", with("host", "127.0.0.1", "port", port, "tls", false, "allowPlainAuth", true), 200)
-	stt, sealed, err := e.st.GetSMTPSettings(ctx)
+	e.Must("PUT", "/v1/admin/settings/smtp", with("password", password), 200)
+	e.Must("PUT", "/v1/admin/settings/smtp", with("host", "127.0.0.1", "port", port, "tls", false, "allowPlainAuth", true), 200)
+	stt, sealed, err := e.Store.GetSMTPSettings(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

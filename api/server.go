@@ -18,6 +18,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/internal/seal"
+	"orderintake/internal/throttle"
 	"orderintake/mapper"
 	"orderintake/service"
 	"orderintake/store"
@@ -59,7 +60,7 @@ type Server struct {
 	log      *slog.Logger
 	keys     *keyCache
 	limiter  *keyLimiter
-	throttle *throttle
+	throttle *throttle.Throttle
 	// workflows starts and signals workflows; views reads the Requests and
 	// Postbacks views (package service).
 	workflows *service.Workflows
@@ -67,6 +68,8 @@ type Server struct {
 	// life is the order's life after intake (cancel, resubmit, search,
 	// response templates), shared with HQ.
 	life *service.OrderLife
+	// admin is the operators' configuration and postback actions.
+	admin *service.Admin
 }
 
 // DefaultPublicURL is ORDERINTAKE_PUBLIC_URL's default (dev).
@@ -87,16 +90,42 @@ func New(cfg Config) *Server {
 		cfg.PublicURL = DefaultPublicURL
 	}
 	s := &Server{Config: cfg, log: cfg.Logger, keys: newKeyCache(cfg.Store, keyCacheTTL, keyCacheSize),
-		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst), throttle: newThrottle(cfg.Store, cfg.Logger),
+		limiter: newKeyLimiter(cfg.RateLimit, cfg.RateBurst), throttle: throttle.New(cfg.Store, cfg.Logger),
 		workflows: &service.Workflows{Temporal: cfg.Temporal, Store: cfg.Store, Log: cfg.Logger},
 		views:     &service.Views{Store: cfg.Store, TemporalUIURL: cfg.TemporalUIURL, Namespace: cfg.Namespace},
 		life:      service.NewOrderLife(cfg.Temporal, cfg.Store, cfg.Mapper, cfg.Logger)}
 	s.life.CancelWait = cfg.CancelWait
+	s.admin = &service.Admin{Store: cfg.Store, Mapper: cfg.Mapper, Sealer: cfg.Sealer, Workflows: s.workflows, Views: s.views,
+		KeysChanged: s.keys.forget}
 	return s
 }
 
-// Handler returns the router.
-func (s *Server) Handler() http.Handler {
+// Services are the typed services behind the API's routes. The assembly
+// (internal/app) gives the HQ pages these same ones, so a change made
+// through either face is seen by the other and failed sign-ins count in
+// one throttle.
+type Services struct {
+	Admin *service.Admin
+	Views *service.Views
+	Life  *service.OrderLife
+	// Throttle counts failed admin authentications by client address.
+	Throttle *throttle.Throttle
+}
+
+// Services returns the services the routes use.
+func (s *Server) Services() Services {
+	return Services{Admin: s.admin, Views: s.views, Life: s.life, Throttle: s.throttle}
+}
+
+// Handler returns the router of the JSON API alone. A process serves
+// Engine with the HQ pages mounted beside it (internal/app.Handler).
+func (s *Server) Handler() http.Handler { return s.Engine() }
+
+// Engine builds the router: middleware, operations and API routes. Every
+// middleware is in place before it returns, so routes mounted on it
+// afterwards (HQ) run behind the same chain (recovery, limit headers,
+// request metrics).
+func (s *Server) Engine() *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	// gin trusts every proxy by default: anyone could then pick the address
@@ -154,16 +183,14 @@ func (s *Server) readyz(c *gin.Context) {
 
 // requireAdmin checks the admin bearer token in constant time. An address
 // over the failure limit is refused before its token is even looked at, so
-// guessing stops at the limit (HQ's own in-process calls are not counted).
+// guessing stops at the limit (HQ's sign-in counts in the same throttle).
 func (s *Server) requireAdmin(c *gin.Context) {
 	ctx := c.Request.Context()
 	tok, ok := strings.CutPrefix(c.GetHeader("Authorization"), "Bearer ")
 	valid := ok && s.AdminToken != "" && subtle.ConstantTimeCompare([]byte(tok), []byte(s.AdminToken)) == 1
-	if !isInternalCall(ctx) {
-		if wait := s.throttle.attempt(ctx, scopeAdmin, c.ClientIP(), func() bool { return !valid }); wait > 0 {
-			s.tooManyFailures(c, wait, "admin authentications")
-			return
-		}
+	if wait := s.throttle.Attempt(ctx, throttle.ScopeAdmin, c.ClientIP(), func() bool { return !valid }); wait > 0 {
+		s.tooManyFailures(c, wait, "admin authentications")
+		return
 	}
 	if !valid {
 		s.fail(c, oi.Errorf(oi.EUNAUTHORIZED, "admin routes need Authorization: Bearer <admin token>"))

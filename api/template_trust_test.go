@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html"
-	"net/url"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +12,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/activities"
+	"orderintake/internal/webtest"
 	"orderintake/mapper"
 	"orderintake/store"
 )
@@ -35,11 +33,11 @@ func warningsOf(t *testing.T, v any) []string {
 }
 
 func TestRenderAnswersWarnings(t *testing.T) {
-	e := newEnv(t)
+	e := webtest.New(t)
 	tpl := "{\n  \"to\": \"{{ customer.firstName }} {{ customer.lastNme }}\",\n  \"by\": \"{{ orderintake.customer.referenceId }}\"\n}"
 	input := map[string]any{"customer": map[string]any{"firstName": "José", "lastName": "Núñez"}}
-	out, v := e.renderOK(map[string]any{"body": tpl, "format": "json", "customerId": e.fx.Customer.ID, "input": input})
-	if v["to"] != "José " || v["by"] != e.fx.Customer.ReferenceID {
+	out, v := renderOK(e, map[string]any{"body": tpl, "format": "json", "customerId": e.Fx.Customer.ID, "input": input})
+	if v["to"] != "José " || v["by"] != e.Fx.Customer.ReferenceID {
 		t.Errorf("output %v", v)
 	}
 	got := strings.Join(warningsOf(t, out["warnings"]), "\n")
@@ -49,13 +47,13 @@ func TestRenderAnswersWarnings(t *testing.T) {
 		t.Errorf("warnings\n%s\nwant\n%s", got, want)
 	}
 	// Nothing to warn about: an empty list, never null.
-	out, _ = e.renderOK(map[string]any{"body": `{"a": {{ a }}}`, "format": "json", "input": map[string]any{"a": 1}})
+	out, _ = renderOK(e, map[string]any{"body": `{"a": {{ a }}}`, "format": "json", "input": map[string]any{"a": 1}})
 	if w, ok := out["warnings"].([]any); !ok || len(w) != 0 {
 		t.Errorf("warnings without a problem = %#v, want []", out["warnings"])
 	}
 
 	// strict: the same typo is a 422 naming it, with line and column.
-	status, prob := e.render(map[string]any{"body": tpl, "format": "json", "input": input, "strict": true})
+	status, prob := render(e, map[string]any{"body": tpl, "format": "json", "input": input, "strict": true})
 	problemAt(t, "strict render", status, prob, 422, "body")
 	if prob["line"] != float64(2) || prob["column"] != float64(38) || !strings.Contains(prob["detail"].(string), "customer.lastNme is undefined") {
 		t.Errorf("strict render problem = %v", prob)
@@ -63,33 +61,33 @@ func TestRenderAnswersWarnings(t *testing.T) {
 }
 
 func TestTemplateStrictField(t *testing.T) {
-	e := newEnv(t)
+	e := webtest.New(t)
 	body := `{"name": "{{ customer.name }}", "ref": "{{ orderReferenceId }}"}`
-	tpl := e.must("POST", "/v1/admin/templates", map[string]any{"name": "strict one", "kind": "intake", "format": "json", "body": body, "strict": true}, 201)
+	tpl := e.Must("POST", "/v1/admin/templates", map[string]any{"name": "strict one", "kind": "intake", "format": "json", "body": body, "strict": true}, 201)
 	id := tpl["id"].(string)
 	if tpl["strict"] != true {
 		t.Fatalf("created template = %v, want strict", tpl)
 	}
-	if got := e.must("GET", "/v1/admin/templates/"+id, nil, 200); got["strict"] != true {
+	if got := e.Must("GET", "/v1/admin/templates/"+id, nil, 200); got["strict"] != true {
 		t.Errorf("GET = %v", got)
 	}
 	// A stored strict template renders strictly unless the call says otherwise.
-	status, prob := e.render(map[string]any{"templateId": id, "input": map[string]any{"ref": 1}})
+	status, prob := render(e, map[string]any{"templateId": id, "input": map[string]any{"ref": 1}})
 	if status != 422 || !strings.Contains(prob["detail"].(string), "orderReferenceId is undefined") || prob["line"] != float64(1) || prob["column"] != float64(44) {
 		t.Errorf("stored strict render = %d %v", status, prob)
 	}
-	out := e.must("POST", "/v1/admin/templates/render", map[string]any{"templateId": id, "input": map[string]any{"ref": 1}, "strict": false}, 200)
+	out := e.Must("POST", "/v1/admin/templates/render", map[string]any{"templateId": id, "input": map[string]any{"ref": 1}, "strict": false}, 200)
 	if len(warningsOf(t, out["warnings"])) != 1 {
 		t.Errorf("lenient render of a strict template = %v", out)
 	}
 	// PUT without strict keeps it; strict false makes a lenient version 3.
-	if got := e.must("PUT", "/v1/admin/templates/"+id, map[string]any{"name": "strict one", "format": "json", "body": body}, 200); got["strict"] != true || got["version"] != float64(2) {
+	if got := e.Must("PUT", "/v1/admin/templates/"+id, map[string]any{"name": "strict one", "format": "json", "body": body}, 200); got["strict"] != true || got["version"] != float64(2) {
 		t.Errorf("PUT without strict = %v", got)
 	}
-	if got := e.must("PUT", "/v1/admin/templates/"+id, map[string]any{"name": "strict one", "format": "json", "body": body, "strict": false}, 200); got["strict"] != false {
+	if got := e.Must("PUT", "/v1/admin/templates/"+id, map[string]any{"name": "strict one", "format": "json", "body": body, "strict": false}, 200); got["strict"] != false {
 		t.Errorf("PUT strict false = %v", got)
 	}
-	vs := e.must("GET", "/v1/admin/templates/"+id+"/versions", nil, 200)["items"].([]any)
+	vs := e.Must("GET", "/v1/admin/templates/"+id+"/versions", nil, 200)["items"].([]any)
 	var flags []any
 	for _, v := range vs {
 		flags = append(flags, v.(map[string]any)["strict"])
@@ -98,16 +96,16 @@ func TestTemplateStrictField(t *testing.T) {
 		t.Errorf("versions' strict, newest first = %v", flags)
 	}
 	// A rollback brings the version's strictness back.
-	if got := e.must("POST", "/v1/admin/templates/"+id+"/rollback", map[string]any{"version": 1}, 200); got["strict"] != true {
+	if got := e.Must("POST", "/v1/admin/templates/"+id+"/rollback", map[string]any{"version": 1}, 200); got["strict"] != true {
 		t.Errorf("rollback to a strict version = %v", got)
 	}
-	if v := e.must("GET", "/v1/admin/templates/"+id+"/versions/1", nil, 200); v["strict"] != true {
+	if v := e.Must("GET", "/v1/admin/templates/"+id+"/versions/1", nil, 200); v["strict"] != true {
 		t.Errorf("version 1 = %v", v)
 	}
 }
 
 func TestCustomerReferenceExpressionCheckedWhenSaved(t *testing.T) {
-	e := newEnv(t)
+	e := webtest.New(t)
 	base := map[string]any{"name": "Shop", "referenceId": "SHOP-X"}
 	for _, c := range []struct {
 		expr      string
@@ -122,22 +120,22 @@ func TestCustomerReferenceExpressionCheckedWhenSaved(t *testing.T) {
 		for k, v := range base {
 			body[k] = v
 		}
-		status, prob := e.admin("POST", "/v1/admin/customers", body)
+		status, prob := e.Admin("POST", "/v1/admin/customers", body)
 		problemAt(t, "customer with expression "+c.expr, status, prob, 422, "referenceExpression")
 		if c.line > 0 && (prob["line"] != c.line || prob["column"] != c.col) {
 			t.Errorf("%q: problem at %v:%v, want %v:%v (%v)", c.expr, prob["line"], prob["column"], c.line, c.col, prob)
 		}
-		status, prob = e.admin("PATCH", "/v1/admin/customers/"+e.fx.Customer.ID, map[string]any{"referenceExpression": c.expr})
+		status, prob = e.Admin("PATCH", "/v1/admin/customers/"+e.Fx.Customer.ID, map[string]any{"referenceExpression": c.expr})
 		problemAt(t, "PATCH with expression "+c.expr, status, prob, 422, "referenceExpression")
 	}
 	// Both forms are accepted.
 	for i, expr := range []string{"{{ order.ref }}", "order.ref", `body["order"]["ref"] | upper`} {
 		body := map[string]any{"name": "Shop", "referenceId": fmt.Sprintf("SHOP-%d", i), "referenceExpression": expr}
-		if got := e.must("POST", "/v1/admin/customers", body, 201); got["referenceExpression"] != expr {
+		if got := e.Must("POST", "/v1/admin/customers", body, 201); got["referenceExpression"] != expr {
 			t.Errorf("saved %v", got)
 		}
 	}
-	if got := e.must("GET", "/v1/admin/customers/"+e.fx.Customer.ID, nil, 200); got["referenceExpression"] != e.fx.Customer.ReferenceExpression {
+	if got := e.Must("GET", "/v1/admin/customers/"+e.Fx.Customer.ID, nil, 200); got["referenceExpression"] != e.Fx.Customer.ReferenceExpression {
 		t.Errorf("refused PATCHes changed the customer: %v", got)
 	}
 }
@@ -145,9 +143,9 @@ func TestCustomerReferenceExpressionCheckedWhenSaved(t *testing.T) {
 // An order under a reference expression that gives nothing is refused
 // before any workflow starts (this env has no Temporal) and recorded.
 func TestOrderWithoutItsReferenceIsRefused(t *testing.T) {
-	e := newEnv(t)
-	e.must("PATCH", "/v1/admin/customers/"+e.fx.Customer.ID, map[string]any{"referenceExpression": "{{ order.ref }}"}, 200)
-	ck, err := e.st.CreateKey(context.Background(), "customer", e.fx.Customer.ID)
+	e := webtest.New(t)
+	e.Must("PATCH", "/v1/admin/customers/"+e.Fx.Customer.ID, map[string]any{"referenceExpression": "{{ order.ref }}"}, 200)
+	ck, err := e.Store.CreateKey(context.Background(), "customer", e.Fx.Customer.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +156,7 @@ func TestOrderWithoutItsReferenceIsRefused(t *testing.T) {
 		{`{"order": {"ref": null}}`, "empty value"},
 		{`{"orderReferenceId": "R-1"}`, "cannot read order.ref: order is undefined"},
 	} {
-		st, out, _, _ := e.do("POST", "/v1/orders", cust, c.body)
+		st, out, _, _ := e.Do("POST", "/v1/orders", cust, c.body)
 		problemAt(t, "order "+c.body, st, out, 422, "body")
 		detail, _ := out["detail"].(string)
 		if !strings.Contains(detail, `"{{ order.ref }}"`) || !strings.Contains(detail, c.why) || out["referenceExpression"] != "{{ order.ref }}" {
@@ -168,9 +166,9 @@ func TestOrderWithoutItsReferenceIsRefused(t *testing.T) {
 	// Recorded like other refused intake requests.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		items := e.must("GET", "/v1/admin/requests?status=rejected&limit=50", nil, 200)["items"].([]any)
+		items := e.Must("GET", "/v1/admin/requests?status=rejected&limit=50", nil, 200)["items"].([]any)
 		if len(items) >= 4 {
-			d := e.must("GET", "/v1/admin/requests/"+items[0].(map[string]any)["id"].(string), nil, 200)
+			d := e.Must("GET", "/v1/admin/requests/"+items[0].(map[string]any)["id"].(string), nil, 200)
 			if !strings.Contains(fmt.Sprint(d["rejection"]), "order.ref") {
 				t.Errorf("rejection = %v", d["rejection"])
 			}
@@ -187,15 +185,15 @@ func TestOrderWithoutItsReferenceIsRefused(t *testing.T) {
 // the Requests view and the HQ page show them. A strict template fails the
 // order without retries, naming the variable with line and column.
 func TestTemplateStageKeepsWarnings(t *testing.T) {
-	e := newEnv(t)
+	e := webtest.New(t)
 	ctx := context.Background()
-	tplID := e.fx.Customer.IntakeTemplateID
-	acts := &activities.Activities{Store: e.st, Mapper: mapper.NewEngine(mapper.Options{})}
+	tplID := e.Fx.Customer.IntakeTemplateID
+	acts := &activities.Activities{Store: e.Store, Mapper: mapper.NewEngine(mapper.Options{})}
 	insert := func(ref, body string) string {
 		t.Helper()
-		cust := e.fx.Customer.ID
+		cust := e.Fx.Customer.ID
 		id := oi.OrderID(cust, ref)
-		if err := e.st.InsertOrderRequest(ctx, store.NewOrder{ID: id, CustomerID: cust, PrinterID: e.fx.Printer.ID,
+		if err := e.Store.InsertOrderRequest(ctx, store.NewOrder{ID: id, CustomerID: cust, PrinterID: e.Fx.Printer.ID,
 			WorkflowID: "wf-" + ref, IdempotencyKey: ref, OrderReferenceID: ref, ReceivedAt: time.Now().UTC(),
 			ContentType: "application/json", Body: []byte(body)}); err != nil {
 			t.Fatal(err)
@@ -203,80 +201,37 @@ func TestTemplateStageKeepsWarnings(t *testing.T) {
 		return id
 	}
 	body := "{\n  \"recipient\": \"{{ customer.firstName }}\",\n  \"vip\": {{ customer.vip }}\n}"
-	e.must("PUT", "/v1/admin/templates/"+tplID, map[string]any{"name": "intake", "format": "json", "body": body}, 200)
+	e.Must("PUT", "/v1/admin/templates/"+tplID, map[string]any{"name": "intake", "format": "json", "body": body}, 200)
 	id := insert("W-1", `{"customer": {"firstName": "Ann"}}`)
 	if _, err := acts.ProcessTemplate(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	p := e.must("GET", "/v1/admin/requests/"+id, nil, 200)["templateProcessing"].(map[string]any)
+	p := e.Must("GET", "/v1/admin/requests/"+id, nil, 200)["templateProcessing"].(map[string]any)
 	got := strings.Join(warningsOf(t, p["warnings"]), "\n")
 	want := "2:20 the body's \"customer\" hides orderintake.customer; use orderintake.customer to reach ours\n" +
 		"3:13 customer.vip is undefined (it printed or tested as empty)"
 	if got != want || !strings.Contains(p["output"].(string), `"recipient": "Ann"`) {
 		t.Errorf("template stage = %v\nwarnings\n%s\nwant\n%s", p, got, want)
 	}
-	b := e.browser()
-	b.login()
-	if st, page := b.get("/hq/requests/" + id); st != 200 || !strings.Contains(page, `id="template-warnings"`) ||
+	b := e.Browser()
+	b.Login()
+	if st, page := b.Get("/hq/requests/" + id); st != 200 || !strings.Contains(page, `id="template-warnings"`) ||
 		!strings.Contains(page, "line 3, column 13") || !strings.Contains(page, "customer.vip is undefined") ||
 		!strings.Contains(page, "use orderintake.customer to reach ours") {
 		t.Errorf("HQ request page = %d, does not show the warnings:\n%s", st, page)
 	}
 
 	// Strict: the order fails, non-retryable, naming the variable where it is read.
-	e.must("PUT", "/v1/admin/templates/"+tplID, map[string]any{"name": "intake", "format": "json", "body": body, "strict": true}, 200)
+	e.Must("PUT", "/v1/admin/templates/"+tplID, map[string]any{"name": "intake", "format": "json", "body": body, "strict": true}, 200)
 	id = insert("W-2", `{"customer": {"firstName": "Ann"}}`)
 	_, err := acts.ProcessTemplate(ctx, id)
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || !appErr.NonRetryable() || !strings.Contains(err.Error(), "customer.vip is undefined") {
 		t.Fatalf("strict ProcessTemplate = %v, want a non-retryable template error naming customer.vip", err)
 	}
-	p = e.must("GET", "/v1/admin/requests/"+id, nil, 200)["templateProcessing"].(map[string]any)
+	p = e.Must("GET", "/v1/admin/requests/"+id, nil, 200)["templateProcessing"].(map[string]any)
 	te, _ := p["error"].(map[string]any)
 	if te == nil || te["line"] != float64(3) || te["column"] != float64(13) || !strings.Contains(fmt.Sprint(te["message"]), "customer.vip is undefined") || p["output"] != nil {
 		t.Errorf("strict template stage = %v", p)
-	}
-}
-
-// HQ's template editor: the Strict box saves strict templates, and a render
-// lists its warnings under the output.
-func TestHQTemplateStrictAndWarnings(t *testing.T) {
-	e := newEnv(t)
-	b := e.browser()
-	b.login()
-	b.get("/hq/templates/new")
-	body := `{"to": "{{ customer.firstNme }}"}`
-	st, page := b.post("/hq/templates", url.Values{"name": {"strict form"}, "kind": {"intake"}, "format": {"json"},
-		"body": {body}, "strict": {"on"}}, "csrf")
-	if st != 200 {
-		t.Fatalf("create from the form = %d", st)
-	}
-	var id string
-	for _, it := range e.must("GET", "/v1/admin/templates", nil, 200)["items"].([]any) {
-		if m := it.(map[string]any); m["name"] == "strict form" {
-			id = m["id"].(string)
-			if m["strict"] != true {
-				t.Errorf("template saved from the form with Strict checked = %v", m)
-			}
-		}
-	}
-	if id == "" {
-		t.Fatalf("no template saved; page:\n%s", page)
-	}
-	if st, page = b.get("/hq/templates/" + id); st != 200 || !regexp.MustCompile(`name="strict" id="strict" checked`).MatchString(page) {
-		t.Errorf("editor of a strict template = %d, Strict box not checked", st)
-	}
-	// Render, not strict: the output and the warnings.
-	st, page = b.post("/hq/templates/render", url.Values{"id": {id}, "kind": {"intake"}, "format": {"json"}, "body": {body},
-		"input": {`{"customer": {"firstName": "Ann"}}`}}, "csrf")
-	if st != 200 || !strings.Contains(page, `id="render-warnings"`) || !strings.Contains(page, "line 1, column 12") ||
-		!strings.Contains(page, "customer.firstNme is undefined") {
-		t.Errorf("render in the editor = %d, no warnings shown:\n%s", st, page)
-	}
-	// Render, strict: the error, its line marked.
-	st, page = b.post("/hq/templates/render", url.Values{"id": {id}, "kind": {"intake"}, "format": {"json"}, "body": {body},
-		"input": {`{"customer": {"firstName": "Ann"}}`}, "strict": {"on"}}, "csrf")
-	if !strings.Contains(html.UnescapeString(page), "customer.firstNme is undefined (the template is strict") || !strings.Contains(page, `id="errline"`) {
-		t.Errorf("strict render in the editor = %d, no error shown:\n%s", st, page)
 	}
 }

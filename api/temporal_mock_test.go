@@ -2,7 +2,7 @@ package api_test
 
 import (
 	"context"
-	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -18,9 +18,7 @@ import (
 	"go.temporal.io/sdk/mocks"
 
 	oi "orderintake"
-	"orderintake/api"
-	"orderintake/internal/testenv"
-	"orderintake/mapper"
+	"orderintake/internal/webtest"
 	"orderintake/workflows"
 )
 
@@ -29,7 +27,7 @@ import (
 // (the e2e tests run the same routes against a real one).
 
 type mocked struct {
-	*env
+	*webtest.Env
 	tc          *mocks.Client
 	customerKey string
 	printerKey  string
@@ -37,41 +35,36 @@ type mocked struct {
 
 func newMocked(t *testing.T) *mocked {
 	t.Helper()
-	st := testenv.Store(t)
-	sealer := testenv.Sealer(t)
 	tc := mocks.NewClient(t)
-	s := api.New(api.Config{Store: st, Temporal: tc, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: sealer,
-		AdminToken: adminToken, Logger: quiet})
-	e := &env{t: t, st: st, srv: httptest.NewServer(s.Handler())}
-	t.Cleanup(e.srv.Close)
-	e.fx = testenv.Seed(t, st, sealer, "http://127.0.0.1:9/printer", "http://127.0.0.1:9/hook")
+	e := webtest.NewWith(t, webtest.Options{Temporal: tc, Seed: true})
+	st := e.Store
 	ctx := context.Background()
-	ck, err := st.CreateKey(ctx, oi.OwnerCustomer, e.fx.Customer.ID)
+	ck, err := st.CreateKey(ctx, oi.OwnerCustomer, e.Fx.Customer.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pk, err := st.CreateKey(ctx, oi.OwnerPrinter, e.fx.Printer.ID)
+	pk, err := st.CreateKey(ctx, oi.OwnerPrinter, e.Fx.Printer.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &mocked{env: e, tc: tc, customerKey: ck.Key, printerKey: pk.Key}
+	return &mocked{Env: e, tc: tc, customerKey: ck.Key, printerKey: pk.Key}
 }
 
 const mockOrder = `{"orderReferenceId": "M-1", "items": [{"sku": "MUG", "quantity": 1}]}`
 
 func (m *mocked) submit(body, key string) (int, map[string]any) {
-	m.t.Helper()
+	m.T.Helper()
 	hdr := map[string]string{"X-API-KEY": m.customerKey}
 	if key != "" {
 		hdr["Idempotency-Key"] = key
 	}
-	status, out, _, _ := m.do("POST", "/v1/orders", hdr, body)
+	status, out, _, _ := m.Do("POST", "/v1/orders", hdr, body)
 	return status, out
 }
 
 func TestIntakeStartsTheOrderWorkflow(t *testing.T) {
 	m := newMocked(t)
-	cust := m.fx.Customer.ID
+	cust := m.Fx.Customer.ID
 	var opts client.StartWorkflowOptions
 	var in workflows.OrderInput
 	m.tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
@@ -87,6 +80,12 @@ func TestIntakeStartsTheOrderWorkflow(t *testing.T) {
 	wantID := oi.OrderID(cust, "M-1")
 	if out["id"] != wantID || out["orderReferenceId"] != "M-1" || out["status"] != oi.StatusAccepted {
 		t.Fatalf("answer = %v, want id %s, reference M-1, accepted", out, wantID)
+	}
+	// The answer links the workflow in the Web UI (and the client checked
+	// the answer against the OpenAPI document, so links.workflow is in it).
+	links, _ := out["links"].(map[string]any)
+	if wf, _ := links["workflow"].(string); !strings.HasPrefix(wf, webtest.TemporalUIURL+"/") || !strings.Contains(wf, url.PathEscape(oi.WorkflowID(cust, "M-1"))) {
+		t.Fatalf("links = %v, want a Web UI link to the order's workflow", links)
 	}
 	// The reference is the key when no Idempotency-Key is sent.
 	if opts.ID != oi.WorkflowID(cust, "M-1") || opts.TaskQueue != workflows.TaskQueue {
@@ -115,11 +114,11 @@ func (m *mocked) describeWith(body string) {
 			hash = args.Get(1).(client.StartWorkflowOptions).Memo[workflows.MemoBodyHash].(string)
 		}).Return(nil, nil).Once()
 	if status, out := m.submit(body, "K-1"); status != 202 {
-		m.t.Fatalf("first submit = %d %v", status, out)
+		m.T.Fatalf("first submit = %d %v", status, out)
 	}
 	m.tc.On("ExecuteWorkflow", mock.Anything, mock.Anything, mock.Anything, mock.Anything).
 		Return(nil, serviceerror.NewWorkflowExecutionAlreadyStarted("started", "", "")).Once()
-	m.tc.On("DescribeWorkflowExecution", mock.Anything, oi.WorkflowID(m.fx.Customer.ID, "K-1"), "").
+	m.tc.On("DescribeWorkflowExecution", mock.Anything, oi.WorkflowID(m.Fx.Customer.ID, "K-1"), "").
 		Return(func(context.Context, string, string) (*workflowservice.DescribeWorkflowExecutionResponse, error) {
 			p, err := converter.GetDefaultDataConverter().ToPayload(hash)
 			if err != nil {
@@ -134,7 +133,7 @@ func TestIntakeRepeatSameBodyIsTheSameOrder(t *testing.T) {
 	m := newMocked(t)
 	m.describeWith(mockOrder)
 	status, out := m.submit(mockOrder, "K-1")
-	if status != 200 || out["id"] != oi.OrderID(m.fx.Customer.ID, "K-1") {
+	if status != 200 || out["id"] != oi.OrderID(m.Fx.Customer.ID, "K-1") {
 		t.Fatalf("repeat = %d %v, want 200 with the existing order", status, out)
 	}
 }
@@ -173,13 +172,13 @@ func TestIntakeWhenTemporalFails(t *testing.T) {
 
 // order records an order routed to the fixture's printer and returns its id.
 func (m *mocked) routedOrder(ref string) string {
-	m.t.Helper()
-	return m.order(ref, time.Now().UTC())
+	m.T.Helper()
+	return m.Order(ref, time.Now().UTC())
 }
 
 func (m *mocked) event(orderID, body string) (int, map[string]any) {
-	m.t.Helper()
-	status, out, _, _ := m.do("POST", "/v1/printer/orders/"+orderID+"/events", map[string]string{"X-API-KEY": m.printerKey}, body)
+	m.T.Helper()
+	status, out, _, _ := m.Do("POST", "/v1/printer/orders/"+orderID+"/events", map[string]string{"X-API-KEY": m.printerKey}, body)
 	return status, out
 }
 
@@ -187,7 +186,7 @@ func TestPrinterEventIsSignalled(t *testing.T) {
 	m := newMocked(t)
 	id := m.routedOrder("E-1")
 	var got workflows.PrinterEvent
-	m.tc.On("SignalWorkflow", mock.Anything, oi.WorkflowID(m.fx.Customer.ID, "E-1"), "", workflows.SignalPrinterEvent, mock.Anything).
+	m.tc.On("SignalWorkflow", mock.Anything, oi.WorkflowID(m.Fx.Customer.ID, "E-1"), "", workflows.SignalPrinterEvent, mock.Anything).
 		Run(func(args mock.Arguments) { got = args.Get(4).(workflows.PrinterEvent) }).Return(nil).Once()
 	status, out := m.event(id, `{"eventId": "ev-1", "status": "shipped", "timestamp": "2026-11-22T10:00:00Z", "trackingCode": "TC1"}`)
 	if status != 202 || out["result"] != "queued" {
@@ -208,7 +207,7 @@ func TestPrinterEventAfterWorkflowEnded(t *testing.T) {
 	if status != 409 || out["code"] != oi.ECONFLICT {
 		t.Fatalf("event on an ended order = %d %v, want 409", status, out)
 	}
-	events, err := m.st.ListOrderEvents(context.Background(), id)
+	events, err := m.Store.ListOrderEvents(context.Background(), id)
 	if err != nil || len(events) != 1 || events[0].Accepted || events[0].RejectReason == "" {
 		t.Fatalf("recorded %+v (%v), want the event kept as rejected", events, err)
 	}

@@ -1,11 +1,8 @@
 package api
 
 import (
-	"sort"
 	"time"
 
-	oi "orderintake"
-	"orderintake/mapper"
 	"orderintake/service"
 )
 
@@ -53,17 +50,10 @@ type ReadyChecks struct {
 
 // OrderAccepted answers an accepted order.
 type OrderAccepted struct {
-	ID               string     `json:"id"`
-	OrderReferenceID string     `json:"orderReferenceId"`
-	Status           string     `json:"status"`
-	Links            OrderLinks `json:"links"`
-}
-
-// OrderLinks point at the order in the API, HQ and the Temporal Web UI.
-type OrderLinks struct {
-	Self     string `json:"self"`
-	HQ       string `json:"hq"`
-	Workflow string `json:"workflow,omitempty"`
+	ID               string             `json:"id"`
+	OrderReferenceID string             `json:"orderReferenceId"`
+	Status           string             `json:"status"`
+	Links            service.OrderLinks `json:"links"`
 }
 
 // OrderStatus is a customer's view of its order.
@@ -103,80 +93,4 @@ type TimelineEvent struct {
 	TrackingCode string    `json:"trackingCode"`
 	TrackingURL  string    `json:"trackingUrl"`
 	CarrierName  string    `json:"carrierName"`
-}
-
-// TestPostbackAccepted is a test postback, queued once.
-type TestPostbackAccepted struct {
-	service.PostbackView
-	Series     int         `json:"series"`
-	WorkflowID string      `json:"workflowId"`
-	Links      SeriesLinks `json:"links"`
-}
-
-// SeriesAccepted is a resend, queued as a new attempt series.
-type SeriesAccepted struct {
-	ID         string      `json:"id"`
-	Status     string      `json:"status"`
-	Series     int         `json:"series"`
-	WorkflowID string      `json:"workflowId"`
-	Links      SeriesLinks `json:"links"`
-}
-
-// SeriesLinks point at the postback and the series' workflow.
-type SeriesLinks struct {
-	Self     string `json:"self"`
-	Workflow string `json:"workflow,omitempty"`
-}
-
-// BulkResendAccepted says how many resends were queued.
-type BulkResendAccepted struct {
-	Queued    int      `json:"queued"`
-	More      bool     `json:"more"`
-	NotQueued []string `json:"notQueued,omitempty"`
-}
-
-// Lookup is a lookup table with its rows sorted by key.
-type Lookup struct {
-	ID         string             `json:"id"`
-	CustomerID string             `json:"customerId"`
-	Name       string             `json:"name"`
-	Default    string             `json:"default"`
-	Rows       []mapper.LookupRow `json:"rows"`
-	RowCount   int                `json:"rowCount"`
-	Imported   int                `json:"imported,omitempty"`
-	CreatedAt  time.Time          `json:"createdAt"`
-	UpdatedAt  time.Time          `json:"updatedAt"`
-}
-
-func lookupView(l *oi.LookupTable) Lookup {
-	rows := make([]mapper.LookupRow, 0, len(l.Rows))
-	for k, v := range l.Rows {
-		rows = append(rows, mapper.LookupRow{Key: k, Value: v})
-	}
-	sort.Slice(rows, func(i, j int) bool { return rows[i].Key < rows[j].Key })
-	return Lookup{ID: l.ID, CustomerID: l.CustomerID, Name: l.Name, Default: l.Default, Rows: rows,
-		RowCount: len(rows), CreatedAt: l.CreatedAt, UpdatedAt: l.UpdatedAt}
-}
-
-// LookupSummary is a lookup table in a list (without its rows).
-type LookupSummary struct {
-	ID         string    `json:"id"`
-	CustomerID string    `json:"customerId"`
-	Name       string    `json:"name"`
-	Default    string    `json:"default"`
-	RowCount   int       `json:"rowCount"`
-	CreatedAt  time.Time `json:"createdAt"`
-	UpdatedAt  time.Time `json:"updatedAt"`
-}
-
-// RenderOutput is a template rendered over a sample input.
-type RenderOutput struct {
-	Output          string           `json:"output"`
-	Warnings        []mapper.Warning `json:"warnings"`
-	Format          string           `json:"format"`
-	Kind            string           `json:"kind"`
-	Strict          bool             `json:"strict"`
-	TemplateVersion *int             `json:"templateVersion"`
-	Subject         string           `json:"subject,omitempty"`
-	SubjectWarnings []mapper.Warning `json:"subjectWarnings,omitempty"`
 }

@@ -9,84 +9,16 @@ import (
 	"time"
 
 	oi "orderintake"
+	"orderintake/internal/webtest"
 )
 
-var t0 = time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)
-
-// journey records an order's four stages, its events and one postback per
-// event through the seeded triggers, as the workflow would. printerStatus 0
-// means the printer never answered (a network error).
-func (e *env) journey(ref string, at time.Time, printerStatus int, events ...string) (string, []string) {
-	e.t.Helper()
-	ctx := context.Background()
-	must := func(err error) {
-		e.t.Helper()
-		if err != nil {
-			e.t.Fatal(err)
-		}
-	}
-	id := e.order(ref, at)
-	out := []byte(`{"externalId": "` + ref + `", "lines": [{"sku": "MUG-WHITE", "copies": 2}]}`)
-	must(e.st.SetTemplateProcessing(ctx, id, "tpl_intake", 3, out, nil))
-	must(e.st.SetFinalRequest(ctx, id, &oi.FinalRequest{Method: "POST", URL: e.fx.Printer.URL,
-		Headers: map[string]string{"Content-Type": "application/json", "Idempotency-Key": id}, Body: out}))
-	sent := at.Add(time.Second)
-	resp := &oi.SystemResponse{SentAt: &sent, Status: printerStatus, LatencyMs: 120, Headers: map[string][]string{"Content-Type": {"application/json"}},
-		Body: []byte(`{"printerOrderId": "P-` + ref + `"}`)}
-	if printerStatus == 0 {
-		resp.Error, resp.Body, resp.Headers = "connect: connection refused", nil, nil
-	}
-	must(e.st.SetSystemResponse(ctx, id, 1, resp))
-	status := oi.StatusSubmitted
-	if printerStatus == 0 || printerStatus >= 400 {
-		status = oi.EventFailed
-	}
-	var pbs []string
-	for i, ev := range events {
-		rec, _, err := e.st.InsertOrderEvent(ctx, &oi.OrderEvent{OrderID: id, EventID: fmt.Sprintf("%s-ev%d", ref, i), Status: ev,
-			Source: "printer", OccurredAt: at.Add(time.Duration(i+2) * time.Minute), Accepted: true, TrackingCode: "TRK-" + ref})
-		must(err)
-		status = ev
-		tr := e.fx.Triggers[ev]
-		if tr == nil {
-			continue
-		}
-		pb, err := e.st.InsertPostback(ctx, &oi.Postback{ID: oi.NewID("pbk"), OrderID: id, Event: ev, EventID: rec.EventID,
-			TriggerID: tr.ID, CustomerID: e.fx.Customer.ID, Method: oi.MethodURL, Destination: tr.URL, Format: oi.FormatJSON,
-			TemplateVersion: 1, Body: []byte(`{"event": "` + ev + `", "orderReferenceId": "` + ref + `"}`), RetryOnFailure: true,
-			Status: oi.PostbackPending}, rec.ID)
-		must(err)
-		pbs = append(pbs, pb.ID)
-	}
-	must(e.st.SetOrderStatus(ctx, id, status, ""))
-	return id, pbs
-}
-
-// attempt records one delivery attempt of a postback and its new status.
-func (e *env) attempt(pbID string, respStatus int, outcome, status string) {
-	e.t.Helper()
-	ctx := context.Background()
-	a := &oi.PostbackAttempt{PostbackID: pbID, Trigger: "scheduled", StartedAt: time.Now().UTC(), DurationMs: 35, ResolvedIP: "127.0.0.1",
-		RequestHeaders: map[string]string{"Content-Type": "application/json", "webhook-signature": "[redacted]"},
-		RequestBody:    []byte(`{"event": "shipped"}`), ResponseStatus: respStatus, ResponseBody: []byte(`{"error": "down for maintenance"}`),
-		Outcome: outcome}
-	var next *time.Time
-	if outcome == "retry" {
-		n := time.Now().UTC().Add(5 * time.Minute)
-		next, a.NextAttemptAt, a.ErrorKind, a.Error = &n, &n, "http", fmt.Sprintf("HTTP %d", respStatus)
-	}
-	if _, err := e.st.InsertAttempt(ctx, a); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := e.st.SetPostbackStatus(ctx, pbID, status, "", next); err != nil {
-		e.t.Fatal(err)
-	}
-}
+// t0 is when the recorded orders arrive.
+var t0 = webtest.T0
 
 // pageThrough follows nextCursor to the end, calling between() after each
 // page, and returns the ids in the order served.
-func (e *env) pageThrough(path string, between func(page int)) []string {
-	e.t.Helper()
+func pageThrough(e *webtest.Env, path string, between func(page int)) []string {
+	e.T.Helper()
 	var ids []string
 	cursor := ""
 	for page := 1; ; page++ {
@@ -94,7 +26,7 @@ func (e *env) pageThrough(path string, between func(page int)) []string {
 		if cursor != "" {
 			p += "&cursor=" + url.QueryEscape(cursor)
 		}
-		out := e.must("GET", p, nil, 200)
+		out := e.Must("GET", p, nil, 200)
 		for _, it := range out["items"].([]any) {
 			ids = append(ids, it.(map[string]any)["id"].(string))
 		}
@@ -103,7 +35,7 @@ func (e *env) pageThrough(path string, between func(page int)) []string {
 			return ids
 		}
 		if page > 50 {
-			e.t.Fatal("pagination does not end")
+			e.T.Fatal("pagination does not end")
 		}
 		cursor = next
 		between(page)
@@ -119,22 +51,22 @@ func itemIDs(out map[string]any) []string {
 }
 
 func TestRequestsPaginationWhileOrdersArrive(t *testing.T) {
-	e := newEnv(t)
+	e := webtest.New(t)
 	var want []string // newest first
 	for i := 6; i >= 0; i-- {
-		want = append(want, e.order(fmt.Sprintf("R-%d", i), t0.Add(time.Duration(i)*time.Minute)))
+		want = append(want, e.Order(fmt.Sprintf("R-%d", i), t0.Add(time.Duration(i)*time.Minute)))
 	}
 	// Two orders in the same microsecond: the id breaks the tie.
-	a, b := e.order("TIE-A", t0.Add(-time.Minute)), e.order("TIE-B", t0.Add(-time.Minute))
+	a, b := e.Order("TIE-A", t0.Add(-time.Minute)), e.Order("TIE-B", t0.Add(-time.Minute))
 	if a < b {
 		a, b = b, a
 	}
 	want = append(want, a, b)
 
 	arrived := 0
-	got := e.pageThrough("/v1/admin/requests?limit=3", func(page int) {
+	got := pageThrough(e, "/v1/admin/requests?limit=3", func(page int) {
 		// New orders arrive between pages (newer than everything served).
-		e.order(fmt.Sprintf("NEW-%d", page), time.Now().UTC())
+		e.Order(fmt.Sprintf("NEW-%d", page), time.Now().UTC())
 		arrived++
 	})
 	if strings.Join(got, ",") != strings.Join(want, ",") {
@@ -143,19 +75,19 @@ func TestRequestsPaginationWhileOrdersArrive(t *testing.T) {
 	if arrived != 2 {
 		t.Fatalf("%d pages, want 3", arrived+1)
 	}
-	if n := len(e.must("GET", "/v1/admin/requests?limit=500", nil, 200)["items"].([]any)); n != len(want)+arrived {
+	if n := len(e.Must("GET", "/v1/admin/requests?limit=500", nil, 200)["items"].([]any)); n != len(want)+arrived {
 		t.Errorf("after the walk %d orders listed, want %d", n, len(want)+arrived)
 	}
 }
 
 func TestRequestsDateFiltersAtTheBoundaries(t *testing.T) {
-	e := newEnv(t)
+	e := webtest.New(t)
 	ids := map[int]string{}
 	for i := 0; i < 6; i++ {
-		ids[i] = e.order(fmt.Sprintf("D-%d", i), t0.Add(time.Duration(i)*time.Hour))
+		ids[i] = e.Order(fmt.Sprintf("D-%d", i), t0.Add(time.Duration(i)*time.Hour))
 	}
 	q := func(from, to time.Time) []string {
-		return itemIDs(e.must("GET", "/v1/admin/requests?from="+url.QueryEscape(from.Format(time.RFC3339Nano))+
+		return itemIDs(e.Must("GET", "/v1/admin/requests?from="+url.QueryEscape(from.Format(time.RFC3339Nano))+
 			"&to="+url.QueryEscape(to.Format(time.RFC3339Nano)), nil, 200))
 	}
 	// [from, to): an order exactly at from is in, one exactly at to is out.
@@ -175,25 +107,25 @@ func TestRequestsDateFiltersAtTheBoundaries(t *testing.T) {
 		{"from=2026-11-20T10:00:00Z&to=2026-11-20T10:00:00Z", "to"}, {"from=2026-11-21T00:00:00Z&to=2026-11-20T00:00:00Z", "to"},
 		{"limit=0", "limit"}, {"limit=501", "limit"}, {"cursor=bm90LWEtY3Vyc29y", "cursor"}, {"status=lost", "status"},
 	} {
-		st, out := e.admin("GET", "/v1/admin/requests?"+c.query, nil)
+		st, out := e.Admin("GET", "/v1/admin/requests?"+c.query, nil)
 		problemAt(t, "requests?"+c.query, st, out, 422, c.field)
 	}
 }
 
 func TestRequestsFilters(t *testing.T) {
-	e := newEnv(t)
-	shipped, _ := e.journey("SHOP-1001", t0, 201, "received", "shipped")
-	failed, _ := e.journey("SHOP-1002", t0.Add(time.Minute), 0)
-	other := e.order("OTHER-7", t0.Add(2*time.Minute))
+	e := webtest.New(t)
+	shipped, _ := e.Journey("SHOP-1001", t0, 201, "received", "shipped")
+	failed, _ := e.Journey("SHOP-1002", t0.Add(time.Minute), 0)
+	other := e.Order("OTHER-7", t0.Add(2*time.Minute))
 	for _, c := range []struct {
 		query string
 		want  []string
 	}{
 		{"status=shipped", []string{shipped}},
 		{"status=failed", []string{failed}},
-		{"customerId=" + e.fx.Customer.ID, []string{other, failed, shipped}},
+		{"customerId=" + e.Fx.Customer.ID, []string{other, failed, shipped}},
 		{"customerId=cus_nobody", nil},
-		{"printerId=" + e.fx.Printer.ID, []string{other, failed, shipped}},
+		{"printerId=" + e.Fx.Printer.ID, []string{other, failed, shipped}},
 		{"reference=SHOP-", []string{failed, shipped}},
 		{"reference=shop-", nil}, // prefix match is exact-case
 		{"q=1002", []string{failed}},
@@ -201,7 +133,7 @@ func TestRequestsFilters(t *testing.T) {
 		{"q=" + other, []string{other}},           // an order id
 		{"q=50%25", nil},                          // LIKE wildcards are literal
 	} {
-		if got := itemIDs(e.must("GET", "/v1/admin/requests?"+c.query, nil, 200)); strings.Join(got, ",") != strings.Join(c.want, ",") {
+		if got := itemIDs(e.Must("GET", "/v1/admin/requests?"+c.query, nil, 200)); strings.Join(got, ",") != strings.Join(c.want, ",") {
 			t.Errorf("requests?%s = %v, want %v", c.query, got, c.want)
 		}
 	}
@@ -210,9 +142,9 @@ func TestRequestsFilters(t *testing.T) {
 // TestRequestDetailHasTheFourStages is the Requests view of one order: what
 // came in, how the template turned it, what went to the printer, its answer.
 func TestRequestDetailHasTheFourStages(t *testing.T) {
-	e := newEnv(t)
-	id, pbs := e.journey("SHOP-2001", t0, 502, "received", "shipped")
-	d := e.must("GET", "/v1/admin/requests/"+id, nil, 200)
+	e := webtest.New(t)
+	id, pbs := e.Journey("SHOP-2001", t0, 502, "received", "shipped")
+	d := e.Must("GET", "/v1/admin/requests/"+id, nil, 200)
 	orig := d["originalRequest"].(map[string]any)
 	proc := d["templateProcessing"].(map[string]any)
 	final := d["finalRequest"].(map[string]any)
@@ -223,7 +155,7 @@ func TestRequestDetailHasTheFourStages(t *testing.T) {
 	if proc["templateVersion"] != float64(3) || !strings.Contains(proc["output"].(string), `"copies": 2`) {
 		t.Errorf("template processing = %v", proc)
 	}
-	if final["url"] != e.fx.Printer.URL || final["body"] != proc["output"] || final["method"] != "POST" {
+	if final["url"] != e.Fx.Printer.URL || final["body"] != proc["output"] || final["method"] != "POST" {
 		t.Errorf("final request = %v", final)
 	}
 	if resp["status"] != float64(502) || resp["latencyMs"] != float64(120) || resp["attempts"] != float64(1) {
@@ -235,34 +167,34 @@ func TestRequestDetailHasTheFourStages(t *testing.T) {
 	if got := d["postbacks"].([]any); len(got) != 1 || got[0].(map[string]any)["id"] != pbs[0] {
 		t.Errorf("postbacks = %v, want the shipped one %v", got, pbs)
 	}
-	if link := d["links"].(map[string]any)["workflow"]; link != "http://127.0.0.1:8233/namespaces/default/workflows/order%2F"+e.fx.Customer.ID+"%2FSHOP-2001" {
+	if link := d["links"].(map[string]any)["workflow"]; link != "http://127.0.0.1:8233/namespaces/default/workflows/order%2F"+e.Fx.Customer.ID+"%2FSHOP-2001" {
 		t.Errorf("workflow link = %v", link)
 	}
-	st, out := e.admin("GET", "/v1/admin/requests/ord_unknown", nil)
+	st, out := e.Admin("GET", "/v1/admin/requests/ord_unknown", nil)
 	problemAt(t, "unknown order", st, out, 404, "")
 
 	// An order whose template failed has no final request and no answer.
-	fid := e.order("SHOP-2002", t0)
-	if err := e.st.SetTemplateProcessing(context.Background(), fid, "tpl_intake", 1, nil,
+	fid := e.Order("SHOP-2002", t0)
+	if err := e.Store.SetTemplateProcessing(context.Background(), fid, "tpl_intake", 1, nil,
 		[]byte(`{"kind": "runtime", "message": "unknown sku", "line": 3, "column": 7}`)); err != nil {
 		t.Fatal(err)
 	}
-	f := e.must("GET", "/v1/admin/requests/"+fid, nil, 200)
+	f := e.Must("GET", "/v1/admin/requests/"+fid, nil, 200)
 	if f["finalRequest"] != nil || f["systemResponse"] != nil || f["templateProcessing"].(map[string]any)["error"].(map[string]any)["line"] != float64(3) {
 		t.Errorf("failed order detail = %v", f)
 	}
 }
 
 func TestPostbacksListAndDetail(t *testing.T) {
-	e := newEnv(t)
-	o1, pb1 := e.journey("SHOP-3001", t0, 201, "received", "shipped", "delivered")
-	_, pb2 := e.journey("SHOP-3002", t0.Add(time.Hour), 201, "shipped")
-	e.attempt(pb1[0], 200, "delivered", oi.PostbackDelivered)
-	e.attempt(pb1[1], 200, "delivered", oi.PostbackDelivered)
-	e.attempt(pb2[0], 503, "retry", oi.PostbackPending)
-	e.attempt(pb2[0], 503, "retry", oi.PostbackPending)
+	e := webtest.New(t)
+	o1, pb1 := e.Journey("SHOP-3001", t0, 201, "received", "shipped", "delivered")
+	_, pb2 := e.Journey("SHOP-3002", t0.Add(time.Hour), 201, "shipped")
+	e.Attempt(pb1[0], 200, "delivered", oi.PostbackDelivered)
+	e.Attempt(pb1[1], 200, "delivered", oi.PostbackDelivered)
+	e.Attempt(pb2[0], 503, "retry", oi.PostbackPending)
+	e.Attempt(pb2[0], 503, "retry", oi.PostbackPending)
 
-	all := e.must("GET", "/v1/admin/postbacks", nil, 200)
+	all := e.Must("GET", "/v1/admin/postbacks", nil, 200)
 	if got := itemIDs(all); strings.Join(got, ",") != strings.Join([]string{pb2[0], pb1[1], pb1[0]}, ",") {
 		t.Fatalf("postbacks = %v, want newest first", got)
 	}
@@ -276,13 +208,13 @@ func TestPostbacksListAndDetail(t *testing.T) {
 		{"event=shipped", []string{pb2[0], pb1[0]}},
 		{"event=shipped&q=3002", []string{pb2[0]}},
 		{"status=pending", []string{pb2[0]}},
-		{"triggerId=" + e.fx.Triggers["delivered"].ID, []string{pb1[1]}},
+		{"triggerId=" + e.Fx.Triggers["delivered"].ID, []string{pb1[1]}},
 		{"orderId=" + o1, []string{pb1[1], pb1[0]}},
 		{"reference=SHOP-3001", []string{pb1[1], pb1[0]}},
 		{"q=" + pb1[0], []string{pb1[0]}},
 		{"customerId=cus_nobody", nil},
 	} {
-		if got := itemIDs(e.must("GET", "/v1/admin/postbacks?"+c.query, nil, 200)); strings.Join(got, ",") != strings.Join(c.want, ",") {
+		if got := itemIDs(e.Must("GET", "/v1/admin/postbacks?"+c.query, nil, 200)); strings.Join(got, ",") != strings.Join(c.want, ",") {
 			t.Errorf("postbacks?%s = %v, want %v", c.query, got, c.want)
 		}
 	}
@@ -293,37 +225,37 @@ func TestPostbacksListAndDetail(t *testing.T) {
 		created = append(created, ts)
 	}
 	from, to := created[1], created[0] // [pb1[1], pb2[0]): pb1[1] in, pb2[0] out
-	got := itemIDs(e.must("GET", "/v1/admin/postbacks?from="+url.QueryEscape(from.Format(time.RFC3339Nano))+"&to="+url.QueryEscape(to.Format(time.RFC3339Nano)), nil, 200))
+	got := itemIDs(e.Must("GET", "/v1/admin/postbacks?from="+url.QueryEscape(from.Format(time.RFC3339Nano))+"&to="+url.QueryEscape(to.Format(time.RFC3339Nano)), nil, 200))
 	if strings.Join(got, ",") != pb1[1] {
 		t.Errorf("postbacks in [%v, %v) = %v, want only %s", from, to, got, pb1[1])
 	}
 	for _, c := range []struct{ query, field string }{{"event=lost", "event"}, {"status=sent", "status"}, {"from=now", "from"}} {
-		st, out := e.admin("GET", "/v1/admin/postbacks?"+c.query, nil)
+		st, out := e.Admin("GET", "/v1/admin/postbacks?"+c.query, nil)
 		problemAt(t, "postbacks?"+c.query, st, out, 422, c.field)
 	}
 
-	d := e.must("GET", "/v1/admin/postbacks/"+pb2[0], nil, 200)
+	d := e.Must("GET", "/v1/admin/postbacks/"+pb2[0], nil, 200)
 	atts := d["attempts"].([]any)
 	if len(atts) != 2 || d["attemptCount"] != float64(2) || d["nextAttemptAt"] == nil || d["orderReferenceId"] != "SHOP-3002" ||
-		!strings.Contains(d["body"].(string), `"event": "shipped"`) || d["event"] != "shipped" || d["destination"] != e.fx.Triggers["shipped"].URL {
+		!strings.Contains(d["body"].(string), `"event": "shipped"`) || d["event"] != "shipped" || d["destination"] != e.Fx.Triggers["shipped"].URL {
 		t.Fatalf("postback detail = %v", d)
 	}
 	a2 := atts[1].(map[string]any)
 	if a2["attempt"] != float64(2) || a2["responseStatus"] != float64(503) || a2["errorKind"] != "http" || a2["nextAttemptAt"] == nil {
 		t.Errorf("second attempt = %v", a2)
 	}
-	st, out := e.admin("GET", "/v1/admin/postbacks/pbk_nope", nil)
+	st, out := e.Admin("GET", "/v1/admin/postbacks/pbk_nope", nil)
 	problemAt(t, "unknown postback", st, out, 404, "")
 }
 
 func TestPostbacksPaginationWhileNewOnesArrive(t *testing.T) {
-	e := newEnv(t)
+	e := webtest.New(t)
 	for i := 0; i < 4; i++ {
-		e.journey(fmt.Sprintf("P-%d", i), t0.Add(time.Duration(i)*time.Minute), 201, "shipped", "delivered")
+		e.Journey(fmt.Sprintf("P-%d", i), t0.Add(time.Duration(i)*time.Minute), 201, "shipped", "delivered")
 	}
-	all := itemIDs(e.must("GET", "/v1/admin/postbacks?limit=500", nil, 200))
-	got := e.pageThrough("/v1/admin/postbacks?limit=3", func(page int) {
-		e.journey(fmt.Sprintf("LATE-%d", page), time.Now().UTC(), 201, "shipped")
+	all := itemIDs(e.Must("GET", "/v1/admin/postbacks?limit=500", nil, 200))
+	got := pageThrough(e, "/v1/admin/postbacks?limit=3", func(page int) {
+		e.Journey(fmt.Sprintf("LATE-%d", page), time.Now().UTC(), 201, "shipped")
 	})
 	if strings.Join(got, ",") != strings.Join(all, ",") || len(got) != 8 {
 		t.Fatalf("pages served %v\nwant %v", got, all)

@@ -18,25 +18,26 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"orderintake/api"
+	"orderintake/internal/app"
 	"orderintake/internal/testenv"
 	"orderintake/mapper"
 )
 
-// accessServer is the API with the product's store and Temporal client, on
-// its own loopback server, with the given per-key rate limit (0: none). Its
-// router lists every registered route.
+// accessServer is the API and the HQ pages (app.Handler, as served) with
+// the product's store and Temporal client, on its own loopback server, with
+// the given per-key rate limit (0: none). Its router lists every registered
+// route.
 func accessServer(t *testing.T, p *product, rate float64, burst int) (*httptest.Server, *gin.Engine) {
 	t.Helper()
-	srv := api.New(api.Config{Store: p.st, Temporal: p.tc, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: p.wcfg.Sealer,
+	h := app.Handler(api.Config{Store: p.st, Temporal: p.tc, Mapper: mapper.NewEngine(mapper.Options{}), Sealer: p.wcfg.Sealer,
 		AdminToken: p.admin, Logger: quietLogger, RateLimit: rate, RateBurst: burst,
 		// Each call comes from its own client address (accessCall), so the
-		// failed-authentication throttle, tested in api/auth_test.go, stays out
+		// failed-authentication throttle, tested in api/ and hq/, stays out
 		// of this walk's way.
 		TrustedProxies: []string{"127.0.0.1", "::1"}})
-	h := srv.Handler()
 	eng, ok := h.(*gin.Engine)
 	if !ok {
-		t.Fatalf("api.Handler is a %T, not a *gin.Engine: the route walk needs its Routes()", h)
+		t.Fatalf("app.Handler is a %T, not a *gin.Engine: the route walk needs its Routes()", h)
 	}
 	ts := httptest.NewServer(h)
 	t.Cleanup(ts.Close)

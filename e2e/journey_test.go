@@ -26,6 +26,7 @@ import (
 	oi "orderintake"
 	"orderintake/api"
 	"orderintake/delivery"
+	"orderintake/internal/app"
 	"orderintake/internal/pgtest"
 	"orderintake/internal/testenv"
 	"orderintake/mapper"
@@ -83,9 +84,8 @@ func startProduct(t *testing.T) *product {
 	eng := mapper.NewEngine(mapper.Options{})
 	p := &product{t: t, st: st, tc: tc, admin: "adm_test_token",
 		wcfg: worker.Config{Store: st, Mapper: eng, Sealer: sealer, Guard: &delivery.Guard{AllowPrivate: true}, Logger: quietLogger}}
-	srv := api.New(api.Config{Store: st, Temporal: tc, Mapper: eng, Sealer: sealer, AdminToken: p.admin, Logger: quietLogger,
-		TemporalUIURL: "http://127.0.0.1:8233"})
-	p.api = httptest.NewServer(srv.Handler())
+	p.api = httptest.NewServer(app.Handler(api.Config{Store: st, Temporal: tc, Mapper: eng, Sealer: sealer, AdminToken: p.admin,
+		Logger: quietLogger, TemporalUIURL: "http://127.0.0.1:8233"}))
 	t.Cleanup(p.api.Close)
 	p.startWorker()
 	t.Cleanup(p.stopWorker)

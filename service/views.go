@@ -30,7 +30,10 @@ func (v *Views) WorkflowURL(workflowID string) string {
 }
 
 // Requests is a page of orders, newest first, and the next page's cursor.
-func (v *Views) Requests(ctx context.Context, f store.ListFilter) ([]RequestSummary, string, error) {
+func (v *Views) Requests(ctx context.Context, f ListFilter) ([]RequestSummary, string, error) {
+	if err := checkRequestFilter(f); err != nil {
+		return nil, "", err
+	}
 	list, next, err := v.Store.ListOrderRequests(ctx, f)
 	if err != nil {
 		return nil, "", err
@@ -89,7 +92,10 @@ func (v *Views) Request(ctx context.Context, id string) (*RequestDetail, error) 
 
 // Postbacks is a page of postbacks, newest first, each with its order's
 // reference, and the next page's cursor.
-func (v *Views) Postbacks(ctx context.Context, f store.ListFilter) ([]PostbackView, string, error) {
+func (v *Views) Postbacks(ctx context.Context, f ListFilter) ([]PostbackView, string, error) {
+	if err := checkPostbackFilter(f); err != nil {
+		return nil, "", err
+	}
 	list, next, err := v.Store.ListPostbacks(ctx, f)
 	if err != nil {
 		return nil, "", err

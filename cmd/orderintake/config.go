@@ -183,7 +183,7 @@ func openApp(ctx context.Context, c *config, log *slog.Logger) (*app.App, error)
 		PublicURL: c.PublicURL})
 }
 
-func apiServer(a *app.App, c *config, tc client.Client, uiURL string) *api.Server {
+func apiServer(a *app.App, c *config, tc client.Client, uiURL string) *app.Server {
 	return a.API(tc, app.APIOptions{AdminToken: c.AdminToken, Namespace: c.Namespace, TemporalUIURL: uiURL,
 		RateLimit: c.RateLimit, RateBurst: c.RateBurst, Metrics: c.sdkMetrics, PublicURL: c.PublicURL,
 		TrustedProxies: c.TrustedProxies})

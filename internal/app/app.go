@@ -1,12 +1,17 @@
 // Package app assembles the product from its parts. cmd/orderintake (dev,
 // api, worker) and the benchmark's in-process product build the worker and
-// the API through Open, so what is measured is wired as what runs.
+// the HTTP face through Open, so what is measured is wired as what runs.
+// Handler is the one place the JSON API (package api) and the HQ pages
+// (package hq) are put on one router, over one set of services.
 package app
 
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
+
+	"github.com/gin-gonic/gin"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
@@ -14,8 +19,10 @@ import (
 
 	"orderintake/api"
 	"orderintake/delivery"
+	"orderintake/hq"
 	"orderintake/internal/seal"
 	"orderintake/mapper"
+	"orderintake/overview"
 	"orderintake/store"
 	"orderintake/worker"
 )
@@ -105,9 +112,34 @@ type APIOptions struct {
 	TrustedProxies []string
 }
 
-// API builds the API server on tc.
-func (a *App) API(tc client.Client, o APIOptions) *api.Server {
-	return api.New(api.Config{Store: a.Store, Temporal: tc, Mapper: a.Mapper, Sealer: a.Sealer, AdminToken: o.AdminToken,
+// Server is a process's HTTP face: the JSON API and the HQ pages.
+type Server struct{ api *api.Server }
+
+// API builds the HTTP face on tc.
+func (a *App) API(tc client.Client, o APIOptions) *Server {
+	return &Server{api: api.New(api.Config{Store: a.Store, Temporal: tc, Mapper: a.Mapper, Sealer: a.Sealer, AdminToken: o.AdminToken,
 		Namespace: o.Namespace, TemporalUIURL: o.TemporalUIURL, Logger: a.Logger, RateLimit: o.RateLimit, RateBurst: o.RateBurst,
-		Metrics: o.Metrics, PublicURL: o.PublicURL, TrustedProxies: o.TrustedProxies})
+		Metrics: o.Metrics, PublicURL: o.PublicURL, TrustedProxies: o.TrustedProxies})}
+}
+
+// Handler is the router to serve on the one listener (see Handler).
+func (s *Server) Handler() http.Handler { return mount(s.api) }
+
+// Handler builds the API from cfg and returns the one router a process
+// serves: the JSON API with the HQ pages mounted on it, over the API's
+// services. Tests that need the HQ pages build their server here too, so
+// they exercise the wiring that runs.
+func Handler(cfg api.Config) http.Handler { return mount(api.New(cfg)) }
+
+// mount puts the HQ pages on the API's engine. The engine's middleware is
+// all in place already, so the pages sit behind the same recovery, limit
+// headers and request metrics as the API routes; HQ adds its own security
+// headers and sessions. The throttle is the API's: a failed admin token
+// and a failed sign-in count against the same address.
+func mount(s *api.Server) *gin.Engine {
+	r := s.Engine()
+	svc := s.Services()
+	hq.New(hq.Config{Admin: svc.Admin, Views: svc.Views, Life: svc.Life, Overview: &overview.Service{Store: s.Store, Logger: s.Logger},
+		Sessions: s.Store, Throttle: svc.Throttle, AdminToken: s.AdminToken, PublicURL: s.PublicURL, Logger: s.Logger}).Mount(r)
+	return r
 }

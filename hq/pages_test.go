@@ -1,4 +1,4 @@
-package api_test
+package hq_test
 
 import (
 	"context"
@@ -12,19 +12,18 @@ import (
 	"time"
 
 	oi "orderintake"
+	"orderintake/internal/webtest"
 )
 
-// noFollow is a client that shows redirects instead of following them.
-func (e *env) noFollow(jar http.CookieJar) *http.Client {
-	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-}
+// t0 is when the recorded orders arrive.
+var t0 = webtest.T0
 
 func TestHQLoginSessionAndCSRF(t *testing.T) {
-	e := newEnv(t)
+	e := webtest.New(t)
 	jar, _ := cookiejar.New(nil)
-	c := e.noFollow(jar)
+	c := e.NoFollow(jar)
 
-	resp, err := c.Get(e.srv.URL + "/hq/requests?status=failed")
+	resp, err := c.Get(e.URL + "/hq/requests?status=failed")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,20 +32,22 @@ func TestHQLoginSessionAndCSRF(t *testing.T) {
 		t.Fatalf("signed-out GET = %d %s, want 303 to the login page", resp.StatusCode, resp.Header.Get("Location"))
 	}
 
-	b := &browser{e: e, c: c}
-	b.get("/hq/login")
-	st, body := b.post("/hq/login", url.Values{"token": {"not-the-token"}}, "nonce")
+	b := e.BrowserOn(c)
+	b.Get("/hq/login")
+	st, body := b.Post("/hq/login", url.Values{"token": {"not-the-token"}}, "nonce")
 	if st != 401 || !strings.Contains(body, "not the admin token") {
 		t.Fatalf("wrong token = %d", st)
 	}
 	// The login form's nonce must come with its cookie (login CSRF).
-	st, _ = (&browser{e: e, c: e.noFollow(nil), csrf: b.csrf}).post("/hq/login", url.Values{"token": {adminToken}}, "nonce")
+	bare := e.BrowserOn(e.NoFollow(nil))
+	bare.CSRF = b.CSRF
+	st, _ = bare.Post("/hq/login", url.Values{"token": {webtest.AdminToken}}, "nonce")
 	if st != 403 {
 		t.Fatalf("login without the form's cookie = %d, want 403", st)
 	}
 
-	form := url.Values{"token": {adminToken}, "nonce": {b.csrf}, "next": {"/hq/requests?status=failed"}}
-	req, _ := http.NewRequest("POST", e.srv.URL+"/hq/login", strings.NewReader(form.Encode()))
+	form := url.Values{"token": {webtest.AdminToken}, "nonce": {b.CSRF}, "next": {"/hq/requests?status=failed"}}
+	req, _ := http.NewRequest("POST", e.URL+"/hq/login", strings.NewReader(form.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	resp, err = c.Do(req)
 	if err != nil {
@@ -63,16 +64,16 @@ func TestHQLoginSessionAndCSRF(t *testing.T) {
 		}
 	}
 	if sess == nil || !sess.HttpOnly || sess.SameSite != http.SameSiteStrictMode || sess.Path != "/hq" ||
-		strings.Contains(sess.Value, adminToken) {
+		strings.Contains(sess.Value, webtest.AdminToken) {
 		t.Fatalf("session cookie = %+v, want HttpOnly, SameSite=Strict, path /hq, no token inside (Secure: TestHQCookieSecureFromPublicURL)", sess)
 	}
 	// Over plain HTTP the cookie cannot be Secure (the browser would drop it).
-	b2 := e.browser()
-	b2.get("/hq/login")
-	resp, _ = b2.c.PostForm(e.srv.URL+"/hq/login", url.Values{"token": {adminToken}, "nonce": {b2.csrf}})
+	b2 := e.Browser()
+	b2.Get("/hq/login")
+	resp, _ = b2.C.PostForm(e.URL+"/hq/login", url.Values{"token": {webtest.AdminToken}, "nonce": {b2.CSRF}})
 	resp.Body.Close()
-	u, _ := url.Parse(e.srv.URL + "/hq/")
-	for _, ck := range b2.c.Jar.Cookies(u) {
+	u, _ := url.Parse(e.URL + "/hq/")
+	for _, ck := range b2.C.Jar.Cookies(u) {
 		if ck.Name == "hq_session" && ck.Secure {
 			t.Errorf("plain HTTP session cookie is Secure")
 		}
@@ -81,35 +82,35 @@ func TestHQLoginSessionAndCSRF(t *testing.T) {
 	// A forged or tampered cookie is no session.
 	forged, _ := cookiejar.New(nil)
 	forged.SetCookies(u, []*http.Cookie{{Name: "hq_session", Value: tamper(sess.Value), Path: "/hq"}})
-	resp, _ = e.noFollow(forged).Get(e.srv.URL + "/hq/requests")
+	resp, _ = e.NoFollow(forged).Get(e.URL + "/hq/requests")
 	resp.Body.Close()
 	if resp.StatusCode != 303 {
 		t.Errorf("tampered session = %d, want 303 to login", resp.StatusCode)
 	}
 
 	// Forms need the page's CSRF token and our own origin.
-	b2.get("/hq/customers")
-	st, _ = b2.post("/hq/customers", url.Values{"name": {"Forged"}, "referenceId": {"forged"}, "csrf": {"guess"}}, "")
+	b2.Get("/hq/customers")
+	st, _ = b2.Post("/hq/customers", url.Values{"name": {"Forged"}, "referenceId": {"forged"}, "csrf": {"guess"}}, "")
 	if st != 403 {
 		t.Errorf("POST with a wrong CSRF token = %d, want 403", st)
 	}
-	req, _ = http.NewRequest("POST", e.srv.URL+"/hq/customers", strings.NewReader(url.Values{"name": {"Forged"},
-		"referenceId": {"forged"}, "csrf": {b2.csrf}}.Encode()))
+	req, _ = http.NewRequest("POST", e.URL+"/hq/customers", strings.NewReader(url.Values{"name": {"Forged"},
+		"referenceId": {"forged"}, "csrf": {b2.CSRF}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Origin", "https://evil.example")
-	resp, _ = b2.c.Do(req)
+	resp, _ = b2.C.Do(req)
 	resp.Body.Close()
 	if resp.StatusCode != 403 {
 		t.Errorf("cross-origin POST = %d, want 403", resp.StatusCode)
 	}
-	if n := len(e.must("GET", "/v1/admin/customers", nil, 200)["items"].([]any)); n != 1 {
+	if n := len(e.Must("GET", "/v1/admin/customers", nil, 200)["items"].([]any)); n != 1 {
 		t.Fatalf("a refused form changed something: %d customers", n)
 	}
-	st, _ = b2.post("/hq/logout", nil, "csrf")
+	st, _ = b2.Post("/hq/logout", nil, "csrf")
 	if st != 200 { // followed to the login page
 		t.Errorf("logout = %d", st)
 	}
-	resp, _ = e.noFollow(b2.c.Jar).Get(e.srv.URL + "/hq/requests")
+	resp, _ = e.NoFollow(b2.C.Jar).Get(e.URL + "/hq/requests")
 	resp.Body.Close()
 	if resp.StatusCode != 303 {
 		t.Errorf("after logout = %d, want 303 to login", resp.StatusCode)
@@ -149,50 +150,50 @@ func wants(t *testing.T, what, got string, subs ...string) {
 // TestHQAnswersTheFourScenarios walks the seed's four support questions
 // through the pages, as an operator would.
 func TestHQAnswersTheFourScenarios(t *testing.T) {
-	e := newEnv(t)
-	delivered, dpb := e.journey("SHOP-1001", t0, 201, "received", "shipped", "delivered")
-	e.attempt(dpb[0], 200, "delivered", oi.PostbackDelivered)
-	printerDown, _ := e.journey("SHOP-1002", t0.Add(time.Hour), 502)
-	_, spb := e.journey("SHOP-1003", t0.Add(2*time.Hour), 201, "received", "shipped")
-	e.attempt(spb[0], 503, "retry", oi.PostbackPending)
-	b := e.browser()
-	b.login()
+	e := webtest.New(t)
+	delivered, dpb := e.Journey("SHOP-1001", t0, 201, "received", "shipped", "delivered")
+	e.Attempt(dpb[0], 200, "delivered", oi.PostbackDelivered)
+	printerDown, _ := e.Journey("SHOP-1002", t0.Add(time.Hour), 502)
+	_, spb := e.Journey("SHOP-1003", t0.Add(2*time.Hour), 201, "received", "shipped")
+	e.Attempt(spb[0], 503, "retry", oi.PostbackPending)
+	b := e.Browser()
+	b.Login()
 
 	// 1. "My order disappeared": find it by reference, see where it is.
-	_, page := b.get("/hq/requests?q=shop-1003")
+	_, page := b.Get("/hq/requests?q=shop-1003")
 	list := text(page)
 	wants(t, "requests found by reference", list, "SHOP-1003", "shipped")
 	if strings.Contains(list, "SHOP-1001") {
 		t.Errorf("search for shop-1003 shows SHOP-1001")
 	}
-	_, page = b.get("/hq/requests?q=SHOP-9999")
+	_, page = b.Get("/hq/requests?q=SHOP-9999")
 	wants(t, "search for an order that never came", text(page), "No requests match", "never reached us")
 
 	// Date range: whole UTC days, "to" included.
-	_, page = b.get("/hq/requests?from=2026-11-20&to=2026-11-20")
+	_, page = b.Get("/hq/requests?from=2026-11-20&to=2026-11-20")
 	wants(t, "requests on 2026-11-20", text(page), "SHOP-1001", "SHOP-1002", "SHOP-1003")
-	_, page = b.get("/hq/requests?from=2026-11-21")
+	_, page = b.Get("/hq/requests?from=2026-11-21")
 	if strings.Contains(page, "SHOP-100") {
 		t.Errorf("requests from 2026-11-21 show orders of the 20th")
 	}
-	_, page = b.get("/hq/requests?from=20.11.2026")
+	_, page = b.Get("/hq/requests?from=20.11.2026")
 	wants(t, "a date the filter cannot read", text(page), "422", "from must be a date")
 
 	// 2. "The customer never got a shipping notification".
-	_, page = b.get("/hq/postbacks?event=shipped&q=SHOP-1003")
+	_, page = b.Get("/hq/postbacks?event=shipped&q=SHOP-1003")
 	wants(t, "shipped postbacks of SHOP-1003", section(t, page, "postbacks"), "shipped", "SHOP-1003", "pending", "1")
-	_, page = b.get("/hq/postbacks/" + spb[0])
+	_, page = b.Get("/hq/postbacks/" + spb[0])
 	wants(t, "the postback's attempts", section(t, page, "attempts"), "HTTP 503", "retry", "127.0.0.1")
 	wants(t, "the postback page", text(page), "Next attempt", "Resend now", `"event": "shipped"`)
 
 	// 3. "The printer says it never got the order".
-	_, page = b.get("/hq/requests/" + printerDown)
-	wants(t, "final request pane", section(t, page, "pane-final"), "POST "+e.fx.Printer.URL, "Idempotency-Key")
+	_, page = b.Get("/hq/requests/" + printerDown)
+	wants(t, "final request pane", section(t, page, "pane-final"), "POST "+e.Fx.Printer.URL, "Idempotency-Key")
 	wants(t, "system response pane", section(t, page, "pane-response"), "HTTP 502", "120 ms", "attempt 1")
 
 	// 4. "The wrong product was made": what came in, what the template made,
 	// what went out, side by side (bodies pretty-printed).
-	_, page = b.get("/hq/requests/" + delivered)
+	_, page = b.Get("/hq/requests/" + delivered)
 	wants(t, "original pane", section(t, page, "pane-original"), `"sku": "MUG-WHITE"`, `"quantity": 2`)
 	wants(t, "template pane", section(t, page, "pane-template"), "version 3", `"copies": 2`)
 	wants(t, "final pane", section(t, page, "pane-final"), `"copies": 2`)
@@ -201,49 +202,49 @@ func TestHQAnswersTheFourScenarios(t *testing.T) {
 	if !strings.Contains(page, `href="http://127.0.0.1:8233/namespaces/default/workflows/order%2F`) {
 		t.Errorf("request page has no link to the workflow in the Temporal Web UI")
 	}
-	st, page := b.get("/hq/requests/ord_nope")
+	st, page := b.Get("/hq/requests/ord_nope")
 	if st != 404 || !strings.Contains(page, "not found") {
 		t.Errorf("unknown order page = %d", st)
 	}
 }
 
 func TestHQConfigPages(t *testing.T) {
-	e := newEnv(t)
-	b := e.browser()
-	b.login()
+	e := webtest.New(t)
+	b := e.Browser()
+	b.Login()
 
 	// Create a customer through the form; a problem keeps what was typed.
-	b.get("/hq/customers")
-	st, page := b.post("/hq/customers", url.Values{"name": {""}, "referenceId": {"poster-shop"}}, "csrf")
+	b.Get("/hq/customers")
+	st, page := b.Post("/hq/customers", url.Values{"name": {""}, "referenceId": {"poster-shop"}}, "csrf")
 	if st != 422 || !strings.Contains(text(page), "name is required") || !strings.Contains(page, `value="poster-shop"`) {
 		t.Fatalf("create customer without a name = %d", st)
 	}
-	st, page = b.post("/hq/customers", url.Values{"name": {"Poster Shop"}, "referenceId": {"poster-shop"},
-		"printerId": {e.fx.Printer.ID}}, "csrf")
+	st, page = b.Post("/hq/customers", url.Values{"name": {"Poster Shop"}, "referenceId": {"poster-shop"},
+		"printerId": {e.Fx.Printer.ID}}, "csrf")
 	if st != 200 || !strings.Contains(text(page), "Created.") || !strings.Contains(page, `value="Poster Shop"`) {
 		t.Fatalf("create customer = %d %s", st, text(page))
 	}
 	var cust map[string]any
-	for _, it := range e.must("GET", "/v1/admin/customers", nil, 200)["items"].([]any) {
+	for _, it := range e.Must("GET", "/v1/admin/customers", nil, 200)["items"].([]any) {
 		if it.(map[string]any)["referenceId"] == "poster-shop" {
 			cust = it.(map[string]any)
 		}
 	}
-	if cust == nil || cust["printerId"] != e.fx.Printer.ID {
+	if cust == nil || cust["printerId"] != e.Fx.Printer.ID {
 		t.Fatalf("customer created through the page = %v", cust)
 	}
 	cpath := "/hq/customers/" + cust["id"].(string)
 
 	// A key is shown once, then only its prefix.
-	st, page = b.post(cpath+"/keys", nil, "csrf")
+	st, page = b.Post(cpath+"/keys", nil, "csrf")
 	m := regexp.MustCompile(`<code id="secret">(ck_[^<]+)</code>`).FindStringSubmatch(page)
 	if st != 201 || m == nil {
 		t.Fatalf("create key = %d, no key shown", st)
 	}
-	if st, _, _, _ := e.do("GET", "/v1/orders/ord_x", map[string]string{"X-API-KEY": m[1]}, ""); st != 404 {
+	if st, _, _, _ := e.Do("GET", "/v1/orders/ord_x", map[string]string{"X-API-KEY": m[1]}, ""); st != 404 {
 		t.Errorf("the key shown does not authenticate: %d", st)
 	}
-	_, page = b.get(cpath)
+	_, page = b.Get(cpath)
 	if strings.Contains(page, m[1]) || !strings.Contains(page, m[1][:10]) {
 		t.Errorf("customer page after creating a key must show its prefix only")
 	}
@@ -251,33 +252,33 @@ func TestHQConfigPages(t *testing.T) {
 	if revoke == nil {
 		t.Fatal("no revoke button")
 	}
-	b.post(revoke[1], nil, "csrf")
-	if st, _, _, _ := e.do("GET", "/v1/orders/ord_x", map[string]string{"X-API-KEY": m[1]}, ""); st != 401 {
+	b.Post(revoke[1], nil, "csrf")
+	if st, _, _, _ := e.Do("GET", "/v1/orders/ord_x", map[string]string{"X-API-KEY": m[1]}, ""); st != 401 {
 		t.Errorf("revoked key = %d, want 401", st)
 	}
 
 	// Printers: headers as "Name: value" lines.
-	b.get("/hq/printers")
-	st, page = b.post("/hq/printers", url.Values{"name": {"Print Co"}, "url": {"https://print.example/orders"}, "format": {"xml"},
+	b.Get("/hq/printers")
+	st, page = b.Post("/hq/printers", url.Values{"name": {"Print Co"}, "url": {"https://print.example/orders"}, "format": {"xml"},
 		"headers": {"X-Account: 42\nX-Region: eu"}, "timeoutMs": {"5000"}}, "csrf")
 	// Header values are write-only (often the printer's credentials): shown masked.
 	if st != 200 || !strings.Contains(page, "X-Account: ••••") || strings.Contains(page, "X-Account: 42") {
 		t.Fatalf("create printer = %d %s", st, text(page))
 	}
-	st, page = b.post("/hq/printers", url.Values{"name": {"Bad"}, "url": {"https://p.example"}, "headers": {"no colon here"}}, "csrf")
+	st, page = b.Post("/hq/printers", url.Values{"name": {"Bad"}, "url": {"https://p.example"}, "headers": {"no colon here"}}, "csrf")
 	if st != 422 || !strings.Contains(text(page), "must look like Name: value") {
 		t.Errorf("printer with a bad header line = %d", st)
 	}
 
 	// Triggers: the signing secret is shown once on creation.
-	b.get("/hq/triggers")
+	b.Get("/hq/triggers")
 	tpl := ""
-	for _, it := range e.must("GET", "/v1/admin/templates", nil, 200)["items"].([]any) {
+	for _, it := range e.Must("GET", "/v1/admin/templates", nil, 200)["items"].([]any) {
 		if it.(map[string]any)["kind"] == "webhook" {
 			tpl = it.(map[string]any)["id"].(string)
 		}
 	}
-	st, page = b.post("/hq/triggers", url.Values{"customerId": {e.fx.Customer.ID}, "name": {"returns"}, "event": {"returned"},
+	st, page = b.Post("/hq/triggers", url.Values{"customerId": {e.Fx.Customer.ID}, "name": {"returns"}, "event": {"returned"},
 		"method": {"url"}, "templateId": {tpl}, "format": {"json"}, "url": {"https://shop.example/returns"},
 		"retryOnFailure": {"on"}, "status": {"active"}}, "csrf")
 	if st != 201 || !regexp.MustCompile(`<code id="secret">whsec_`).MatchString(page) {
@@ -285,14 +286,14 @@ func TestHQConfigPages(t *testing.T) {
 	}
 
 	// Settings: the password is write-only.
-	b.get("/hq/settings")
-	st, _ = b.post("/hq/settings", url.Values{"fromAddress": {"orders@psp.example"}, "fromName": {"PSP"}, "host": {"smtp.psp.example"},
+	b.Get("/hq/settings")
+	st, _ = b.Post("/hq/settings", url.Values{"fromAddress": {"orders@psp.example"}, "fromName": {"PSP"}, "host": {"smtp.psp.example"},
 		"port": {"587"}, "username": {"psp"}, "password": {"s3cret-pw"}, "tls": {"on"}}, "csrf")
-	_, page = b.get("/hq/settings")
+	_, page = b.Get("/hq/settings")
 	if st != 200 || strings.Contains(page, "s3cret-pw") || !strings.Contains(page, "one is set") || !strings.Contains(page, `value="smtp.psp.example"`) {
 		t.Errorf("settings = %d %s", st, text(page))
 	}
-	st, page = b.post("/hq/settings", url.Values{"fromAddress": {"not an address"}, "host": {"smtp.psp.example"}}, "csrf")
+	st, page = b.Post("/hq/settings", url.Values{"fromAddress": {"not an address"}, "host": {"smtp.psp.example"}}, "csrf")
 	if st != 422 || !strings.Contains(page, "fromAddress") {
 		t.Errorf("bad settings = %d", st)
 	}
@@ -301,17 +302,17 @@ func TestHQConfigPages(t *testing.T) {
 // TestHQTemplateEditorMarksTheErrorLine: saving a template with a syntax
 // error shows the body with the failing line marked.
 func TestHQTemplateEditorMarksTheErrorLine(t *testing.T) {
-	e := newEnv(t)
-	b := e.browser()
-	b.login()
-	b.get("/hq/templates/new")
+	e := webtest.New(t)
+	b := e.Browser()
+	b.Login()
+	b.Get("/hq/templates/new")
 	body := "{\n  \"ref\": \"{{ orderReferenceId }}\",\n  \"n\": {{ items | length }\n}"
-	st, page := b.post("/hq/templates", url.Values{"name": {"broken"}, "kind": {"intake"}, "format": {"json"}, "body": {body}}, "csrf")
+	st, page := b.Post("/hq/templates", url.Values{"name": {"broken"}, "kind": {"intake"}, "format": {"json"}, "body": {body}}, "csrf")
 	mark := regexp.MustCompile(`<div class="line errline" id="errline"><span class="ln">(\d+)</span>`).FindStringSubmatch(page)
 	if st != 422 || mark == nil || mark[1] != "3" {
 		t.Fatalf("save with a syntax error = %d, marked line %v, want 3:\n%s", st, mark, text(page))
 	}
-	st, page = b.post("/hq/templates", url.Values{"name": {"ok"}, "kind": {"intake"}, "format": {"json"},
+	st, page = b.Post("/hq/templates", url.Values{"name": {"ok"}, "kind": {"intake"}, "format": {"json"},
 		"body": {`{"ref": "{{ orderReferenceId }}"}`}}, "csrf")
 	if st != 200 || !strings.Contains(text(page), "Created.") {
 		t.Fatalf("create template = %d", st)
@@ -320,46 +321,46 @@ func TestHQTemplateEditorMarksTheErrorLine(t *testing.T) {
 	if id == nil {
 		t.Fatal("editor has no save action")
 	}
-	st, page = b.post("/hq/templates/"+id[1], url.Values{"name": {"ok"}, "kind": {"intake"}, "format": {"json"},
+	st, page = b.Post("/hq/templates/"+id[1], url.Values{"name": {"ok"}, "kind": {"intake"}, "format": {"json"},
 		"body": {`{"ref": "{{ orderReferenceId }}", "v": 2}`}}, "csrf")
 	if st != 200 || !strings.Contains(page, "v2 ·") {
 		t.Errorf("save a new version = %d", st)
 	}
 	// Version 1 can be loaded into the editor, or rolled back to.
-	_, page = b.get("/hq/templates/" + id[1] + "?version=1")
+	_, page = b.Get("/hq/templates/" + id[1] + "?version=1")
 	if !strings.Contains(page, html.EscapeString(`{"ref": "{{ orderReferenceId }}"}`)+"</textarea>") {
 		t.Errorf("version 1 not loaded into the editor")
 	}
-	st, page = b.post("/hq/templates/"+id[1]+"/rollback", url.Values{"version": {"1"}}, "csrf")
-	if v, _ := e.st.GetTemplate(context.Background(), id[1]); st != 200 || v.Version != 3 || v.Body != `{"ref": "{{ orderReferenceId }}"}` ||
+	st, page = b.Post("/hq/templates/"+id[1]+"/rollback", url.Values{"version": {"1"}}, "csrf")
+	if v, _ := e.Store.GetTemplate(context.Background(), id[1]); st != 200 || v.Version != 3 || v.Body != `{"ref": "{{ orderReferenceId }}"}` ||
 		!strings.Contains(text(page), "Rolled back") {
 		t.Errorf("roll back to v1 = %d, template now v%d %q", st, v.Version, v.Body)
 	}
 
 	// Render: the output, or the error with its line marked.
-	st, page = b.post("/hq/templates/render", url.Values{"kind": {"intake"}, "format": {"json"},
+	st, page = b.Post("/hq/templates/render", url.Values{"kind": {"intake"}, "format": {"json"},
 		"body": {`{"ref": "{{ orderReferenceId }}", "n": {{ items | length }}}`}, "input": {`{"orderReferenceId": "R-9", "items": [1, 2]}`}}, "csrf")
 	if out := regexp.MustCompile(`(?s)<pre class="body" id="output">(.*?)</pre>`).FindStringSubmatch(page); st != 200 || out == nil ||
 		!strings.Contains(html.UnescapeString(out[1]), `"ref": "R-9"`) || !strings.Contains(html.UnescapeString(out[1]), `"n": 2`) {
 		t.Fatalf("render = %d, output %v", st, out)
 	}
-	st, page = b.post("/hq/templates/render", url.Values{"kind": {"intake"}, "format": {"json"}, "body": {body}, "input": {`{}`}}, "csrf")
+	st, page = b.Post("/hq/templates/render", url.Values{"kind": {"intake"}, "format": {"json"}, "body": {body}, "input": {`{}`}}, "csrf")
 	mark = regexp.MustCompile(`<div class="line errline" id="errline"><span class="ln">(\d+)</span>`).FindStringSubmatch(page)
 	if mark == nil || mark[1] != "3" {
 		t.Errorf("render with a syntax error = %d, marked line %v, want 3", st, mark)
 	}
-	st, page = b.post("/hq/templates/render", url.Values{"kind": {"intake"}, "format": {"json"}, "body": {"{}"}, "input": {`{"a": `}}, "csrf")
+	st, page = b.Post("/hq/templates/render", url.Values{"kind": {"intake"}, "format": {"json"}, "body": {"{}"}, "input": {`{"a": `}}, "csrf")
 	if st != 422 || !strings.Contains(text(page), "sample input must be JSON") {
 		t.Errorf("render with a broken input = %d", st)
 	}
 }
 
 func TestHQLookupPages(t *testing.T) {
-	e := newEnv(t)
-	b := e.browser()
-	b.login()
-	b.get("/hq/lookups")
-	st, page := b.post("/hq/lookups", url.Values{"customerId": {e.fx.Customer.ID}, "name": {"sku"}, "default": {"UNKNOWN"}}, "csrf")
+	e := webtest.New(t)
+	b := e.Browser()
+	b.Login()
+	b.Get("/hq/lookups")
+	st, page := b.Post("/hq/lookups", url.Values{"customerId": {e.Fx.Customer.ID}, "name": {"sku"}, "default": {"UNKNOWN"}}, "csrf")
 	if st != 200 || !strings.Contains(text(page), "Created.") {
 		t.Fatalf("create lookup = %d %s", st, text(page))
 	}
@@ -367,16 +368,16 @@ func TestHQLookupPages(t *testing.T) {
 	if path == nil {
 		t.Fatal("lookup page has no import form")
 	}
-	st, page = b.post(path[1]+"/rows", url.Values{"csv": {"key,value\nMUG-WHITE,MUG-11OZ-W\nPOSTER-A3,PST-A3"}}, "csrf")
+	st, page = b.Post(path[1]+"/rows", url.Values{"csv": {"key,value\nMUG-WHITE,MUG-11OZ-W\nPOSTER-A3,PST-A3"}}, "csrf")
 	if st != 200 || !strings.Contains(text(page), "Rows imported") {
 		t.Fatalf("import = %d", st)
 	}
 	wants(t, "rows", section(t, page, "rows"), "MUG-WHITE MUG-11OZ-W", "POSTER-A3 PST-A3")
-	st, page = b.post(path[1]+"/rows", url.Values{"csv": {"A,1\nA,2"}}, "csrf")
+	st, page = b.Post(path[1]+"/rows", url.Values{"csv": {"A,1\nA,2"}}, "csrf")
 	if st != 422 || !strings.Contains(text(page), "line") {
 		t.Errorf("import with a repeated key = %d %s", st, text(page))
 	}
-	_, page = b.get("/hq/lookups")
+	_, page = b.Get("/hq/lookups")
 	wants(t, "lookups list", section(t, page, "lookups"), "sku", "Shop", "UNKNOWN")
 }
 
