@@ -1,7 +1,7 @@
 # The README's two commands: `make dev` runs the product, `make test` tests it.
 GO ?= go
 
-.PHONY: dev test vet deps test-deps build build-nodev faults fuzz bench bench-history bench-go editor-bundle
+.PHONY: dev test vet deps test-deps build build-nodev faults fuzz bench bench-goals bench-history bench-go editor-bundle
 
 dev: deps
 	$(GO) run ./cmd/orderintake dev
@@ -36,6 +36,11 @@ fuzz:
 BENCH_FLAGS ?=
 bench: deps
 	$(GO) run ./cmd/orderintake bench $(BENCH_FLAGS)
+
+# Issue 14's goals: capacity, paced at 80 % of it, 10 and 100 triggers per
+# event; one table of figure, target, measured, met (~8-10 min).
+bench-goals: deps
+	$(GO) run ./cmd/orderintake bench goals $(BENCH_FLAGS)
 
 bench-history: deps
 	$(GO) run ./cmd/orderintake bench history $(BENCH_FLAGS)

@@ -18,6 +18,7 @@ import (
 
 	oi "orderintake"
 	"orderintake/mapper"
+	"orderintake/service"
 	"orderintake/workflows"
 )
 
@@ -216,7 +217,7 @@ func (s *Server) submitOrder(c *gin.Context) {
 
 func (s *Server) orderAccepted(id, reference, status, wfID string) OrderAccepted {
 	return OrderAccepted{ID: id, OrderReferenceID: reference, Status: status,
-		Links: OrderLinks{Self: "/v1/orders/" + id, HQ: "/hq/requests/" + id, Workflow: s.workflowURL(wfID)}}
+		Links: withWorkflow(service.LinksOf(id), s.workflowURL(wfID))}
 }
 
 // keptHeaders keeps the request headers worth recording, minus credentials.
@@ -276,4 +277,9 @@ func (s *Server) getOrder(c *gin.Context) {
 // name workflows and go into text columns, which cannot hold NUL.
 func printable(s string) bool {
 	return utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
+}
+
+func withWorkflow(l service.OrderLinks, workflowURL string) service.OrderLinks {
+	l.Workflow = workflowURL
+	return l
 }

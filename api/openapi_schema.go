@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"time"
@@ -253,6 +254,13 @@ func (g *schemaSet) schemaOf(t reflect.Type, input bool) map[string]any {
 	case reflect.Struct:
 		name := componentName(t)
 		if _, done := g.names[t]; !done {
+			for other, n := range g.names {
+				if n == name {
+					// Two Go types under one component name: one would silently
+					// describe both, and answers of the other would fail clients.
+					panic(fmt.Sprintf("openapi: %s and %s are both component %q", other, t, name))
+				}
+			}
 			g.names[t] = name
 			g.inputs[name] = input
 			g.schemas[name] = nil // placeholder: a type that refers to itself stops here

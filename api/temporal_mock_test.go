@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,6 @@ import (
 	"go.temporal.io/sdk/mocks"
 
 	oi "orderintake"
-	"orderintake/api"
 	"orderintake/internal/webtest"
 	"orderintake/workflows"
 )
@@ -36,10 +36,7 @@ type mocked struct {
 func newMocked(t *testing.T) *mocked {
 	t.Helper()
 	tc := mocks.NewClient(t)
-	// No Web UI link in the answers: intake's links.workflow is not in the
-	// document yet (its OrderLinks schema is service.OrderLinks, which has
-	// no workflow field).
-	e := webtest.NewWith(t, webtest.Options{Temporal: tc, Seed: true, Config: func(c *api.Config) { c.TemporalUIURL = "" }})
+	e := webtest.NewWith(t, webtest.Options{Temporal: tc, Seed: true})
 	st := e.Store
 	ctx := context.Background()
 	ck, err := st.CreateKey(ctx, oi.OwnerCustomer, e.Fx.Customer.ID)
@@ -83,6 +80,12 @@ func TestIntakeStartsTheOrderWorkflow(t *testing.T) {
 	wantID := oi.OrderID(cust, "M-1")
 	if out["id"] != wantID || out["orderReferenceId"] != "M-1" || out["status"] != oi.StatusAccepted {
 		t.Fatalf("answer = %v, want id %s, reference M-1, accepted", out, wantID)
+	}
+	// The answer links the workflow in the Web UI (and the client checked
+	// the answer against the OpenAPI document, so links.workflow is in it).
+	links, _ := out["links"].(map[string]any)
+	if wf, _ := links["workflow"].(string); !strings.HasPrefix(wf, webtest.TemporalUIURL+"/") || !strings.Contains(wf, url.PathEscape(oi.WorkflowID(cust, "M-1"))) {
+		t.Fatalf("links = %v, want a Web UI link to the order's workflow", links)
 	}
 	// The reference is the key when no Idempotency-Key is sent.
 	if opts.ID != oi.WorkflowID(cust, "M-1") || opts.TaskQueue != workflows.TaskQueue {

@@ -2,6 +2,8 @@ package api
 
 import (
 	"time"
+
+	"orderintake/service"
 )
 
 // The JSON answers of the API that are not domain types as they are. Each
@@ -48,17 +50,10 @@ type ReadyChecks struct {
 
 // OrderAccepted answers an accepted order.
 type OrderAccepted struct {
-	ID               string     `json:"id"`
-	OrderReferenceID string     `json:"orderReferenceId"`
-	Status           string     `json:"status"`
-	Links            OrderLinks `json:"links"`
-}
-
-// OrderLinks point at the order in the API, HQ and the Temporal Web UI.
-type OrderLinks struct {
-	Self     string `json:"self"`
-	HQ       string `json:"hq"`
-	Workflow string `json:"workflow,omitempty"`
+	ID               string             `json:"id"`
+	OrderReferenceID string             `json:"orderReferenceId"`
+	Status           string             `json:"status"`
+	Links            service.OrderLinks `json:"links"`
 }
 
 // OrderStatus is a customer's view of its order.

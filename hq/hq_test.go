@@ -151,6 +151,12 @@ func TestRequestPagesOverTheViews(t *testing.T) {
 	}
 	mustContain(t, "the refused filter", body, "status must be one of", "field: <code>status</code>")
 
+	st, body, _ = s.get("/hq/postbacks?from=yesterday")
+	if st != 422 {
+		t.Fatalf("a date filter that is no date = %d, want 422", st)
+	}
+	mustContain(t, "the refused date", body, "from must be a date like 2026-11-22", "field: <code>from</code>")
+
 	st, body, _ = s.get("/hq/requests/" + id)
 	if st != 200 {
 		t.Fatalf("request page = %d", st)

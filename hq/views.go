@@ -1,6 +1,7 @@
 package hq
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -104,20 +105,37 @@ type requestsPage struct {
 func (h *HQ) requests(c *gin.Context) {
 	v := &requestsPage{listView: listView{Page: Page{}, Filter: filterValues(c), Statuses: oi.OrderStatuses}}
 	v.Customers, v.CustomerList = h.names(c, "customers")
-	status := http.StatusOK
+	v.Items = loadList(h, c, &v.listView, func(f *service.ListFilter) {
+		f.Event, f.TriggerID = "", "" // not filters of this list
+	}, h.Views.Requests)
+	h.render(c, v.status(), "requests", v)
+}
+
+// loadList reads one page of a list view for the request's filter (less
+// what clear drops), setting the view's next link or its problem.
+func loadList[T any](h *HQ, c *gin.Context, v *listView, clear func(*service.ListFilter),
+	list func(context.Context, service.ListFilter) ([]T, string, error)) []T {
 	f, p := listFilter(c)
-	f.Event, f.TriggerID = "", "" // not filters of this list
-	if p == nil {
-		items, next, err := h.Views.Requests(c.Request.Context(), f)
-		if err != nil {
-			p = h.problem(c, err)
-		}
-		v.Items, v.Next = items, nextPage(c, next)
-	}
 	if p != nil {
-		v.Problem, status = p, p.Status
+		v.Problem = p
+		return nil
 	}
-	h.render(c, status, "requests", v)
+	clear(&f)
+	items, next, err := list(c.Request.Context(), f)
+	if err != nil {
+		v.Problem = h.problem(c, err)
+		return nil
+	}
+	v.Next = nextPage(c, next)
+	return items
+}
+
+// status is the page's HTTP status: its problem's, or 200.
+func (v *listView) status() int {
+	if v.Problem != nil {
+		return v.Problem.Status
+	}
+	return http.StatusOK
 }
 
 type postbacksPage struct {
@@ -134,20 +152,10 @@ func (h *HQ) postbacks(c *gin.Context) {
 		ResendStatuses: service.ResendableStatuses}
 	v.Triggers, v.TriggerList = h.names(c, "triggers")
 	v.Customers, v.CustomerList = h.names(c, "customers")
-	status := http.StatusOK
-	f, p := listFilter(c)
-	f.PrinterID = "" // not a filter of this list
-	if p == nil {
-		items, next, err := h.Views.Postbacks(c.Request.Context(), f)
-		if err != nil {
-			p = h.problem(c, err)
-		}
-		v.Items, v.Next = items, nextPage(c, next)
-	}
-	if p != nil {
-		v.Problem, status = p, p.Status
-	}
-	h.render(c, status, "postbacks", v)
+	v.Items = loadList(h, c, &v.listView, func(f *service.ListFilter) {
+		f.PrinterID = "" // not a filter of this list
+	}, h.Views.Postbacks)
+	h.render(c, v.status(), "postbacks", v)
 }
 
 // ---- one order

@@ -48,10 +48,12 @@ func NewOrderLife(c client.Client, st *store.Store, m *mapper.Engine, log *slog.
 			[]string{"kind"})}
 }
 
-// OrderLinks are the links of an order in our answers.
+// OrderLinks point at the order in the API, HQ and (in the intake answer,
+// where a Temporal Web UI is configured) its workflow in the UI.
 type OrderLinks struct {
-	Self string `json:"self"`
-	HQ   string `json:"hq"`
+	Self     string `json:"self"`
+	HQ       string `json:"hq"`
+	Workflow string `json:"workflow,omitempty"`
 }
 
 // LinksOf names an order's links.

@@ -45,6 +45,10 @@ func startOptions(id string, memo map[string]any, attrs ...temporal.SearchAttrib
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		Memo:                                     memo,
 		TypedSearchAttributes:                    temporal.NewSearchAttributes(attrs...),
+		// Where a worker shares this client (dev, bench --in-process), the
+		// first workflow task comes back in the start's answer instead of
+		// through matching; with no such worker the SDK asks for nothing.
+		EnableEagerStart: true,
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -21,6 +22,7 @@ import (
 )
 
 const benchUsage = `usage: orderintake bench [flags]          the journey, against a bare-Temporal floor
+       orderintake bench goals [flags]    issue 14's goals: capacity, paced at 80 %, 10 and 100 triggers; one table
        orderintake bench history [flags]  admin list queries over a synthetic history
 
 bench starts what it needs unless told where it is: the embedded Temporal
@@ -44,7 +46,8 @@ func (s *benchStack) stop() {
 	}
 }
 
-func startBenchStack(ctx context.Context, log *slog.Logger, temporalAddr, databaseURL, dbName string, needTemporal, temporalMemory bool) (*benchStack, error) {
+func startBenchStack(ctx context.Context, log *slog.Logger, temporalAddr, databaseURL, dbName string, needTemporal, temporalMemory bool,
+	tuning devstack.Tuning) (*benchStack, error) {
 	dir, err := os.MkdirTemp("", "orderintake-bench-")
 	if err != nil {
 		return nil, fmt.Errorf("bench: data dir: %w", err)
@@ -71,10 +74,10 @@ func startBenchStack(ctx context.Context, log *slog.Logger, temporalAddr, databa
 		for _, n := range workflows.SearchAttributeNames {
 			attrs[n] = enums.INDEXED_VALUE_TYPE_KEYWORD
 		}
-		so := devstack.Options{DataDir: dir, FrontendAddr: "127.0.0.1:0", SearchAttributes: attrs, Logger: log}
-		tDesc = "embedded Temporal (SQLite file, as dev)"
+		so := devstack.Options{DataDir: dir, FrontendAddr: "127.0.0.1:0", SearchAttributes: attrs, Logger: log, Tuning: tuning}
+		tDesc = "embedded Temporal (SQLite file, as dev" + tuningDesc(tuning) + ")"
 		if temporalMemory {
-			so.DataDir, tDesc = "", "embedded Temporal (SQLite in memory)"
+			so.DataDir, tDesc = "", "embedded Temporal (SQLite in memory"+tuningDesc(tuning)+")"
 		}
 		stack, err := devstack.Start(ctx, so)
 		if err != nil {
@@ -90,72 +93,158 @@ func startBenchStack(ctx context.Context, log *slog.Logger, temporalAddr, databa
 	return s, nil
 }
 
+// tuningDesc names the server settings that differ from dev's.
+func tuningDesc(t devstack.Tuning) string {
+	var b strings.Builder
+	if t.HistoryShards > 1 {
+		fmt.Fprintf(&b, ", %d history shards", t.HistoryShards)
+	}
+	if t.TaskQueuePartitions > 0 {
+		fmt.Fprintf(&b, ", %d task queue partitions", t.TaskQueuePartitions)
+	}
+	if t.AllVisibilityIndexes {
+		b.WriteString(", all visibility indexes")
+	}
+	if t.GCPercent > 0 {
+		fmt.Fprintf(&b, ", GOGC=%d", t.GCPercent)
+	}
+	if t.Synchronous != "" && t.Synchronous != "normal" {
+		b.WriteString(", synchronous=" + t.Synchronous)
+	}
+	return b.String()
+}
+
+// tuningFlags adds the embedded server's levers to a flag set.
+func tuningFlags(fs *flag.FlagSet, t *devstack.Tuning) {
+	fs.IntVar(&t.HistoryShards, "temporal-shards", 1, "embedded server: history shards")
+	fs.IntVar(&t.TaskQueuePartitions, "temporal-partitions", 0, "embedded server: partitions per task queue (0: the server's default, 4)")
+	fs.BoolVar(&t.AllVisibilityIndexes, "temporal-all-visibility-indexes", false,
+		"embedded server: keep all 58 indexes of the stock visibility schema (dev drops the 42 on columns nothing here filters on)")
+	fs.IntVar(&t.GCPercent, "temporal-gogc", 0, "embedded server: Go GC target of the process it runs in, the bench's (0: leave GOGC as it is)")
+	fs.StringVar(&t.Synchronous, "temporal-synchronous", "normal", "embedded server: SQLite synchronous pragma of the file database (normal, full, off)")
+}
+
+// journeyFlags are the flags `bench` and `bench goals` share: where the
+// stack is, how the product runs, the clients, the server's levers.
+type journeyFlags struct {
+	o                               bench.Options
+	temporalAddr, databaseURL       string
+	temporalMemory, inProcess, keep bool
+	cpuProfile, workerCPUProfile    string
+	tuning                          devstack.Tuning
+}
+
+func (j *journeyFlags) add(fs *flag.FlagSet) {
+	fs.IntVar(&j.o.Concurrency, "concurrency", 50, "concurrent intake clients")
+	fs.IntVar(&j.o.Warmup, "warmup", 100, "orders run first and left out of the numbers")
+	fs.StringVar(&j.temporalAddr, "temporal-address", "", "bench this Temporal frontend instead of an embedded server")
+	fs.StringVar(&j.databaseURL, "database-url", "", "bench this PostgreSQL database instead of a private cluster (bench rows stay in it)")
+	fs.BoolVar(&j.temporalMemory, "temporal-memory", false, "keep the embedded server's SQLite in memory instead of a file (as dev)")
+	fs.StringVar(&j.o.Namespace, "namespace", env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace")
+	fs.BoolVar(&j.inProcess, "in-process", false, "run worker and API in this process (their memory is then measured together with everything else)")
+	fs.StringVar(&j.o.BareShape, "bare-shape", "naive", "the floor's shape: naive (a regular activity per stage), local (local activities for the database stages, as OrderWorkflow), merged (fewer local activities), lafirst (deliveries as local activities too)")
+	fs.BoolVar(&j.keep, "keep", false, "keep the temporary directory (worker and API logs, databases)")
+	fs.StringVar(&j.cpuProfile, "cpuprofile", "", "write a CPU profile of this process (embedded Temporal server, clients; with --in-process also worker and API) to this file")
+	fs.StringVar(&j.workerCPUProfile, "worker-cpuprofile", "", "write a CPU profile of the worker process to this file (each run's worker overwrites it)")
+	tuningFlags(fs, &j.tuning)
+}
+
+// start brings up the stack and fills in the options; stop undoes it.
+func (j *journeyFlags) start(ctx context.Context, log *slog.Logger) (o bench.Options, stop func(failed bool), err error) {
+	if j.workerCPUProfile != "" && j.inProcess {
+		return o, nil, errors.New("bench: --worker-cpuprofile needs the worker in its own process; with --in-process, --cpuprofile covers it")
+	}
+	st, err := startBenchStack(ctx, log, j.temporalAddr, j.databaseURL, "orderintake_bench", true, j.temporalMemory, j.tuning)
+	stop = func(failed bool) {
+		if st == nil {
+			return
+		}
+		st.stop()
+		if j.keep || failed {
+			log.Info("bench files kept", "dir", st.dir)
+		} else {
+			_ = os.RemoveAll(st.dir)
+		}
+	}
+	if err != nil {
+		stop(true)
+		return o, nil, err
+	}
+	o = j.o
+	o.TemporalAddr, o.DatabaseURL, o.Stack, o.ExternalTemporal = st.temporalAddr, st.databaseURL, st.desc, j.temporalAddr != ""
+	o.Progress, o.Logger = os.Stderr, log
+	if j.inProcess {
+		o.Start = bench.InProcess
+	} else {
+		exe, xerr := os.Executable()
+		if xerr != nil {
+			stop(true)
+			return o, nil, fmt.Errorf("bench: find this binary to start the worker and API: %w", xerr)
+		}
+		o.Start = bench.Children(exe, st.dir)
+		if j.workerCPUProfile != "" {
+			path, perr := filepath.Abs(j.workerCPUProfile)
+			if perr != nil {
+				stop(true)
+				return o, nil, fmt.Errorf("bench: worker cpu profile: %w", perr)
+			}
+			o.Start = bench.ChildrenWithWorker(exe, st.dir, "bench", "profiled-worker", path)
+		}
+	}
+	if j.cpuProfile != "" {
+		f, perr := os.Create(j.cpuProfile)
+		if perr != nil {
+			stop(true)
+			return o, nil, fmt.Errorf("bench: cpu profile: %w", perr)
+		}
+		if perr := pprof.StartCPUProfile(f); perr != nil {
+			f.Close()
+			stop(true)
+			return o, nil, fmt.Errorf("bench: cpu profile: %w", perr)
+		}
+		inner := stop
+		stop = func(failed bool) {
+			pprof.StopCPUProfile()
+			f.Close()
+			inner(failed)
+		}
+	}
+	return o, stop, nil
+}
+
 func runBench(ctx context.Context, log *slog.Logger, args []string) error {
-	if len(args) > 0 && args[0] == "history" {
-		return runBenchHistory(ctx, log, args[1:])
+	if len(args) > 0 {
+		switch args[0] {
+		case "history":
+			return runBenchHistory(ctx, log, args[1:])
+		case "goals":
+			return runBenchGoals(ctx, log, args[1:])
+		case "profiled-worker":
+			return runProfiledWorker(ctx, log, args[1:])
+		}
 	}
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), benchUsage); fs.PrintDefaults() }
-	var o bench.Options
-	fs.IntVar(&o.Orders, "orders", 1000, "orders measured")
-	fs.IntVar(&o.Concurrency, "concurrency", 50, "concurrent intake clients")
-	fs.IntVar(&o.Events, "events", 4, "printer events per order, 1 to 5 (the last is delivered)")
-	fs.IntVar(&o.Triggers, "triggers", 1, "webhook triggers per event (each its own destination)")
-	fs.IntVar(&o.Warmup, "warmup", 100, "orders run first and left out of the numbers")
-	fs.Float64Var(&o.Rate, "rate", 0, "pace intake at this many orders/s over all clients (0: each client sends as soon as answered)")
-	temporalAddr := fs.String("temporal-address", "", "bench this Temporal frontend instead of an embedded server")
-	databaseURL := fs.String("database-url", "", "bench this PostgreSQL database instead of a private cluster (bench rows stay in it)")
-	temporalMemory := fs.Bool("temporal-memory", false, "keep the embedded server's SQLite in memory instead of a file (as dev)")
-	fs.StringVar(&o.Namespace, "namespace", env("TEMPORAL_NAMESPACE", "default"), "Temporal namespace")
+	var j journeyFlags
+	j.add(fs)
+	fs.IntVar(&j.o.Orders, "orders", 1000, "orders measured")
+	fs.IntVar(&j.o.Events, "events", 4, "printer events per order, 1 to 5 (the last is delivered)")
+	fs.IntVar(&j.o.Triggers, "triggers", 1, "webhook triggers per event (each its own destination)")
+	fs.Float64Var(&j.o.Rate, "rate", 0, "pace intake at this many orders/s over all clients (0: each client sends as soon as answered)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON on stdout")
-	inProcess := fs.Bool("in-process", false, "run worker and API in this process (their memory is then measured together with everything else)")
-	fs.BoolVar(&o.SkipBare, "no-bare", false, "leave out the bare-workflow floor")
-	fs.BoolVar(&o.BareOnly, "bare-only", false, "run only the bare floor (to study the Temporal server's share)")
-	fs.StringVar(&o.BareShape, "bare-shape", "naive", "the floor's shape: naive (a regular activity per stage), local (local activities for the database stages, as OrderWorkflow), merged (fewer local activities), lafirst (deliveries as local activities too)")
-	keep := fs.Bool("keep", false, "keep the temporary directory (worker and API logs, databases)")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of this process (embedded Temporal server, clients) to this file")
+	fs.BoolVar(&j.o.SkipBare, "no-bare", false, "leave out the bare-workflow floor")
+	fs.BoolVar(&j.o.BareOnly, "bare-only", false, "run only the bare floor (to study the Temporal server's share)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
 		return err
 	}
-	st, err := startBenchStack(ctx, log, *temporalAddr, *databaseURL, "orderintake_bench", true, *temporalMemory)
-	if st != nil {
-		defer func() {
-			st.stop()
-			if *keep || err != nil {
-				log.Info("bench files kept", "dir", st.dir)
-			} else {
-				_ = os.RemoveAll(st.dir)
-			}
-		}()
-	}
+	o, stop, err := j.start(ctx, log)
 	if err != nil {
 		return err
 	}
-	o.TemporalAddr, o.DatabaseURL, o.Stack, o.ExternalTemporal = st.temporalAddr, st.databaseURL, st.desc, *temporalAddr != ""
-	o.Progress, o.Logger = os.Stderr, log
-	if *inProcess {
-		o.Start = bench.InProcess
-	} else {
-		exe, xerr := os.Executable()
-		if xerr != nil {
-			return fmt.Errorf("bench: find this binary to start the worker and API: %w", xerr)
-		}
-		o.Start = bench.Children(exe, st.dir)
-	}
-	if *cpuProfile != "" {
-		f, perr := os.Create(*cpuProfile)
-		if perr != nil {
-			return fmt.Errorf("bench: cpu profile: %w", perr)
-		}
-		defer f.Close()
-		if perr := pprof.StartCPUProfile(f); perr != nil {
-			return fmt.Errorf("bench: cpu profile: %w", perr)
-		}
-		defer pprof.StopCPUProfile()
-	}
+	defer func() { stop(err != nil) }()
 	t0 := time.Now()
 	rep, err := bench.Run(ctx, o)
 	if err != nil {
@@ -178,6 +267,71 @@ func runBench(ctx context.Context, log *slog.Logger, args []string) error {
 	return err
 }
 
+// runBenchGoals runs issue 14's sequence and prints each run's table, then
+// one table of figure, target, measured and met. It exits non-zero on any
+// loss, never on a goal missed (the table says that).
+func runBenchGoals(ctx context.Context, log *slog.Logger, args []string) error {
+	fs := flag.NewFlagSet("bench goals", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), benchUsage); fs.PrintDefaults() }
+	var j journeyFlags
+	j.add(fs)
+	var g bench.GoalOptions
+	fs.IntVar(&g.CapacityOrders, "capacity-orders", 1000, "orders of the capacity run (4 events × 1 trigger, unpaced, against the bare floor; the worker RSS goal is at 1000)")
+	fs.IntVar(&g.PacedOrders, "paced-orders", 400, "orders of the run paced at --paced-share of the capacity measured")
+	fs.Float64Var(&g.PacedShare, "paced-share", 0.8, "the paced run's rate as a share of the capacity run's orders/s")
+	fs.IntVar(&g.TenOrders, "ten-orders", 150, "orders of the 10-triggers-per-event run (against the bare floor)")
+	fs.IntVar(&g.HundredOrders, "hundred-orders", 20, "orders of the 100-triggers-per-event run (postbacks/s)")
+	jsonOut := fs.Bool("json", false, "print the report (every run, every goal) as JSON on stdout")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return err
+	}
+	o, stop, err := j.start(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer func() { stop(err != nil) }()
+	g.Options = o
+	rep, err := bench.Goals(ctx, g, func(r bench.GoalRun) {
+		log.Info("bench goals: run done", "run", r.Name)
+		if !*jsonOut {
+			fmt.Printf("\n== %s run ==\n", r.Name)
+			r.Report.WriteTable(os.Stdout)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	fmt.Println()
+	rep.WriteTable(os.Stdout)
+	return nil
+}
+
+// runProfiledWorker is `orderintake worker` under a CPU profile: the
+// bench's --worker-cpuprofile starts the worker child this way.
+func runProfiledWorker(ctx context.Context, log *slog.Logger, args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: orderintake bench profiled-worker FILE (started by bench --worker-cpuprofile)")
+	}
+	f, err := os.Create(args[0])
+	if err != nil {
+		return fmt.Errorf("worker cpu profile: %w", err)
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return fmt.Errorf("worker cpu profile: %w", err)
+	}
+	defer pprof.StopCPUProfile()
+	return runWorker(ctx, log)
+}
+
 func runBenchHistory(ctx context.Context, log *slog.Logger, args []string) error {
 	fs := flag.NewFlagSet("bench history", flag.ContinueOnError)
 	fs.Usage = func() { fmt.Fprint(fs.Output(), benchUsage); fs.PrintDefaults() }
@@ -198,7 +352,7 @@ func runBenchHistory(ctx context.Context, log *slog.Logger, args []string) error
 		}
 		return err
 	}
-	st, err := startBenchStack(ctx, log, "", *databaseURL, "orderintake_history", false, false)
+	st, err := startBenchStack(ctx, log, "", *databaseURL, "orderintake_history", false, false, devstack.Tuning{})
 	if st != nil {
 		defer func() {
 			st.stop()

@@ -132,12 +132,12 @@ func (b *bareActs) noop(ctx context.Context, c bareCall) error {
 	t := b.cur.Load()
 	switch c.Stage {
 	case "send":
-		if o, first := t.printerGot(c.Order); first {
+		if o, first := t.printerGot(c.Order, time.Now()); first {
 			go t.report(b.ctx, c.Order, o, b.signal, b.wait)
 		}
 	case "deliver":
 		if activity.GetInfo(ctx).Attempt == 1 {
-			t.postbackGot(c.Order, c.Event, c.Trigger)
+			t.postbackGot(c.Order, c.Event, c.Trigger, time.Now())
 		}
 	}
 	return nil

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -34,6 +33,7 @@ import (
 	"orderintake/delivery"
 	"orderintake/internal/apiclient"
 	"orderintake/internal/demo"
+	"orderintake/internal/loopback"
 	"orderintake/internal/seal"
 	"orderintake/store"
 	"orderintake/store/storebench"
@@ -111,12 +111,12 @@ func eventsFor(n int) []string {
 	return append(append([]string{}, progress[:n-1]...), oi.EventDelivered)
 }
 
-// world is the printer and the webhook receiver, on one loopback server.
+// world is the printer and the webhook receiver: the loopback servers the
+// tests use (internal/loopback), counting instead of keeping requests.
 type world struct {
-	url     string
-	srv     *http.Server
-	current atomic.Pointer[tracker]
-	ctx     context.Context
+	printerSrv, receiverSrv *loopback.Server
+	current                 atomic.Pointer[tracker]
+	ctx                     context.Context
 
 	apiURL, printerKey string
 	hc                 *http.Client
@@ -124,39 +124,48 @@ type world struct {
 }
 
 func startWorld(ctx context.Context, hc *http.Client, wait time.Duration) (*world, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, fmt.Errorf("bench: printer listener: %w", err)
+	w := &world{ctx: ctx, hc: hc, wait: wait}
+	var err error
+	if w.printerSrv, err = loopback.Start(); err != nil {
+		return nil, fmt.Errorf("bench: printer: %w", err)
 	}
-	w := &world{url: "http://" + ln.Addr().String(), ctx: ctx, hc: hc, wait: wait}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /printer", w.printer)
-	mux.HandleFunc("POST /hook/{trigger}", w.receiver)
-	w.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = w.srv.Serve(ln) }()
+	if w.receiverSrv, err = loopback.Start(); err != nil {
+		w.printerSrv.Close()
+		return nil, fmt.Errorf("bench: webhook receiver: %w", err)
+	}
+	// The printer takes an order (201, keyed by its Idempotency-Key, the
+	// order id); the receiver answers 200 and counts by webhook-id.
+	w.printerSrv.Default, w.printerSrv.Discard, w.printerSrv.OnRequest = http.StatusCreated, true, w.printer
+	w.receiverSrv.Default, w.receiverSrv.Discard, w.receiverSrv.OnRequest = http.StatusOK, true, w.receiver
+	w.receiverSrv.KeyHeader = "Webhook-Id"
 	return w, nil
 }
 
-func (w *world) stop() { _ = w.srv.Close() }
+func (w *world) stop() {
+	w.printerSrv.Close()
+	w.receiverSrv.Close()
+}
+
+// printerURL and hookURL are where the seeded printer and triggers send.
+func (w *world) printerURL() string { return w.printerSrv.URL + "/printer" }
+func (w *world) hookURL(trigger int) string {
+	return w.receiverSrv.URL + "/hook/" + strconv.Itoa(trigger)
+}
 
 func (w *world) api() *apiclient.Client { return &apiclient.Client{BaseURL: w.apiURL, HTTP: w.hc} }
 
-// printer takes an order (201) and, the first time, starts reporting its events.
-func (w *world) printer(rw http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+// printer sees an order arrive and, the first time, starts reporting its
+// events (a retry is acknowledged, not produced twice).
+func (w *world) printer(r loopback.Request) error {
 	id := r.Header.Get("X-Order-Id")
-	if id == "" || !json.Valid(body) {
-		http.Error(rw, `{"error": "POST a JSON order with X-Order-Id"}`, http.StatusBadRequest)
-		return
+	if id == "" || r.Header.Get("Idempotency-Key") == "" || !json.Valid(r.Body) {
+		return errors.New("POST a JSON order with X-Order-Id and Idempotency-Key")
 	}
 	t := w.current.Load()
-	o, first := t.printerGot(id)
-	rw.Header().Set("Content-Type", "application/json")
-	rw.WriteHeader(http.StatusCreated)
-	_, _ = io.WriteString(rw, `{"status": "accepted"}`)
-	if first {
+	if o, first := t.printerGot(id, r.At); first {
 		go t.report(w.ctx, id, o, w.sendEvent, w.wait)
 	}
+	return nil
 }
 
 // sendEvent reports one event through the API, as a printer does; a busy
@@ -188,18 +197,17 @@ func (w *world) sendEvent(ctx context.Context, id string, ev int) error {
 	return last
 }
 
-// receiver takes a postback: the webhook template carries the order and event.
-func (w *world) receiver(rw http.ResponseWriter, r *http.Request) {
+// receiver takes a postback: the webhook template carries the order and
+// event, the path the trigger.
+func (w *world) receiver(r loopback.Request) error {
 	var p struct{ Event, OrderID string }
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	trig, err := strconv.Atoi(r.PathValue("trigger"))
-	if err != nil || json.Unmarshal(body, &p) != nil || r.Header.Get("Webhook-Signature") == "" {
-		http.Error(rw, "not a bench postback", http.StatusBadRequest)
-		return
+	trig, err := strconv.Atoi(strings.TrimPrefix(r.Path, "/hook/"))
+	if err != nil || json.Unmarshal(r.Body, &p) != nil || r.Header.Get("Webhook-Signature") == "" {
+		return errors.New("not a bench postback")
 	}
 	t := w.current.Load()
-	t.postbackGot(p.OrderID, t.eventIndex(p.Event), trig)
-	rw.WriteHeader(http.StatusNoContent)
+	t.postbackGot(p.OrderID, t.eventIndex(p.Event), trig, r.At)
+	return nil
 }
 
 // seeded is the bench's customer, wired to the world.
@@ -210,10 +218,10 @@ type seeded struct {
 // seed creates a printer, the demo templates, a customer and its keys, and
 // triggers webhooks per event at the receiver; ids carry the run id so
 // runs against one database do not collide.
-func seed(ctx context.Context, st *store.Store, sealer *seal.Sealer, run, worldURL string, events []string, triggers int) (*seeded, error) {
+func seed(ctx context.Context, st *store.Store, sealer *seal.Sealer, run string, w *world, events []string, triggers int) (*seeded, error) {
 	s := &seeded{customerID: "cus_bench_" + run, customerKey: "ck_bench_" + seal.NewKey()[:24], printerKey: "pk_bench_" + seal.NewKey()[:24]}
 	printerID := "prn_bench_" + run
-	if _, err := st.CreatePrinter(ctx, &oi.Printer{ID: printerID, Name: "Bench printer " + run, URL: worldURL + "/printer",
+	if _, err := st.CreatePrinter(ctx, &oi.Printer{ID: printerID, Name: "Bench printer " + run, URL: w.printerURL(),
 		Format: oi.FormatJSON, TimeoutMs: 10000}); err != nil {
 		return nil, fmt.Errorf("bench: seed printer: %w", err)
 	}
@@ -244,7 +252,7 @@ func seed(ctx context.Context, st *store.Store, sealer *seal.Sealer, run, worldU
 			}
 			t := &oi.Trigger{ID: fmt.Sprintf("trg_bench_%s_%s_%d", run, ev, i), CustomerID: s.customerID, Name: ev + " " + strconv.Itoa(i),
 				Event: ev, Method: oi.MethodURL, TemplateID: hook, Format: oi.FormatJSON,
-				URL: worldURL + "/hook/" + strconv.Itoa(i), RetryOnFailure: true, Status: oi.TriggerActive}
+				URL: w.hookURL(i), RetryOnFailure: true, Status: oi.TriggerActive}
 			if _, err := st.CreateTrigger(ctx, t, sealer.Seal(secret)); err != nil {
 				return nil, fmt.Errorf("bench: seed trigger: %w", err)
 			}
@@ -462,7 +470,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer w.stop()
 	events := eventsFor(o.Events)
-	s, err := seed(ctx, st, sealer, run, w.url, events, o.Triggers)
+	s, err := seed(ctx, st, sealer, run, w, events, o.Triggers)
 	if err != nil {
 		return nil, err
 	}

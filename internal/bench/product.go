@@ -49,6 +49,12 @@ type StartProduct func(ctx context.Context, env ProductEnv) (Product, error)
 // (`exe worker`, `exe api`), the way production runs them, so each one's
 // memory is measured on its own. Their logs go to logDir.
 func Children(exe, logDir string) StartProduct {
+	return ChildrenWithWorker(exe, logDir, "worker")
+}
+
+// ChildrenWithWorker is Children with the worker started as `exe
+// workerArgs…` (the bench's CPU-profiled worker).
+func ChildrenWithWorker(exe, logDir string, workerArgs ...string) StartProduct {
 	return func(ctx context.Context, env ProductEnv) (Product, error) {
 		addr, err := freeAddr()
 		if err != nil {
@@ -68,7 +74,11 @@ func Children(exe, logDir string) StartProduct {
 				p.Stop()
 				return nil, fmt.Errorf("bench: %s log: %w", role, err)
 			}
-			cmd := exec.Command(exe, role)
+			args := []string{role}
+			if role == "worker" {
+				args = workerArgs
+			}
+			cmd := exec.Command(exe, args...)
 			cmd.Env, cmd.Stdout, cmd.Stderr = vars, logf, logf
 			// Own process group: a Ctrl-C on the bench must not stop them
 			// before the bench has collected its numbers.

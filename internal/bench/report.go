@@ -12,6 +12,7 @@ import (
 // Side is what one workflow shape (ours or the bare floor) measured.
 type Side struct {
 	OrdersPerSec    float64 `json:"ordersPerSec"`
+	PostbacksPerSec float64 `json:"postbacksPerSec"`
 	ElapsedSec      float64 `json:"elapsedSec"`
 	Intake          Dist    `json:"intake"`
 	IntakeToPrinter Dist    `json:"intakeToPrinter"`
@@ -45,6 +46,7 @@ func summarize(r stageResult) Side {
 		Strays: r.Strays, FirstError: r.FirstError}
 	if r.Elapsed > 0 && r.LostPostbacks == 0 {
 		s.OrdersPerSec = math.Round(float64(r.Orders)/r.Elapsed.Seconds()*10) / 10
+		s.PostbacksPerSec = math.Round(float64(r.Postbacks)/r.Elapsed.Seconds()*10) / 10
 	}
 	return s
 }
@@ -148,6 +150,7 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", name, num(ours), bs, rs)
 	}
 	row("orders/s end to end", r.Ours.OrdersPerSec, b.OrdersPerSec, true)
+	row("postbacks/s end to end", r.Ours.PostbacksPerSec, b.PostbacksPerSec, true)
 	row("intake p50 (ms)", r.Ours.Intake.P50, b.Intake.P50, true)
 	row("intake p95 (ms)", r.Ours.Intake.P95, b.Intake.P95, true)
 	row("intake p99 (ms)", r.Ours.Intake.P99, b.Intake.P99, true)

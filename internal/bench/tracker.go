@@ -77,10 +77,9 @@ func (t *tracker) intakeDone(o *orderTrack, start time.Time, status int, err err
 	t.submitted.Add(1)
 }
 
-// printerGot records the printer receiving an order; first says whether it
+// printerGot records the printer receiving an order at now; first says whether it
 // is the first request for it (a retry is acknowledged, not produced twice).
-func (t *tracker) printerGot(id string) (o *orderTrack, first bool) {
-	now := time.Now()
+func (t *tracker) printerGot(id string, now time.Time) (o *orderTrack, first bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	o = t.orders[id]
@@ -97,9 +96,8 @@ func (t *tracker) printerGot(id string) (o *orderTrack, first bool) {
 	return o, false
 }
 
-// postbackGot records one postback arriving for (order, event, trigger).
-func (t *tracker) postbackGot(id string, ev, trig int) {
-	now := time.Now()
+// postbackGot records one postback arriving at now for (order, event, trigger).
+func (t *tracker) postbackGot(id string, ev, trig int, now time.Time) {
 	t.mu.Lock()
 	o := t.orders[id]
 	if o == nil || ev < 0 || ev >= len(t.events) || trig < 0 || trig >= t.triggers {

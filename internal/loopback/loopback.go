@@ -46,6 +46,12 @@ type Server struct {
 	OnNewKey func(key string)
 	// Discard keeps counts but not the requests (long load runs).
 	Discard bool
+	// OnRequest, when set, sees each request as it arrives, before it is
+	// answered and in its own goroutine (a load run tallies arrivals
+	// without keeping them). An error refuses the request: it is answered
+	// 400 with the error's text, whatever the script says, and its key is
+	// not counted.
+	OnRequest func(Request) error
 
 	addr  string
 	mu    sync.Mutex
@@ -111,14 +117,26 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 		kh = "Idempotency-Key"
 	}
 	key := r.Header.Get(kh)
+	req := Request{Method: r.Method, Path: r.URL.Path, Header: r.Header, Body: body, At: time.Now()}
+	s.mu.Lock()
+	onRequest := s.OnRequest
+	s.mu.Unlock()
+	var refused error
+	if onRequest != nil {
+		refused = onRequest(req)
+	}
 	s.mu.Lock()
 	s.total++
 	if !s.Discard {
-		s.got = append(s.got, Request{Method: r.Method, Path: r.URL.Path, Header: r.Header.Clone(), Body: body, At: time.Now()})
+		req.Header = r.Header.Clone()
+		s.got = append(s.got, req)
 	}
 	status := s.Default
 	if s.total <= len(s.Script) {
 		status = s.Script[s.total-1]
+	}
+	if refused != nil {
+		status = http.StatusBadRequest
 	}
 	first := false
 	if status < 400 && key != "" {
@@ -136,7 +154,12 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	if status >= 400 {
-		_, _ = io.WriteString(w, `{"error": "refused by the test server"}`)
+		msg := "refused by the test server"
+		if refused != nil {
+			msg = refused.Error()
+		}
+		b, _ := json.Marshal(map[string]string{"error": msg})
+		_, _ = w.Write(b)
 		return
 	}
 	order := "P-1"

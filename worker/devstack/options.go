@@ -34,6 +34,37 @@ type Options struct {
 	SearchAttributes map[string]enums.IndexedValueType
 	// Logger receives the server's logs at WARN and above; nil discards them.
 	Logger *slog.Logger
+	// Tuning holds the server's performance settings; the zero value is
+	// what dev and bench run with.
+	Tuning Tuning
+}
+
+// Tuning is the embedded server's performance settings. Each field's zero
+// value is the setting dev and bench use; the others exist so that
+// `orderintake bench` can measure each lever against the stock setting.
+type Tuning struct {
+	// HistoryShards is the number of history shards; 0 means 1. It is
+	// fixed when the database is created: a data dir keeps its count.
+	HistoryShards int
+	// TaskQueuePartitions is the number of partitions of every task queue;
+	// 0 leaves the server's default (4). One partition measured no cheaper
+	// for one worker process (README, Performance).
+	TaskQueuePartitions int
+	// AllVisibilityIndexes keeps every index of the stock SQLite visibility
+	// schema. By default the indexes on columns nothing here filters on
+	// (most of the pre-allocated search-attribute columns) are dropped:
+	// every visibility write maintains every index, and 42 of the 58 are on
+	// columns that stay NULL. A query on such a column still answers,
+	// by scanning.
+	AllVisibilityIndexes bool
+	// GCPercent, when above 0, sets the Go garbage collector's target
+	// (debug.SetGCPercent) for the whole process the server runs in: the
+	// server allocates heavily, and a higher target trades memory for CPU.
+	GCPercent int
+	// Synchronous is SQLite's synchronous pragma for a data dir's file
+	// ("" means normal: with WAL, durable except for the last transactions
+	// before a power loss, never corrupt).
+	Synchronous string
 }
 
 const (
