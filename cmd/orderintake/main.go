@@ -5,7 +5,7 @@
 //	orderintake worker   the Temporal worker against TEMPORAL_ADDRESS and DATABASE_URL
 //	orderintake migrate  apply the database migrations
 //	orderintake temporal the embedded Temporal server alone
-//	orderintake bench    measure the journey against a bare-Temporal floor; bench history: admin queries at size
+//	orderintake bench    measure the journey against a bare-Temporal floor; bench goals: issue 14's table; bench history: admin queries at size
 package main
 
 import (
@@ -32,6 +32,7 @@ commands:
   temporal  run only the embedded Temporal server (and Web UI) on TEMPORAL_ADDRESS,
             data in ORDERINTAKE_DATA_DIR (ORDERINTAKE_TEMPORAL_UI_ADDR=off: no UI)
   bench     measure orders end to end against a bare-Temporal floor (bench -h for flags);
+            bench goals: every speed goal measured, with target and met;
             bench history: admin list queries over a million synthetic orders
 
 configuration is read from environment variables; see README.md.
