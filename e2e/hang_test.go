@@ -7,15 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
-	sdkworker "go.temporal.io/sdk/worker"
 
 	oi "orderintake"
 	"orderintake/internal/testenv"
@@ -139,7 +133,7 @@ func TestHangingDestinationDelaysAnotherByAtMostTheCap(t *testing.T) {
 // and a receiver's 503 are each retried by the activity, with the attempt
 // numbers following the first try's, and the order ends delivered. Its
 // history (the new shape with both fallbacks) replays on today's code; with
-// SAVE_FEWER_ROUND_TRIPS_HISTORY=1 it is kept as
+// SAVE_REPLAY_HISTORY=order_history_fewer_round_trips.json it is kept as
 // workflows/testdata/order_history_fewer_round_trips.json.
 func TestFirstTryFallbacksKeepScheduleAndReplay(t *testing.T) {
 	p := startProduct(t)
@@ -216,40 +210,5 @@ func TestFirstTryFallbacksKeepScheduleAndReplay(t *testing.T) {
 			}
 		}
 	}
-	replayNewShape(t, p, wfID)
-}
-
-// replayNewShape replays the workflow's history on today's code and, with
-// SAVE_FEWER_ROUND_TRIPS_HISTORY=1, keeps it in workflows/testdata. (Not
-// UPDATE_REPLAY_HISTORY: that one rewrites the histories saved before this
-// shape, which must stay as they were.)
-func replayNewShape(t *testing.T, p *product, wfID string) {
-	t.Helper()
-	iter := p.tc.GetWorkflowHistory(context.Background(), wfID, "", false, 0)
-	var hist historypb.History
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, e)
-	}
-	raw, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "history.json")
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	replayer := sdkworker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(workflows.OrderWorkflow)
-	if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
-		t.Fatalf("replay %s: %v", wfID, err)
-	}
-	if os.Getenv("SAVE_FEWER_ROUND_TRIPS_HISTORY") == "1" {
-		if err := os.WriteFile(filepath.Join("..", "workflows", "testdata", "order_history_fewer_round_trips.json"), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	replayHistory(t, p, wfID, "order_history_fewer_round_trips.json")
 }

@@ -8,16 +8,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
@@ -33,7 +29,6 @@ import (
 	"orderintake/store"
 	"orderintake/worker"
 	"orderintake/worker/devstack"
-	"orderintake/workflows"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -360,39 +355,5 @@ func TestOrderJourneyJSONAndXML(t *testing.T) {
 	}
 
 	// The history replays on today's workflow code (determinism).
-	replayer := sdkworker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(workflows.OrderWorkflow)
-	if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, saveHistory(t, p, wfID)); err != nil {
-		t.Fatalf("replay: %v", err)
-	}
-}
-
-// saveHistory writes the workflow's history as JSON (the format of
-// `temporal workflow show --output json`); with UPDATE_REPLAY_HISTORY=1 it
-// also refreshes workflows/testdata, whose replay test guards determinism.
-func saveHistory(t *testing.T, p *product, wfID string) string {
-	ctx := context.Background()
-	iter := p.tc.GetWorkflowHistory(ctx, wfID, "", false, 0)
-	var hist historypb.History
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, e)
-	}
-	out, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "history.json")
-	if err := os.WriteFile(path, out, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if os.Getenv("UPDATE_REPLAY_HISTORY") == "1" {
-		if err := os.WriteFile("../workflows/testdata/order_history.json", out, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return path
+	replayHistory(t, p, wfID, "order_history.json")
 }

@@ -10,8 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -19,14 +17,9 @@ import (
 	"testing"
 	"time"
 
-	historypb "go.temporal.io/api/history/v1"
-	"go.temporal.io/api/temporalproto"
-	sdkworker "go.temporal.io/sdk/worker"
-
 	oi "orderintake"
 	"orderintake/api"
 	"orderintake/internal/testenv"
-	"orderintake/workflows"
 )
 
 // desk is the printer's cancel endpoint on loopback. It records each cancel
@@ -233,7 +226,7 @@ func TestCancelOverHTTP(t *testing.T) {
 	if err := p.tc.GetWorkflow(ctx, wfID, "").Get(ctx, nil); err != nil {
 		t.Fatalf("canceled order's workflow: %v", err)
 	}
-	replayAndKeep(t, p, wfID, "order_history_order_life_cancel.json")
+	replayHistory(t, p, wfID, "order_history_order_life_cancel.json")
 }
 
 // A cancel that comes before the printer took the order (the printer is
@@ -373,7 +366,7 @@ func TestResubmitOverHTTP(t *testing.T) {
 	if err := p.tc.GetWorkflow(ctx, wfID, "").Get(ctx, nil); err != nil {
 		t.Fatalf("resubmitted order's workflow: %v", err)
 	}
-	replayAndKeep(t, p, wfID, "order_history_order_life_resubmit.json")
+	replayHistory(t, p, wfID, "order_history_order_life_resubmit.json")
 
 	// Bulk: the printer refuses two orders, then takes them again.
 	from := time.Now().UTC().Add(-time.Second)
@@ -634,42 +627,6 @@ func TestHQCancelAndResubmitButtons(t *testing.T) {
 	resp.Body.Close()
 	if strings.Contains(string(raw), "Yes, cancel this order") || !strings.Contains(string(raw), "Cancel requests") {
 		t.Fatalf("a canceled order's page still offers the cancel, or lacks its cancel request")
-	}
-}
-
-// replayAndKeep replays an order-life workflow's history on today's code
-// and, with UPDATE_REPLAY_HISTORY=1, keeps it as workflows/testdata/name
-// (saved after the order-life version, beside the histories saved before it).
-func replayAndKeep(t *testing.T, p *product, wfID, name string) {
-	t.Helper()
-	// Not saveHistory: with UPDATE_REPLAY_HISTORY it rewrites order_history.json,
-	// the history saved before this version, which must stay as it was.
-	iter := p.tc.GetWorkflowHistory(context.Background(), wfID, "", false, 0)
-	var hist historypb.History
-	for iter.HasNext() {
-		e, err := iter.Next()
-		if err != nil {
-			t.Fatal(err)
-		}
-		hist.Events = append(hist.Events, e)
-	}
-	raw, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(&hist)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	replayer := sdkworker.NewWorkflowReplayer()
-	replayer.RegisterWorkflow(workflows.OrderWorkflow)
-	if err := replayer.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
-		t.Fatalf("replay %s: %v", wfID, err)
-	}
-	if os.Getenv("UPDATE_REPLAY_HISTORY") == "1" {
-		if err := os.WriteFile(filepath.Join("..", "workflows", "testdata", name), raw, 0o644); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
 

@@ -10,7 +10,8 @@ import (
 
 // TestReplaySavedHistory replays a real order's history (JSON order, four
 // printer events, four postbacks; recorded by the e2e journey test with
-// UPDATE_REPLAY_HISTORY=1). A change to OrderWorkflow that would break
+// SAVE_REPLAY_HISTORY=order_history.json: each file is saved only when
+// named, so one saved before a version change is never rewritten by accident). A change to OrderWorkflow that would break
 // running orders fails here: version it with workflow.GetVersion instead.
 //
 // order_history.json was saved before the event cap (workflow.GetVersion
@@ -21,11 +22,11 @@ import (
 // in flight at that upgrade keep taking.
 func TestReplaySavedHistory(t *testing.T) {
 	for _, f := range []string{"testdata/order_history.json", "testdata/order_history_event_cap.json",
-		// Saved after it (e2e/order_life_test.go, UPDATE_REPLAY_HISTORY=1): a
+		// Saved after it (e2e/order_life_test.go, SAVE_REPLAY_HISTORY=<file>): a
 		// cancel at the printer, and a resubmit after a template error.
 		"testdata/order_history_order_life_cancel.json", "testdata/order_history_order_life_resubmit.json",
 		// Saved after versionFewerRoundTrips (e2e/hang_test.go,
-		// SAVE_FEWER_ROUND_TRIPS_HISTORY=1): first tries as local activities,
+		// SAVE_REPLAY_HISTORY=<file>): first tries as local activities,
 		// the printer's and a postback's failing and going on as activities.
 		"testdata/order_history_fewer_round_trips.json"} {
 		r := worker.NewWorkflowReplayer()
