@@ -234,10 +234,7 @@ func runBench(ctx context.Context, log *slog.Logger, args []string) error {
 	jsonOut := fs.Bool("json", false, "print the report as JSON on stdout")
 	fs.BoolVar(&j.o.SkipBare, "no-bare", false, "leave out the bare-workflow floor")
 	fs.BoolVar(&j.o.BareOnly, "bare-only", false, "run only the bare floor (to study the Temporal server's share)")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	o, stop, err := j.start(ctx, log)
@@ -252,9 +249,7 @@ func runBench(ctx context.Context, log *slog.Logger, args []string) error {
 	}
 	log.Info("bench done", "took", time.Since(t0).Round(time.Second))
 	if *jsonOut {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if err = enc.Encode(rep); err != nil {
+		if err = printJSON(rep); err != nil {
 			return err
 		}
 	} else {
@@ -282,10 +277,7 @@ func runBenchGoals(ctx context.Context, log *slog.Logger, args []string) error {
 	fs.IntVar(&g.TenOrders, "ten-orders", 150, "orders of the 10-triggers-per-event run (against the bare floor)")
 	fs.IntVar(&g.HundredOrders, "hundred-orders", 20, "orders of the 100-triggers-per-event run (postbacks/s)")
 	jsonOut := fs.Bool("json", false, "print the report (every run, every goal) as JSON on stdout")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	o, stop, err := j.start(ctx, log)
@@ -305,9 +297,7 @@ func runBenchGoals(ctx context.Context, log *slog.Logger, args []string) error {
 		return err
 	}
 	if *jsonOut {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return printJSON(rep)
 	}
 	fmt.Println()
 	rep.WriteTable(os.Stdout)
@@ -346,10 +336,7 @@ func runBenchHistory(ctx context.Context, log *slog.Logger, args []string) error
 	jsonOut := fs.Bool("json", false, "print the report as JSON on stdout")
 	explain := fs.Bool("explain", false, "print every query's EXPLAIN ANALYZE after the table")
 	keep := fs.Bool("keep", false, "keep the private cluster's directory")
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
+	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	st, err := startBenchStack(ctx, log, "", *databaseURL, "orderintake_history", false, false, devstack.Tuning{})
@@ -372,10 +359,27 @@ func runBenchHistory(ctx context.Context, log *slog.Logger, args []string) error
 		return err
 	}
 	if *jsonOut {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		return printJSON(rep)
 	}
 	rep.WriteTable(os.Stdout, *explain)
 	return nil
+}
+
+// parseFlags parses a bench command's flags; help is true when -h asked for
+// the usage (printed already), which is no error.
+func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, err
+	}
+	return false, nil
+}
+
+// printJSON prints a report as indented JSON on stdout.
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
