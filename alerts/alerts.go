@@ -32,6 +32,7 @@ type Store interface {
 	ResetAlertFailures(ctx context.Context, kind, id string) error
 	OpenIncident(ctx context.Context, inc *store.Incident) (*store.Incident, bool, error)
 	RecoverIncident(ctx context.Context, kind, id string) (*store.Incident, bool, error)
+	RecordAlertSuccess(ctx context.Context, kind, id string) (*store.Incident, bool, error)
 	MarkIncidentNotified(ctx context.Context, id string, recovery bool, notifyErr string) error
 }
 
@@ -92,10 +93,7 @@ func (a *Alerter) Record(ctx context.Context, o Outcome) error {
 		return nil
 	}
 	if o.OK {
-		if err := a.Store.ResetAlertFailures(ctx, o.Kind, o.SubjectID); err != nil {
-			return err
-		}
-		inc, closed, err := a.Store.RecoverIncident(ctx, o.Kind, o.SubjectID)
+		inc, closed, err := a.Store.RecordAlertSuccess(ctx, o.Kind, o.SubjectID)
 		if err != nil || !closed {
 			return err
 		}

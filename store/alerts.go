@@ -157,6 +157,25 @@ func (s *Store) RecoverIncident(ctx context.Context, kind, id string) (*Incident
 	return got, true, nil
 }
 
+// RecordAlertSuccess is a success of a subject: its streak ends and its
+// open incident, if any, closes, in one statement (ResetAlertFailures and
+// RecoverIncident in one round trip; every delivery and printer answer that
+// succeeds comes here, and nearly always finds neither). Only the call that
+// closes the incident gets it back (found true): a recovery is announced once.
+func (s *Store) RecordAlertSuccess(ctx context.Context, kind, id string) (*Incident, bool, error) {
+	// A data-modifying WITH runs to completion whether or not it is read.
+	got, err := scanIncident(s.pool.QueryRow(ctx, `with reset as (delete from alert_streaks where subject_kind = $1 and subject_id = $2)
+		update alert_incidents set recovered_at = now()
+		where subject_kind = $1 and subject_id = $2 and recovered_at is null returning `+incidentCols, kind, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, mapErr(err, "incident")
+	}
+	return got, true, nil
+}
+
 // MarkIncidentNotified records that a notice went out (recovery: the
 // recovery notice), or why it did not (notifyErr non-empty).
 func (s *Store) MarkIncidentNotified(ctx context.Context, id string, recovery bool, notifyErr string) error {
