@@ -134,7 +134,7 @@ type EventTaken struct {
 // an order whose workflow ended records the event as rejected (a repeat of
 // a recorded event is a duplicate, not an error).
 func (w *Workflows) TakeEvent(ctx context.Context, printerID, orderID string, ev workflows.PrinterEvent) (*EventTaken, error) {
-	route, err := w.Store.GetOrderRoute(ctx, orderID)
+	route, err := w.Store.GetEventRoute(ctx, orderID, ev.EventID)
 	if err != nil {
 		return nil, err
 	}
@@ -143,11 +143,8 @@ func (w *Workflows) TakeEvent(ctx context.Context, printerID, orderID string, ev
 	}
 	// A printer in a loop must not fire the merchant's triggers without end;
 	// the workflow refuses past the cap too (for events already in flight).
-	n, known, err := w.Store.OrderEventCount(ctx, route.ID, ev.EventID)
-	if err != nil {
-		return nil, err
-	}
-	if !known && n >= workflows.MaxOrderEvents {
+	n := route.Events
+	if !route.Known && n >= workflows.MaxOrderEvents {
 		return nil, &oi.Error{Code: oi.ECONFLICT, Field: "eventId", Message: fmt.Sprintf(
 			"order %s already has %d events, the most one order takes; event %s refused", route.ID, n, ev.EventID),
 			Detail: map[string]any{"maxEvents": workflows.MaxOrderEvents}}

@@ -216,6 +216,28 @@ func (s *Store) GetOrderRoute(ctx context.Context, id string) (*OrderRoute, erro
 	return &r, mapErr(err, "order")
 }
 
+// EventRoute is what a printer's event needs to know before it goes to the
+// order's workflow: the order's routing fields and its event count.
+type EventRoute struct {
+	OrderRoute
+	// Events is how many events the order has recorded (accepted or
+	// rejected); Known whether the event id asked about is one of them.
+	Events int
+	Known  bool
+}
+
+// GetEventRoute is GetOrderRoute and OrderEventCount in one statement: the
+// printer-events route's one read per event.
+func (s *Store) GetEventRoute(ctx context.Context, orderID, eventID string) (*EventRoute, error) {
+	var r EventRoute
+	err := s.pool.QueryRow(ctx, `select o.id, o.customer_id, coalesce(o.printer_id, ''), o.workflow_id, o.status, e.n, e.known
+		from order_requests o cross join lateral (select count(*) as n, coalesce(bool_or(event_id = $2), false) as known
+			from order_events where order_id = o.id) e
+		where o.id = $1`, orderID, eventID).
+		Scan(&r.ID, &r.CustomerID, &r.PrinterID, &r.WorkflowID, &r.Status, &r.Events, &r.Known)
+	return &r, mapErr(err, "order")
+}
+
 // ---- events
 
 // OrderEventCount answers how many events an order has recorded (accepted or

@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
+	oi "orderintake"
 	"orderintake/internal/testenv"
 	"orderintake/store"
 )
@@ -44,4 +46,38 @@ func TestRecordAlertSuccessResetsAndRecoversOnce(t *testing.T) {
 	if n, err := st.AddAlertFailure(ctx, store.AlertPrinter, "prn_x", "down"); err != nil || n != 2 {
 		t.Fatalf("printer failures = %d (%v), want 2: a trigger's success reset a printer's streak", n, err)
 	}
+}
+
+// The printer-events route's one read: the order's routing fields with its
+// event count (rejected events count too) and whether the event is known.
+func TestGetEventRouteCountsEvents(t *testing.T) {
+	ctx := context.Background()
+	st, fx := seeded(t)
+	id := insertOrder(t, st, fx, "ROUTE-1", time.Now())
+	r, err := st.GetEventRoute(ctx, id, "e1")
+	if err != nil || r.ID != id || r.CustomerID != fx.Customer.ID || r.PrinterID != fx.Printer.ID ||
+		r.WorkflowID != oi.WorkflowID(fx.Customer.ID, "ROUTE-1") || r.Status != oi.StatusAccepted || r.Events != 0 || r.Known {
+		t.Fatalf("route of a fresh order = %+v, %v", r, err)
+	}
+	for _, e := range []*oi.OrderEvent{
+		{OrderID: id, EventID: "e1", Status: oi.EventReceived, Source: "printer", OccurredAt: time.Now().UTC(), Accepted: true},
+		{OrderID: id, EventID: "e2", Status: oi.EventShipped, Source: "printer", OccurredAt: time.Now().UTC(), RejectReason: "late"},
+	} {
+		if _, _, err := st.InsertOrderEvent(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := insertOrder(t, st, fx, "ROUTE-2", time.Now())
+	if _, _, err := st.InsertOrderEvent(ctx, &oi.OrderEvent{OrderID: other, EventID: "e3", Status: oi.EventReceived,
+		Source: "printer", OccurredAt: time.Now().UTC(), Accepted: true}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := st.GetEventRoute(ctx, id, "e2"); err != nil || r.Events != 2 || !r.Known {
+		t.Fatalf("route for a known event = %+v, %v; want 2 events, known", r, err)
+	}
+	if r, err := st.GetEventRoute(ctx, id, "e3"); err != nil || r.Events != 2 || r.Known {
+		t.Fatalf("route for another order's event = %+v, %v; want 2 events, not known", r, err)
+	}
+	_, err = st.GetEventRoute(ctx, "ord_missing", "e1")
+	wantCode(t, "route of a missing order", err, oi.ENOTFOUND)
 }
