@@ -2,10 +2,7 @@ package store
 
 import (
 	"context"
-	"errors"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	oi "orderintake"
 )
@@ -23,40 +20,41 @@ type Delivery struct {
 }
 
 // LoadDelivery reads a postback, its attempt series, its trigger and the
-// trigger's signing secrets in one pipelined batch: GetPostback,
-// PostbackSeries, GetTrigger and TriggerSecrets in one round trip.
+// trigger's signing secrets in one statement (GetPostback, PostbackSeries,
+// GetTrigger and TriggerSecrets; the trigger's columns are null when it is
+// gone).
 func (s *Store) LoadDelivery(ctx context.Context, postbackID string) (*Delivery, error) {
 	d := &Delivery{}
-	b := &pgx.Batch{}
-	b.Queue(`select `+postbackCols+`, series, series_base from postbacks where id = $1`, postbackID).QueryRow(func(row pgx.Row) error {
-		var p oi.Postback
-		err := row.Scan(&p.ID, &p.OrderID, &p.Event, &p.EventID, &p.TriggerID, &p.CustomerID, &p.Method, &p.Destination,
-			&p.Format, &p.TemplateVersion, &p.Subject, &p.Body, &p.RenderError, &p.RetryOnFailure, &p.IsTest, &p.Status,
-			&p.StatusReason, &p.Attempts, &p.CreatedAt, &p.UpdatedAt, &p.NextAttemptAt, &d.Series, &d.Base)
-		if err != nil {
-			return err
-		}
-		d.Postback = &p
-		return nil
-	})
-	b.Queue(`select `+triggerCols+`, secret_sealed, prev_secret_sealed, prev_secret_until from triggers
-		where id = (select trigger_id from postbacks where id = $1)`, postbackID).QueryRow(func(row pgx.Row) error {
-		var t oi.Trigger
-		var cur, prev []byte
-		var until *time.Time
-		err := row.Scan(&t.ID, &t.CustomerID, &t.Name, &t.Event, &t.Method, &t.TemplateID, &t.Format, &t.URL, &t.Emails,
-			&t.RetryOnFailure, &t.Status, &t.DisabledReason, &t.CreatedAt, &t.UpdatedAt, &cur, &prev, &until)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil // no trigger: the caller says so when it needs one
-		}
-		if err != nil {
-			return err
-		}
-		d.Trigger, d.Secrets = &t, signingSecrets(cur, prev, until)
-		return nil
-	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+	var p oi.Postback
+	var t struct {
+		id, customerID, name, event, method, templateID, format, url, status, disabledReason *string
+		emails                                                                               []string
+		retry                                                                                *bool
+		created, updated                                                                     *time.Time
+		cur, prev                                                                            []byte
+		until                                                                                *time.Time
+	}
+	err := s.pool.QueryRow(ctx, `select p.id, coalesce(p.order_id, ''), p.event, p.event_id, p.trigger_id, p.customer_id,
+		p.method, p.destination, p.format, coalesce(p.template_version, 0), p.subject, p.body, p.render_error,
+		p.retry_on_failure, p.is_test, p.status, p.status_reason, p.attempts, p.created_at, p.updated_at, p.next_attempt_at,
+		p.series, p.series_base,
+		t.id, t.customer_id, t.name, t.event, t.method, t.template_id, t.format, t.url, t.emails, t.retry_on_failure, t.status,
+		t.disabled_reason, t.created_at, t.updated_at, t.secret_sealed, t.prev_secret_sealed, t.prev_secret_until
+		from postbacks p left join triggers t on t.id = p.trigger_id where p.id = $1`, postbackID).Scan(
+		&p.ID, &p.OrderID, &p.Event, &p.EventID, &p.TriggerID, &p.CustomerID, &p.Method, &p.Destination,
+		&p.Format, &p.TemplateVersion, &p.Subject, &p.Body, &p.RenderError, &p.RetryOnFailure, &p.IsTest, &p.Status,
+		&p.StatusReason, &p.Attempts, &p.CreatedAt, &p.UpdatedAt, &p.NextAttemptAt, &d.Series, &d.Base,
+		&t.id, &t.customerID, &t.name, &t.event, &t.method, &t.templateID, &t.format, &t.url, &t.emails, &t.retry, &t.status,
+		&t.disabledReason, &t.created, &t.updated, &t.cur, &t.prev, &t.until)
+	if err != nil {
 		return nil, mapErr(err, "postback")
+	}
+	d.Postback = &p
+	if t.id != nil { // no trigger: the caller says so when it needs one
+		d.Trigger = &oi.Trigger{ID: *t.id, CustomerID: *t.customerID, Name: *t.name, Event: *t.event, Method: *t.method,
+			TemplateID: *t.templateID, Format: *t.format, URL: *t.url, Emails: t.emails, RetryOnFailure: *t.retry,
+			Status: *t.status, DisabledReason: *t.disabledReason, CreatedAt: *t.created, UpdatedAt: *t.updated}
+		d.Secrets = signingSecrets(t.cur, t.prev, t.until)
 	}
 	return d, nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -80,4 +81,44 @@ func TestGetEventRouteCountsEvents(t *testing.T) {
 	}
 	_, err = st.GetEventRoute(ctx, "ord_missing", "e1")
 	wantCode(t, "route of a missing order", err, oi.ENOTFOUND)
+}
+
+// A delivery's one read carries the trigger as GetTrigger reads it and the
+// secrets that sign now (TriggerSecrets: the previous one within its grace).
+func TestLoadDeliveryReadsTriggerAndSecrets(t *testing.T) {
+	ctx := context.Background()
+	st := testenv.Store(t)
+	fx := testenv.Seed(t, st, testenv.Sealer(t), "http://127.0.0.1:9/printer", "http://127.0.0.1:9/hook", oi.EventShipped)
+	id := insertOrder(t, st, fx, "DELIVERY-1", time.Now())
+	tr := fx.Triggers[oi.EventShipped]
+	pb := &oi.Postback{ID: oi.NewID("pb"), OrderID: id, Event: oi.EventShipped, EventID: "e1", TriggerID: tr.ID,
+		CustomerID: fx.Customer.ID, Method: oi.MethodURL, Destination: tr.Destination(), Format: oi.FormatJSON,
+		Body: []byte(`{"a":1}`), RetryOnFailure: true, Status: oi.PostbackPending}
+	ev := &oi.OrderEvent{OrderID: id, EventID: "e1", Status: oi.EventShipped, Source: "printer", OccurredAt: time.Now().UTC(), Accepted: true}
+	if _, _, _, err := st.RecordEventWithPostbacks(ctx, ev, true, []*oi.Postback{pb}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RotateTriggerSecret(ctx, tr.ID, []byte("sealed-new"), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	d, err := st.LoadDelivery(ctx, pb.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := st.GetTrigger(ctx, tr.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Trigger == nil || fmt.Sprintf("%+v", *d.Trigger) != fmt.Sprintf("%+v", *want) {
+		t.Fatalf("delivery's trigger = %+v, want %+v", d.Trigger, want)
+	}
+	secrets, err := st.TriggerSecrets(ctx, tr.ID)
+	if err != nil || len(secrets) != 2 || len(d.Secrets) != 2 || string(d.Secrets[0]) != "sealed-new" ||
+		string(d.Secrets[1]) != string(secrets[1]) {
+		t.Fatalf("delivery's secrets = %q, want the new one then the previous one %q (%v)", d.Secrets, secrets, err)
+	}
+	got, err := st.GetPostback(ctx, pb.ID)
+	if err != nil || fmt.Sprintf("%+v", *d.Postback) != fmt.Sprintf("%+v", *got) || d.Series != 0 || d.Base != 0 {
+		t.Fatalf("delivery's postback = %+v (series %d, base %d), want %+v (%v)", d.Postback, d.Series, d.Base, got, err)
+	}
 }
