@@ -28,15 +28,11 @@ func (a *Activities) OrderSettings(ctx context.Context, orderID string) (workflo
 	if out.FailedHold <= 0 {
 		out.FailedHold = workflows.DefaultFailedOrderHold
 	}
-	o, err := a.Store.GetOrderRoute(ctx, orderID)
+	d, err := a.Store.GetOrderDelayedAfter(ctx, orderID)
 	if err != nil {
-		return out, fmt.Errorf("load order %s: %w", orderID, err)
+		return out, fmt.Errorf("load the customer settings of %s: %w", orderID, err)
 	}
-	c, err := a.Store.GetCustomer(ctx, o.CustomerID)
-	if err != nil {
-		return out, fmt.Errorf("load customer of %s: %w", orderID, err)
-	}
-	out.DelayedAfter = time.Duration(c.DelayedAfter)
+	out.DelayedAfter = d
 	return out, nil
 }
 

@@ -21,14 +21,9 @@ import (
 
 // RecordRequest stores the original request (idempotent).
 func (a *Activities) RecordRequest(ctx context.Context, in workflows.OrderInput) error {
-	printerID := ""
-	if c, err := a.Store.GetCustomer(ctx, in.CustomerID); err == nil {
-		printerID = c.PrinterID
-	} else if oi.ErrorCode(err) != oi.ENOTFOUND {
-		return fmt.Errorf("record request %s: %w", in.OrderID, err)
-	}
+	// The order is routed to its customer's printer of the moment (read in the insert).
 	err := a.Store.InsertOrderRequest(ctx, store.NewOrder{
-		ID: in.OrderID, CustomerID: in.CustomerID, PrinterID: printerID, WorkflowID: activity.GetInfo(ctx).WorkflowExecution.ID,
+		ID: in.OrderID, CustomerID: in.CustomerID, CustomersPrinter: true, WorkflowID: activity.GetInfo(ctx).WorkflowExecution.ID,
 		IdempotencyKey: in.Key, OrderReferenceID: in.OrderReferenceID, ReceivedAt: in.ReceivedAt,
 		ContentType: in.ContentType, Headers: in.Headers, Body: in.Body,
 	})
@@ -42,26 +37,23 @@ func (a *Activities) RecordRequest(ctx context.Context, in workflows.OrderInput)
 // request and stores the output ("template processing").
 func (a *Activities) ProcessTemplate(ctx context.Context, orderID string) (workflows.TemplateResult, error) {
 	var res workflows.TemplateResult
-	o, err := a.Store.GetOrderRequest(ctx, orderID)
+	// The order, its customer, the intake template and the lookup tables in one read.
+	src, err := a.Store.GetTemplateSources(ctx, orderID)
 	if err != nil {
 		return res, fmt.Errorf("load order %s: %w", orderID, err)
 	}
-	c, err := a.Store.GetCustomer(ctx, o.CustomerID)
-	if err != nil {
-		return res, configError(err, "customer")
+	o, c, t := src.Order, src.Customer, src.Template
+	if c == nil {
+		return res, configError(oi.Errorf(oi.ENOTFOUND, "customer not found"), "customer")
 	}
 	if c.IntakeTemplateID == "" {
 		return res, nonRetryable(workflows.ErrOrderConfig, "customer "+c.ReferenceID+" has no intake template", nil)
 	}
-	t, err := a.Store.GetTemplate(ctx, c.IntakeTemplateID)
-	if err != nil {
-		return res, configError(err, "intake template")
+	if t == nil {
+		return res, configError(oi.Errorf(oi.ENOTFOUND, "template not found"), "intake template")
 	}
 	res = workflows.TemplateResult{TemplateID: t.ID, TemplateVersion: t.Version}
-	lookups, err := render.Lookups(ctx, a.Store, c.ID)
-	if err != nil {
-		return res, fmt.Errorf("load lookups of %s: %w", c.ID, err)
-	}
+	lookups := render.LookupTables(src.Lookups)
 	body, _, err := mapper.ParseInputOrdered(o.Original.ContentType, o.Original.Body) // mappings iterate in the body's order
 	var warnings json.RawMessage
 	if err == nil {
@@ -121,24 +113,21 @@ func (a *Activities) SendToPrinterAgain(ctx context.Context, in workflows.Printe
 // the printer's own timeout shorter.
 func (a *Activities) sendToPrinter(ctx context.Context, orderID string, attempt int, sendTimeout time.Duration) (workflows.PrinterResult, error) {
 	var res workflows.PrinterResult
-	o, err := a.Store.GetOrderRequest(ctx, orderID)
+	// The order's rendered request and its printer (the order's, else its
+	// customer's) in one read.
+	src, err := a.Store.GetPrinterSources(ctx, orderID)
 	if err != nil {
 		return res, fmt.Errorf("load order %s: %w", orderID, err)
 	}
-	printerID := o.PrinterID
-	if printerID == "" {
-		c, err := a.Store.GetCustomer(ctx, o.CustomerID)
-		if err != nil {
-			return res, configError(err, "customer")
-		}
-		printerID = c.PrinterID
+	o, p := src.Order, src.Printer
+	if o.PrinterID == "" && !src.CustomerFound {
+		return res, configError(oi.Errorf(oi.ENOTFOUND, "customer not found"), "customer")
 	}
-	if printerID == "" {
+	if src.PrinterID == "" {
 		return res, nonRetryable(workflows.ErrOrderConfig, "customer has no printer", nil)
 	}
-	p, err := a.Store.GetPrinter(ctx, printerID)
-	if err != nil {
-		return res, configError(err, "printer")
+	if p == nil {
+		return res, configError(oi.Errorf(oi.ENOTFOUND, "printer not found"), "printer")
 	}
 	contentType := "application/json"
 	if p.Format == oi.FormatXML {

@@ -65,27 +65,21 @@ func postbackRef(p *oi.Postback) workflows.PostbackRef {
 }
 
 // renderPostbacks renders the postbacks of the customer's active triggers
-// for an event of an order, not stored yet.
+// for an event of an order, not stored yet. The order, its triggers with
+// their templates and the lookup tables are read in one statement.
 func (a *Activities) renderPostbacks(ctx context.Context, orderID string, ev workflows.PrinterEvent) ([]*oi.Postback, error) {
-	o, err := a.Store.GetOrderRequest(ctx, orderID)
+	src, err := a.Store.GetPostbackSources(ctx, orderID, ev.Status)
 	if err != nil {
-		return nil, fmt.Errorf("load order %s: %w", orderID, err)
+		return nil, fmt.Errorf("load order %s with its triggers: %w", orderID, err)
 	}
-	triggers, err := a.Store.ActiveTriggers(ctx, o.CustomerID, ev.Status)
-	if err != nil {
-		return nil, fmt.Errorf("load triggers of %s: %w", o.CustomerID, err)
-	}
-	if len(triggers) == 0 {
+	if len(src.Triggers) == 0 {
 		return nil, nil
 	}
-	lookups, err := render.Lookups(ctx, a.Store, o.CustomerID)
-	if err != nil {
-		return nil, fmt.Errorf("load lookups of %s: %w", o.CustomerID, err)
-	}
+	o, lookups := src.Order, render.LookupTables(src.Lookups)
 	data := render.PostbackContext(o, ev)
-	out := make([]*oi.Postback, 0, len(triggers))
-	for _, t := range triggers {
-		p, err := render.Trigger(ctx, a.Store, a.Mapper, t, data, lookups)
+	out := make([]*oi.Postback, 0, len(src.Triggers))
+	for _, t := range src.Triggers {
+		p, err := render.TriggerWith(ctx, a.Mapper, t.Trigger, t.Template, data, lookups)
 		if err != nil {
 			return nil, err
 		}

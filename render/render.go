@@ -100,15 +100,24 @@ func orderItems(body any, fulfillments []any) []any {
 // data into a new pending postback. A missing template or a render error
 // gives a failed postback carrying the error; errors returned are load errors.
 func Trigger(ctx context.Context, st *store.Store, eng *mapper.Engine, t *oi.Trigger, data map[string]any, lookups mapper.Lookups) (*oi.Postback, error) {
+	tpl, err := st.GetTemplate(ctx, t.TemplateID)
+	if oi.ErrorCode(err) == oi.ENOTFOUND {
+		tpl, err = nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load template %s: %w", t.TemplateID, err)
+	}
+	return TriggerWith(ctx, eng, t, tpl, data, lookups)
+}
+
+// TriggerWith is Trigger with the trigger's template read by the caller
+// (nil: it does not exist), as the order workflow reads it with the order.
+func TriggerWith(ctx context.Context, eng *mapper.Engine, t *oi.Trigger, tpl *oi.Template, data map[string]any, lookups mapper.Lookups) (*oi.Postback, error) {
 	p := &oi.Postback{ID: oi.NewID("pb"), TriggerID: t.ID, CustomerID: t.CustomerID, Method: t.Method,
 		Destination: t.Destination(), Format: t.Format, RetryOnFailure: t.RetryOnFailure, Status: oi.PostbackPending}
-	tpl, err := st.GetTemplate(ctx, t.TemplateID)
-	if err != nil {
-		if oi.ErrorCode(err) == oi.ENOTFOUND {
-			p.Status, p.StatusReason = oi.PostbackFailed, "template not found"
-			return p, nil
-		}
-		return nil, fmt.Errorf("load template %s: %w", t.TemplateID, err)
+	if tpl == nil {
+		p.Status, p.StatusReason = oi.PostbackFailed, "template not found"
+		return p, nil
 	}
 	p.TemplateVersion = tpl.Version
 	format := t.Format
@@ -179,11 +188,16 @@ func Lookups(ctx context.Context, st *store.Store, customerID string) (mapper.Lo
 	if err != nil {
 		return nil, err
 	}
+	return LookupTables(tables), nil
+}
+
+// LookupTables are lookup tables as the mapper takes them.
+func LookupTables(tables []*oi.LookupTable) mapper.Lookups {
 	out := make(mapper.Lookups, len(tables))
 	for _, t := range tables {
 		out[t.Name] = mapper.LookupTable{Default: t.Default, Rows: t.Rows}
 	}
-	return out, nil
+	return out
 }
 
 // Template is a stored template as the mapper takes it; format ""

@@ -17,6 +17,9 @@ type NewOrder struct {
 	ContentType                                                             string
 	Headers                                                                 map[string][]string
 	Body                                                                    []byte
+	// CustomersPrinter records the customer's printer when PrinterID is ""
+	// (none when the customer does not exist), read in the insert itself.
+	CustomersPrinter bool
 }
 
 // InsertOrderRequest records the original request. It is idempotent: the
@@ -27,9 +30,10 @@ func (s *Store) InsertOrderRequest(ctx context.Context, o NewOrder) error {
 	}
 	_, err := s.pool.Exec(ctx, `insert into order_requests (id, customer_id, printer_id, workflow_id, idempotency_key,
 		order_reference_id, status, received_at, request_content_type, request_headers, request_body)
-		values ($1, $2, nullif($3, ''), $4, $5, $6, 'accepted', $7, $8, $9, $10) on conflict (id) do nothing`,
+		values ($1, $2, coalesce(nullif($3, ''), case when $11 then (select printer_id from customers where id = $2) end),
+		$4, $5, $6, 'accepted', $7, $8, $9, $10) on conflict (id) do nothing`,
 		o.ID, o.CustomerID, o.PrinterID, o.WorkflowID, o.IdempotencyKey, o.OrderReferenceID, o.ReceivedAt, o.ContentType,
-		o.Headers, o.Body)
+		o.Headers, o.Body, o.CustomersPrinter)
 	return mapErr(err, "order")
 }
 
@@ -236,6 +240,22 @@ func (s *Store) GetEventRoute(ctx context.Context, orderID, eventID string) (*Ev
 		where o.id = $1`, orderID, eventID).
 		Scan(&r.ID, &r.CustomerID, &r.PrinterID, &r.WorkflowID, &r.Status, &r.Events, &r.Known)
 	return &r, mapErr(err, "order")
+}
+
+// GetOrderDelayedAfter reads the delayedAfter of an order's customer (0:
+// never) in one statement; ENOTFOUND names the order or the customer missing.
+func (s *Store) GetOrderDelayedAfter(ctx context.Context, orderID string) (time.Duration, error) {
+	var secs *int64
+	var customer bool
+	err := s.pool.QueryRow(ctx, `select c.id is not null, c.delayed_after_seconds from order_requests o
+		left join customers c on c.id = o.customer_id where o.id = $1`, orderID).Scan(&customer, &secs)
+	if err != nil {
+		return 0, mapErr(err, "order")
+	}
+	if !customer {
+		return 0, oi.Errorf(oi.ENOTFOUND, "customer not found")
+	}
+	return time.Duration(*secs) * time.Second, nil
 }
 
 // ---- events

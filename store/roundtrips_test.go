@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	oi "orderintake"
 	"orderintake/internal/testenv"
 	"orderintake/store"
@@ -121,4 +123,276 @@ func TestLoadDeliveryReadsTriggerAndSecrets(t *testing.T) {
 	if err != nil || fmt.Sprintf("%+v", *d.Postback) != fmt.Sprintf("%+v", *got) || d.Series != 0 || d.Base != 0 {
 		t.Fatalf("delivery's postback = %+v (series %d, base %d), want %+v (%v)", d.Postback, d.Series, d.Base, got, err)
 	}
+}
+
+// same is a field-by-field comparison through %+v (times, maps and nil
+// slices included), for rows read two ways.
+func same(a, b any) bool { return fmt.Sprintf("%+v", a) == fmt.Sprintf("%+v", b) }
+
+// The intake stage's one read: the original request, the customer, its
+// intake template at the current version and its lookup tables, as the
+// single reads give them; what is missing is nil.
+func TestGetTemplateSources(t *testing.T) {
+	ctx := context.Background()
+	st, fx := seeded(t)
+	id := insertOrder(t, st, fx, "TPL-1", time.Now())
+	tpl, err := st.UpdateTemplate(ctx, &oi.Template{ID: fx.Customer.IntakeTemplateID, Name: "intake", Format: oi.FormatJSON,
+		Body: `{"v": 2, "s": "\u00e9 \" {{ order.x }}"}`, Strict: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutLookup(ctx, &oi.LookupTable{ID: oi.NewID("lku"), CustomerID: fx.Customer.ID, Name: "sku",
+		Default: "?", Rows: map[string]string{"A": "1", "B \"q\"": "2"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutLookup(ctx, &oi.LookupTable{ID: oi.NewID("lku"), CustomerID: fx.Customer.ID, Name: "empty"}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := st.GetTemplateSources(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := st.GetOrderRequest(ctx, id)
+	if src.Order.ID != id || src.Order.CustomerID != fx.Customer.ID || !src.Order.ReceivedAt.Equal(o.ReceivedAt) ||
+		!same(src.Order.Original, o.Original) {
+		t.Errorf("order = %+v, want the original request of %+v", src.Order, o)
+	}
+	c := src.Customer
+	if c == nil || c.ID != fx.Customer.ID || c.Name != fx.Customer.Name || c.ReferenceID != fx.Customer.ReferenceID ||
+		c.IntakeTemplateID != fx.Customer.IntakeTemplateID {
+		t.Errorf("customer = %+v, want %+v", c, fx.Customer)
+	}
+	if src.Template == nil || src.Template.Version != 2 || src.Template.Body != tpl.Body || !src.Template.Strict ||
+		src.Template.ID != tpl.ID || src.Template.Format != tpl.Format || !src.Template.UpdatedAt.Equal(tpl.UpdatedAt) {
+		t.Errorf("template = %+v, want %+v", src.Template, tpl)
+	}
+	want, err := st.ListLookups(ctx, fx.Customer.ID)
+	if err != nil || len(src.Lookups) != 2 || len(want) != 2 {
+		t.Fatalf("lookups = %+v, want %+v (%v)", src.Lookups, want, err)
+	}
+	for i := range want {
+		g, w := src.Lookups[i], want[i]
+		if g.ID != w.ID || g.Name != w.Name || g.Default != w.Default || !same(g.Rows, w.Rows) || !g.CreatedAt.Equal(w.CreatedAt) {
+			t.Errorf("lookup %d = %+v, want %+v", i, g, w)
+		}
+	}
+
+	// A customer without an intake template, then a missing customer, then a missing order.
+	bare, err := st.CreateCustomer(ctx, &oi.Customer{ID: oi.NewID("cus"), Name: "Bare", ReferenceID: "bare-" + oi.NewID("r")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := oi.NewID("ref")
+	bareOrder := oi.OrderID(bare.ID, ref)
+	orphan := oi.OrderID("cus_gone", ref)
+	for _, o := range []store.NewOrder{
+		{ID: bareOrder, CustomerID: bare.ID, WorkflowID: "wf-" + ref, IdempotencyKey: ref, OrderReferenceID: ref, ReceivedAt: time.Now(), ContentType: "application/json", Body: []byte(`{}`)},
+		{ID: orphan, CustomerID: "cus_gone", WorkflowID: "wf2-" + ref, IdempotencyKey: ref, OrderReferenceID: ref, ReceivedAt: time.Now(), ContentType: "application/json", Body: []byte(`{}`)},
+	} {
+		if err := st.InsertOrderRequest(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if src, err := st.GetTemplateSources(ctx, bareOrder); err != nil || src.Customer == nil || src.Customer.IntakeTemplateID != "" ||
+		src.Template != nil || len(src.Lookups) != 0 {
+		t.Errorf("order of a customer without a template = %+v, %v", src, err)
+	}
+	if src, err := st.GetTemplateSources(ctx, orphan); err != nil || src.Customer != nil || src.Template != nil {
+		t.Errorf("order of a missing customer = %+v, %v", src, err)
+	}
+	_, err = st.GetTemplateSources(ctx, "ord_missing")
+	wantCode(t, "template sources of a missing order", err, oi.ENOTFOUND)
+}
+
+// The printer stage's one read: the order's own printer, else its
+// customer's; what is missing is said.
+func TestGetPrinterSources(t *testing.T) {
+	ctx := context.Background()
+	st, fx := seeded(t)
+	if _, err := st.UpdatePrinter(ctx, &oi.Printer{ID: fx.Printer.ID, Name: fx.Printer.Name, URL: fx.Printer.URL,
+		Format: oi.FormatXML, Headers: map[string]string{"X-A": "1"}, TimeoutMs: 1234, HeadersSealed: []byte("sealed"),
+		CancelURL: "http://127.0.0.1:9/cancel", OrderIDExpression: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	id := insertOrder(t, st, fx, "PRN-1", time.Now())
+	if err := st.SetTemplateStage(ctx, id, fx.Customer.IntakeTemplateID, 1, []byte(`{"out":1}`), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	src, err := st.GetPrinterSources(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := st.GetPrinter(ctx, fx.Printer.ID)
+	if src.Order.ID != id || src.Order.CustomerID != fx.Customer.ID || src.Order.PrinterID != fx.Printer.ID ||
+		string(src.Order.Processing.Output) != `{"out":1}` || !src.CustomerFound || src.PrinterID != fx.Printer.ID ||
+		!same(src.Printer, want) {
+		t.Fatalf("sources = %+v (printer %+v), want printer %+v", src, src.Printer, want)
+	}
+
+	// No printer on the order: the customer's, read at the send.
+	ref := oi.NewID("ref")
+	viaCustomer := oi.OrderID(fx.Customer.ID, ref)
+	if err := st.InsertOrderRequest(ctx, store.NewOrder{ID: viaCustomer, CustomerID: fx.Customer.ID, WorkflowID: "wf-" + ref,
+		IdempotencyKey: ref, OrderReferenceID: ref, ReceivedAt: time.Now(), ContentType: "application/json", Body: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if src, err := st.GetPrinterSources(ctx, viaCustomer); err != nil || src.Order.PrinterID != "" || src.PrinterID != fx.Printer.ID ||
+		src.Printer == nil || src.Printer.ID != fx.Printer.ID {
+		t.Errorf("order without a printer = %+v, %v; want the customer's", src, err)
+	}
+	// A customer without a printer, and a missing customer.
+	bare, err := st.CreateCustomer(ctx, &oi.Customer{ID: oi.NewID("cus"), Name: "Bare", ReferenceID: "bare-" + oi.NewID("r")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bareOrder, orphan := oi.OrderID(bare.ID, ref), oi.OrderID("cus_gone", ref)
+	for _, o := range []store.NewOrder{
+		{ID: bareOrder, CustomerID: bare.ID, WorkflowID: "wf2-" + ref, IdempotencyKey: ref, OrderReferenceID: ref, ReceivedAt: time.Now(), ContentType: "application/json", Body: []byte(`{}`)},
+		{ID: orphan, CustomerID: "cus_gone", WorkflowID: "wf3-" + ref, IdempotencyKey: ref, OrderReferenceID: ref, ReceivedAt: time.Now(), ContentType: "application/json", Body: []byte(`{}`)},
+	} {
+		if err := st.InsertOrderRequest(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if src, err := st.GetPrinterSources(ctx, bareOrder); err != nil || !src.CustomerFound || src.PrinterID != "" || src.Printer != nil {
+		t.Errorf("customer without a printer = %+v, %v", src, err)
+	}
+	if src, err := st.GetPrinterSources(ctx, orphan); err != nil || src.CustomerFound || src.PrinterID != "" || src.Printer != nil {
+		t.Errorf("missing customer = %+v, %v", src, err)
+	}
+	_, err = st.GetPrinterSources(ctx, "ord_missing")
+	wantCode(t, "printer sources of a missing order", err, oi.ENOTFOUND)
+}
+
+// The postback stage's one read: the order, the active triggers for the
+// event in ActiveTriggers' order, each with its template (nil when gone),
+// and the lookup tables.
+func TestGetPostbackSources(t *testing.T) {
+	ctx := context.Background()
+	url := testenv.MigratedURL(t)
+	st, err := store.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(st.Close)
+	fx := testenv.Seed(t, st, testenv.Sealer(t), "http://127.0.0.1:9/printer", "http://127.0.0.1:9/hook", oi.EventShipped, oi.EventDelivered)
+	id := insertOrder(t, st, fx, "PB-1", time.Now())
+	if err := st.SetPrinterOrderID(ctx, id, "P-77"); err != nil {
+		t.Fatal(err)
+	}
+	first := fx.Triggers[oi.EventShipped]
+	mail, err := st.CreateTrigger(ctx, &oi.Trigger{ID: oi.NewID("trg"), CustomerID: fx.Customer.ID, Name: "mail",
+		Event: oi.EventShipped, Method: oi.MethodEmail, TemplateID: first.TemplateID, Format: oi.FormatText,
+		Emails: []string{"a@example.com", "b@example.com"}, Status: "active"}, []byte("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	off, err := st.CreateTrigger(ctx, &oi.Trigger{ID: oi.NewID("trg"), CustomerID: fx.Customer.ID, Name: "off",
+		Event: oi.EventShipped, Method: oi.MethodURL, TemplateID: first.TemplateID, Format: oi.FormatJSON,
+		URL: "http://127.0.0.1:9/off", Status: "disabled"}, []byte("s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.PutLookup(ctx, &oi.LookupTable{ID: oi.NewID("lku"), CustomerID: fx.Customer.ID, Name: "carrier",
+		Rows: map[string]string{"dhl": "DHL"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	src, err := st.GetPostbackSources(ctx, id, oi.EventShipped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := st.GetOrderRequest(ctx, id)
+	if src.Order.ID != id || src.Order.CustomerID != o.CustomerID || src.Order.OrderReferenceID != "PB-1" ||
+		src.Order.PrinterOrderID != "P-77" || src.Order.Status != o.Status || !same(src.Order.Original, o.Original) {
+		t.Errorf("order = %+v, want %+v", src.Order, o)
+	}
+	active, err := st.ActiveTriggers(ctx, fx.Customer.ID, oi.EventShipped)
+	if err != nil || len(active) != 2 || len(src.Triggers) != 2 {
+		t.Fatalf("triggers = %+v, want the two active ones %+v (%v)", src.Triggers, active, err)
+	}
+	for i, w := range active {
+		g := src.Triggers[i]
+		if g.Trigger.ID != w.ID || g.Trigger.Name != w.Name || g.Trigger.Method != w.Method || g.Trigger.Format != w.Format ||
+			g.Trigger.URL != w.URL || !same(g.Trigger.Emails, w.Emails) || g.Trigger.RetryOnFailure != w.RetryOnFailure ||
+			g.Trigger.Destination() != w.Destination() || g.Trigger.TemplateID != w.TemplateID || !g.Trigger.CreatedAt.Equal(w.CreatedAt) {
+			t.Errorf("trigger %d = %+v, want %+v", i, g.Trigger, w)
+		}
+		tpl, _ := st.GetTemplate(ctx, w.TemplateID)
+		if g.Template == nil || g.Template.ID != tpl.ID || g.Template.Body != tpl.Body || g.Template.Version != tpl.Version {
+			t.Errorf("trigger %d's template = %+v, want %+v", i, g.Template, tpl)
+		}
+	}
+	if src.Triggers[1].Trigger.ID != mail.ID || src.Triggers[0].Trigger.ID == off.ID {
+		t.Errorf("triggers %s, %s; want %s then %s", src.Triggers[0].Trigger.ID, src.Triggers[1].Trigger.ID, first.ID, mail.ID)
+	}
+	if len(src.Lookups) != 1 || src.Lookups[0].Name != "carrier" || src.Lookups[0].Rows["dhl"] != "DHL" {
+		t.Errorf("lookups = %+v", src.Lookups)
+	}
+
+	// An event no trigger fires for; a trigger whose template version is gone.
+	if src, err := st.GetPostbackSources(ctx, id, oi.EventReceived); err != nil || len(src.Triggers) != 0 || src.Order.ID != id {
+		t.Errorf("sources for an event without triggers = %+v, %v", src, err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `update templates set current_version = 99 where id = $1`, first.TemplateID); err != nil {
+		t.Fatal(err)
+	}
+	if src, err := st.GetPostbackSources(ctx, id, oi.EventDelivered); err != nil || len(src.Triggers) != 1 || src.Triggers[0].Template != nil {
+		t.Errorf("sources with a missing template = %+v, %v; want the trigger without a template", src, err)
+	}
+	_, err = st.GetPostbackSources(ctx, "ord_missing", oi.EventShipped)
+	wantCode(t, "postback sources of a missing order", err, oi.ENOTFOUND)
+}
+
+// An order records its customer's printer, read in the insert, when asked;
+// none when the customer is gone; its own when it names one.
+func TestInsertOrderRequestTakesCustomersPrinter(t *testing.T) {
+	ctx := context.Background()
+	st, fx := seeded(t)
+	ref := oi.NewID("ref")
+	for _, c := range []struct{ customer, printer, want string }{
+		{fx.Customer.ID, "", fx.Printer.ID},
+		{"cus_gone", "", ""},
+		{fx.Customer.ID + "", "prn_own", "prn_own"},
+	} {
+		id := oi.OrderID(c.customer, ref+c.printer)
+		if err := st.InsertOrderRequest(ctx, store.NewOrder{ID: id, CustomerID: c.customer, PrinterID: c.printer, CustomersPrinter: true,
+			WorkflowID: "wf-" + id, IdempotencyKey: ref, OrderReferenceID: ref, ReceivedAt: time.Now(), ContentType: "application/json",
+			Body: []byte(`{}`)}); err != nil {
+			t.Fatal(err)
+		}
+		o, err := st.GetOrderRequest(ctx, id)
+		if err != nil || o.PrinterID != c.want {
+			t.Errorf("order of %s (printer %q) routed to %q (%v), want %q", c.customer, c.printer, o.PrinterID, err, c.want)
+		}
+	}
+}
+
+// The order settings' one read: the customer's delayedAfter.
+func TestGetOrderDelayedAfter(t *testing.T) {
+	ctx := context.Background()
+	st, fx := seeded(t)
+	c := *fx.Customer
+	c.DelayedAfter = oi.Duration(90 * time.Minute)
+	if _, err := st.UpdateCustomer(ctx, &c); err != nil {
+		t.Fatal(err)
+	}
+	id := insertOrder(t, st, fx, "DELAY-1", time.Now())
+	if d, err := st.GetOrderDelayedAfter(ctx, id); err != nil || d != 90*time.Minute {
+		t.Errorf("delayedAfter = %v (%v), want 1h30m", d, err)
+	}
+	orphan := oi.OrderID("cus_gone", "DELAY-2")
+	if err := st.InsertOrderRequest(ctx, store.NewOrder{ID: orphan, CustomerID: "cus_gone", WorkflowID: "wf-" + orphan,
+		IdempotencyKey: "DELAY-2", OrderReferenceID: "DELAY-2", ReceivedAt: time.Now(), ContentType: "application/json", Body: []byte(`{}`)}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := st.GetOrderDelayedAfter(ctx, orphan)
+	wantCode(t, "settings of an order whose customer is gone", err, oi.ENOTFOUND)
+	_, err = st.GetOrderDelayedAfter(ctx, "ord_missing")
+	wantCode(t, "settings of a missing order", err, oi.ENOTFOUND)
 }
