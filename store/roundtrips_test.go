@@ -447,3 +447,76 @@ func TestSetPrinterAnswerMatchesTheSingleWrites(t *testing.T) {
 			got.Final, got.Response, got.PrinterOrderID, want.Final, want.Response, want.PrinterOrderID)
 	}
 }
+
+// The event's one statement with several postbacks: answered in the order
+// given, each as stored (a failed render keeps its error and no body); an
+// event without postbacks, not moving the status, leaves the order as it is.
+func TestRecordEventWithPostbacksKeepsOrderAndFields(t *testing.T) {
+	ctx := context.Background()
+	st := testenv.Store(t)
+	fx := testenv.Seed(t, st, testenv.Sealer(t), "http://127.0.0.1:9/printer", "http://127.0.0.1:9/hook", oi.EventShipped, oi.EventDelivered)
+	id := insertOrder(t, st, fx, "MULTI-1", time.Now())
+	tr := fx.Triggers[oi.EventShipped]
+	var pbs []*oi.Postback
+	for i, name := range []string{"c", "a", "b"} {
+		t2, err := st.CreateTrigger(ctx, &oi.Trigger{ID: oi.NewID("trg"), CustomerID: fx.Customer.ID, Name: name,
+			Event: oi.EventShipped, Method: oi.MethodURL, TemplateID: tr.TemplateID, Format: oi.FormatJSON,
+			URL: "http://127.0.0.1:9/" + name, Status: "active"}, []byte("s"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := &oi.Postback{ID: oi.NewID("pb"), OrderID: id, Event: oi.EventShipped, EventID: "e1", TriggerID: t2.ID,
+			CustomerID: fx.Customer.ID, Method: oi.MethodURL, Destination: t2.Destination(), Format: oi.FormatJSON,
+			TemplateVersion: 1, Subject: "s" + name, Body: []byte(`{"n":` + fmt.Sprint(i) + `}`), RetryOnFailure: i != 1,
+			Status: oi.PostbackPending}
+		if i == 2 {
+			p.Body, p.TemplateVersion, p.Status, p.StatusReason = nil, 0, oi.PostbackFailed, "template error: x"
+			p.RenderError = []byte(`{"kind": "runtime", "message": "x"}`)
+		}
+		pbs = append(pbs, p)
+	}
+	ev := &oi.OrderEvent{OrderID: id, EventID: "e1", Status: oi.EventShipped, Source: "printer", OccurredAt: time.Now().UTC(),
+		Message: "on its way", TrackingCode: "T1", Accepted: true}
+	out, inserted, stored, err := st.RecordEventWithPostbacks(ctx, ev, true, pbs)
+	if err != nil || !inserted || out.ID == 0 || out.Message != "on its way" || out.TrackingCode != "T1" || len(stored) != 3 {
+		t.Fatalf("record = %+v inserted=%v stored=%d err=%v", out, inserted, len(stored), err)
+	}
+	for i, p := range pbs {
+		got, err := st.GetPostback(ctx, p.ID)
+		if err != nil || stored[i].ID != p.ID || !same(stored[i], got) {
+			t.Errorf("postback %d answered %+v, stored %+v (%v)", i, stored[i], got, err)
+		}
+		if got.Subject != p.Subject || string(got.Body) != string(p.Body) || got.RetryOnFailure != p.RetryOnFailure ||
+			got.Status != p.Status || got.StatusReason != p.StatusReason || got.TemplateVersion != p.TemplateVersion ||
+			(p.RenderError == nil) != (got.RenderError == nil) || got.Destination != p.Destination {
+			t.Errorf("postback %d stored as %+v, want %+v", i, got, p)
+		}
+	}
+	if stored[2].Body != nil || stored[2].RenderError == nil {
+		t.Errorf("failed render stored as body %q error %s", stored[2].Body, stored[2].RenderError)
+	}
+	evs, _ := st.ListOrderEvents(ctx, id)
+	pbRows, _ := st.ListOrderPostbacks(ctx, id)
+	if len(evs) != 1 || len(pbRows) != 3 {
+		t.Fatalf("%d events, %d postbacks stored; want 1 and 3", len(evs), len(pbRows))
+	}
+
+	rejected := &oi.OrderEvent{OrderID: id, EventID: "e2", Status: oi.EventDelivered, Source: "printer", OccurredAt: time.Now().UTC(),
+		RejectReason: "not now"}
+	out, inserted, stored, err = st.RecordEventWithPostbacks(ctx, rejected, false, nil)
+	if err != nil || !inserted || out.EventID != "e2" || out.Accepted || out.RejectReason != "not now" || len(stored) != 0 {
+		t.Fatalf("event without postbacks = %+v inserted=%v stored=%v err=%v", out, inserted, stored, err)
+	}
+	if o, _ := st.GetOrderRequest(ctx, id); o.Status != oi.EventShipped {
+		t.Errorf("status = %s after an event that does not move it, want shipped", o.Status)
+	}
+	// A postback of another event is refused, and nothing is written.
+	other := *pbs[0]
+	other.ID, other.EventID = oi.NewID("pb"), "e3"
+	_, _, _, err = st.RecordEventWithPostbacks(ctx, &oi.OrderEvent{OrderID: id, EventID: "e4", Status: oi.EventShipped,
+		Source: "printer", OccurredAt: time.Now().UTC(), Accepted: true}, true, []*oi.Postback{&other})
+	wantCode(t, "a postback of another event", err, oi.EINVALID)
+	if evs, _ := st.ListOrderEvents(ctx, id); len(evs) != 2 {
+		t.Errorf("%d events after a refused call, want 2", len(evs))
+	}
+}
