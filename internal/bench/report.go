@@ -17,33 +17,64 @@ type Side struct {
 	Intake          Dist    `json:"intake"`
 	IntakeToPrinter Dist    `json:"intakeToPrinter"`
 	EventToPostback Dist    `json:"eventToPostback"`
-	Postbacks       int     `json:"postbacksDelivered"`
-	IntakeErrors    int     `json:"intakeErrors"`
-	LostOrders      int     `json:"lostOrders"`
-	LostPostbacks   int     `json:"lostPostbacks"`
-	Duplicates      int64   `json:"duplicatePostbacks"`
-	Strays          int64   `json:"strayRequests"`
-	FirstError      string  `json:"firstError,omitempty"`
-	WorkerRSSMiB    float64 `json:"workerRssPeakMiB,omitempty"`
-	APIRSSMiB       float64 `json:"apiRssPeakMiB,omitempty"`
-	CPU             CPU     `json:"cpuMsPerOrder"`
+	// PrinterP50FirstQuarter and PrinterP50LastQuarter are the intake →
+	// printer medians of the first and the last quarter of the orders, by
+	// when they were due: a paced run that does not keep up shows a
+	// growing queue here.
+	PrinterP50FirstQuarter float64 `json:"intakeToPrinterP50FirstQuarterMs,omitempty"`
+	PrinterP50LastQuarter  float64 `json:"intakeToPrinterP50LastQuarterMs,omitempty"`
+	Postbacks              int     `json:"postbacksDelivered"`
+	IntakeErrors           int     `json:"intakeErrors"`
+	LostOrders             int     `json:"lostOrders"`
+	LostPostbacks          int     `json:"lostPostbacks"`
+	Duplicates             int64   `json:"duplicatePostbacks"`
+	Strays                 int64   `json:"strayRequests"`
+	FirstError             string  `json:"firstError,omitempty"`
+	WorkerRSSMiB           float64 `json:"workerRssPeakMiB,omitempty"`
+	APIRSSMiB              float64 `json:"apiRssPeakMiB,omitempty"`
+	CPU                    CPU     `json:"cpuMsPerOrder"`
 }
 
 // CPU is CPU time per order, by process, in milliseconds: where the two
-// cores went. Bench is this process: the embedded Temporal server, the
-// clients, printer and receiver (and, for the bare floor, its worker).
+// cores went. Temporal is the embedded server's own process (0 when it runs
+// in the bench process or elsewhere). Bench is this process: the harness
+// (the intake clients, the loopback printer and receiver, the progress
+// display), which stands in for merchants, printers and receivers, plus
+// the product's parts BenchHolds names when they run in it.
 type CPU struct {
 	Worker   float64 `json:"worker,omitempty"`
 	API      float64 `json:"api,omitempty"`
-	Bench    float64 `json:"benchAndTemporal"`
+	Temporal float64 `json:"temporal,omitempty"`
 	Postgres float64 `json:"postgres,omitempty"`
+	Bench    float64 `json:"bench"`
+	// BenchHolds names the product's parts in the bench process ("": the
+	// harness alone): "bare worker" for the floor, "Temporal" with
+	// --temporal-in-bench, "worker, API, Temporal" with --in-process.
+	BenchHolds string `json:"benchHolds,omitempty"`
 }
+
+// Product is the CPU per order of the product's processes: worker, API,
+// Temporal server and PostgreSQL. When the bench process holds part of the
+// product, its whole figure is counted (the harness cannot be told apart
+// from the product there).
+func (c CPU) Product() float64 {
+	p := c.Worker + c.API + c.Temporal + c.Postgres
+	if c.BenchHolds != "" {
+		p += c.Bench
+	}
+	return math.Round(p*10) / 10
+}
+
+// Harness is the CPU per order of the harness alone, when it has a process
+// to itself (ok false when the bench process also holds the product).
+func (c CPU) Harness() (ms float64, ok bool) { return c.Bench, c.BenchHolds == "" }
 
 func summarize(r stageResult) Side {
 	s := Side{ElapsedSec: math.Round(r.Elapsed.Seconds()*100) / 100, Intake: distOf(r.Intake),
 		IntakeToPrinter: distOf(r.IntakeToPrinter), EventToPostback: distOf(r.EventToPostback), Postbacks: r.Postbacks,
 		IntakeErrors: r.IntakeErrors, LostOrders: r.LostOrders, LostPostbacks: r.LostPostbacks, Duplicates: r.Duplicates,
 		Strays: r.Strays, FirstError: r.FirstError}
+	s.PrinterP50FirstQuarter, s.PrinterP50LastQuarter = quarterP50s(r.PrinterByDue)
 	if r.Elapsed > 0 && r.LostPostbacks == 0 {
 		s.OrdersPerSec = math.Round(float64(r.Orders)/r.Elapsed.Seconds()*10) / 10
 		s.PostbacksPerSec = math.Round(float64(r.Postbacks)/r.Elapsed.Seconds()*10) / 10
@@ -60,13 +91,16 @@ func (s *Side) Lossless() bool {
 
 // Report is one `orderintake bench` run.
 type Report struct {
-	Orders            int         `json:"orders"`
-	Concurrency       int         `json:"concurrency"`
-	Events            int         `json:"eventsPerOrder"`
-	Triggers          int         `json:"triggersPerEvent"`
-	Warmup            int         `json:"warmupOrders"`
-	Rate              float64     `json:"rate,omitempty"`
-	ExternalTemporal  bool        `json:"externalTemporal,omitempty"`
+	Orders           int     `json:"orders"`
+	Concurrency      int     `json:"concurrency"`
+	Events           int     `json:"eventsPerOrder"`
+	Triggers         int     `json:"triggersPerEvent"`
+	Warmup           int     `json:"warmupOrders"`
+	Rate             float64 `json:"rate,omitempty"`
+	ExternalTemporal bool    `json:"externalTemporal,omitempty"`
+	// Temporal is where the Temporal server ran: "own process" (measured
+	// on its own), "bench process" or "external" (not measured).
+	Temporal          string      `json:"temporal"`
 	Stack             string      `json:"stack"`
 	Machine           Machine     `json:"machine"`
 	Started           time.Time   `json:"started"`
@@ -100,6 +134,34 @@ func (r *Report) Lossless() error {
 		return fmt.Errorf("bench: loss: %s", strings.Join(bad, "; "))
 	}
 	return nil
+}
+
+// Where the Temporal server ran (Report.Temporal).
+const (
+	TemporalOwnProcess   = "own process"
+	TemporalBenchProcess = "bench process"
+	TemporalExternal     = "external"
+)
+
+// cpuNote says what the CPU rows hold: which processes the product total
+// adds up and where the harness is.
+func cpuNote(r *Report) string {
+	c := r.Ours.CPU
+	var b strings.Builder
+	switch {
+	case r.Temporal == TemporalExternal && c.BenchHolds == "":
+		b.WriteString("CPU: total measured = worker + API + Postgres; the Temporal server is external (--temporal-address), not measured; the bench harness (clients, printer, receiver) is not in the total")
+	case r.Temporal == TemporalExternal:
+		b.WriteString("CPU: one bench process holds the " + c.BenchHolds + " and the harness (--in-process), counted in the total; the Temporal server is external, not measured")
+	case c.BenchHolds == "":
+		b.WriteString("CPU: product total = worker + API + Temporal + Postgres, each its own process; the bench harness (clients, printer, receiver) is not in it")
+	default:
+		b.WriteString("CPU: the bench process holds the " + c.BenchHolds + " and the harness, counted in the total (they cannot be told apart)")
+	}
+	if r.Bare != nil {
+		b.WriteString("; bare: its worker runs in the bench process, so its bench figure is its worker and its clients, and its total adds it")
+	}
+	return b.String()
 }
 
 func num(v float64) string {
@@ -166,13 +228,23 @@ func (r *Report) WriteTable(w io.Writer) {
 	} else {
 		row("process RSS peak (MiB, one process)", r.Ours.WorkerRSSMiB, 0, false)
 	}
-	benchCPU := "CPU ms/order: Temporal + bench"
-	if r.ExternalTemporal {
-		benchCPU = "CPU ms/order: bench clients"
+	if r.Temporal == TemporalOwnProcess {
+		row("CPU ms/order: Temporal", r.Ours.CPU.Temporal, b.CPU.Temporal, true)
 	}
-	row(benchCPU, r.Ours.CPU.Bench, b.CPU.Bench, true)
 	row("CPU ms/order: Postgres", r.Ours.CPU.Postgres, b.CPU.Postgres, true)
+	c := r.Ours.CPU
+	totalName := "CPU ms/order: product total"
+	if c.BenchHolds != "" || r.Temporal == TemporalExternal {
+		totalName = "CPU ms/order: total measured"
+	}
+	row(totalName, c.Product(), b.CPU.Product(), true)
+	benchName := "CPU ms/order: bench harness"
+	if c.BenchHolds != "" {
+		benchName = "CPU ms/order: bench process (" + c.BenchHolds + ", harness)"
+	}
+	row(benchName, c.Bench, b.CPU.Bench, true)
 	tw.Flush()
+	fmt.Fprintln(w, cpuNote(r))
 	verdict := "zero loss"
 	if err := r.Lossless(); err != nil {
 		verdict = err.Error()
