@@ -23,13 +23,15 @@ import (
 )
 
 const benchUsage = `usage: orderintake bench [flags]          the journey, against a bare-Temporal floor
-       orderintake bench goals [flags]    issue 14's goals: capacity, paced at 80 %, 10 and 100 triggers; one table
+       orderintake bench goals [flags]    issue 14's goals: capacity, sustained paced capacity, paced at 80 % of it, 10 and 100 triggers; one table
        orderintake bench history [flags]  admin list queries over a synthetic history
 
 bench starts what it needs unless told where it is: the embedded Temporal
-server (SQLite, as dev), a private PostgreSQL, the worker and the API as
-child processes of this binary, and a printer and webhook receiver on
-loopback. It prints one table (or JSON) and exits non-zero on any loss.
+server (SQLite, as dev), a private PostgreSQL, the worker and the API; the
+server, the worker and the API each run as a child process of this binary.
+The harness (intake clients, a printer and a webhook receiver on loopback)
+runs in the bench process. It prints one table (or JSON) and exits
+non-zero on any loss.
 
 flags:
 `
@@ -418,7 +420,13 @@ func runBenchGoals(ctx context.Context, log *slog.Logger, args []string) error {
 	var g bench.GoalOptions
 	fs.IntVar(&g.CapacityOrders, "capacity-orders", 1000, "orders of the capacity run (4 events × 1 trigger, unpaced, against the bare floor; the worker RSS goal is at 1000)")
 	fs.IntVar(&g.PacedOrders, "paced-orders", 400, "orders of the run paced at --paced-share of the capacity measured")
-	fs.Float64Var(&g.PacedShare, "paced-share", 0.8, "the paced run's rate as a share of the capacity run's orders/s")
+	fs.Float64Var(&g.PacedShare, "paced-share", 0.8, "the paced run's rate as a share of the capacity (--paced-basis)")
+	fs.StringVar(&g.PacedBasis, "paced-basis", bench.PacedSustained, "the capacity the paced run is a share of: sustained (the highest paced rate the search finds the stack keeps up with) or unpaced (the capacity run's orders/s, no search)")
+	fs.Float64Var(&g.SearchStart, "search-start", 0.5, "sustained-capacity search: first rate, as a share of the unpaced capacity")
+	fs.Float64Var(&g.SearchStep, "search-step", 0.1, "sustained-capacity search: step up (or down), as a share of the unpaced capacity")
+	fs.IntVar(&g.SearchRefine, "search-refine", 1, "sustained-capacity search: bisections between the highest rate kept up and the lowest not")
+	fs.Float64Var(&g.SearchSeconds, "search-seconds", 20, "sustained-capacity search: seconds of intake per step (orders = rate × seconds)")
+	fs.IntVar(&g.SearchMinOrders, "search-min-orders", 100, "sustained-capacity search: orders per step at least")
 	fs.IntVar(&g.TenOrders, "ten-orders", 150, "orders of the 10-triggers-per-event run (against the bare floor)")
 	fs.IntVar(&g.HundredOrders, "hundred-orders", 20, "orders of the 100-triggers-per-event run (postbacks/s)")
 	jsonOut := fs.Bool("json", false, "print the report (every run, every goal) as JSON on stdout")
@@ -433,6 +441,16 @@ func runBenchGoals(ctx context.Context, log *slog.Logger, args []string) error {
 	g.Options = o
 	rep, err := bench.Goals(ctx, g, func(r bench.GoalRun) {
 		log.Info("bench goals: run done", "run", r.Name)
+		if r.Step != nil {
+			if !*jsonOut {
+				kept := "kept up"
+				if !r.Step.KeptUp {
+					kept = "did not keep up"
+				}
+				fmt.Printf("\n== %s (%d orders): %s: %s ==\n", r.Name, r.Step.Orders, kept, r.Step.Why)
+			}
+			return
+		}
 		if !*jsonOut {
 			fmt.Printf("\n== %s run ==\n", r.Name)
 			r.Report.WriteTable(os.Stdout)

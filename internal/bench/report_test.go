@@ -1,0 +1,58 @@
+package bench
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// The medians of the first and last quarter, in the order given; too few
+// samples give none.
+func TestQuarterP50s(t *testing.T) {
+	var s []time.Duration
+	for i := 1; i <= 16; i++ {
+		s = append(s, time.Duration(i)*time.Millisecond)
+	}
+	if first, last := quarterP50s(s); first != 2 || last != 14 {
+		t.Errorf("quarterP50s(1..16 ms) = %g, %g; want 2, 14", first, last)
+	}
+	if first, last := quarterP50s(s[:7]); first != 0 || last != 0 {
+		t.Errorf("quarterP50s of 7 samples = %g, %g; want 0, 0", first, last)
+	}
+}
+
+func tableOf(r *Report) string {
+	var b strings.Builder
+	r.WriteTable(&b)
+	return b.String()
+}
+
+// The product total adds worker, API, Temporal and PostgreSQL; the harness
+// has its own row and stays out of it, unless the bench process also holds
+// part of the product (then it is counted, and the table says so).
+func TestReportCPURows(t *testing.T) {
+	r := &Report{Orders: 10, Events: 4, Triggers: 1, SeparateProcesses: true, Temporal: TemporalOwnProcess,
+		Ours: Side{CPU: CPU{Worker: 10, API: 4, Temporal: 30, Postgres: 9, Bench: 2.5}},
+		Bare: &Side{CPU: CPU{Temporal: 90, Postgres: 0.2, Bench: 15, BenchHolds: "bare worker"}}}
+	tab := tableOf(r)
+	for _, want := range []string{"CPU ms/order: Temporal  30.0", "CPU ms/order: product total  53.0", "105",
+		"CPU ms/order: bench harness   2.5", "the bench harness (clients, printer, receiver) is not in it",
+		"bare: its worker runs in the bench process"} {
+		if !strings.Contains(tab, want) {
+			t.Errorf("split table lacks %q:\n%s", want, tab)
+		}
+	}
+
+	one := &Report{Orders: 10, Events: 4, Triggers: 1, Temporal: TemporalBenchProcess,
+		Ours: Side{CPU: CPU{Postgres: 7, Bench: 30, BenchHolds: "worker, API, Temporal"}}}
+	tab = tableOf(one)
+	for _, want := range []string{"CPU ms/order: total measured", "37.0", "CPU ms/order: bench process (worker, API, Temporal, harness)",
+		"counted in the total"} {
+		if !strings.Contains(tab, want) {
+			t.Errorf("one-process table lacks %q:\n%s", want, tab)
+		}
+	}
+	if strings.Contains(tab, "CPU ms/order: Temporal ") {
+		t.Errorf("one-process table has a Temporal row of its own:\n%s", tab)
+	}
+}
