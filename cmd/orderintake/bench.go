@@ -215,6 +215,8 @@ func runBenchTemporalServer(ctx context.Context, log *slog.Logger, args []string
 		return fmt.Errorf("start embedded temporal: %w", err)
 	}
 	defer stack.Stop()
+	log.Info("bench temporal server ready", "frontend", stack.FrontendAddress(), "memory", *memory, "shards", t.HistoryShards,
+		"partitions", t.TaskQueuePartitions, "allVisibilityIndexes", t.AllVisibilityIndexes, "gogc", t.GCPercent, "synchronous", t.Synchronous)
 	fmt.Println(temporalReadyPrefix + stack.FrontendAddress())
 	<-ctx.Done()
 	return nil

@@ -152,11 +152,11 @@ func cpuNote(r *Report) string {
 	case r.Temporal == TemporalExternal && c.BenchHolds == "":
 		b.WriteString("CPU: total measured = worker + API + Postgres; the Temporal server is external (--temporal-address), not measured; the bench harness (clients, printer, receiver) is not in the total")
 	case r.Temporal == TemporalExternal:
-		b.WriteString("CPU: one bench process holds the " + c.BenchHolds + " and the harness (--in-process), counted in the total; the Temporal server is external, not measured")
+		b.WriteString("CPU: one bench process holds " + c.BenchHolds + " and the harness (--in-process), counted in the total; the Temporal server is external, not measured")
 	case c.BenchHolds == "":
 		b.WriteString("CPU: product total = worker + API + Temporal + Postgres, each its own process; the bench harness (clients, printer, receiver) is not in it")
 	default:
-		b.WriteString("CPU: the bench process holds the " + c.BenchHolds + " and the harness, counted in the total (they cannot be told apart)")
+		b.WriteString("CPU: the bench process holds " + c.BenchHolds + " and the harness, counted in the total (they cannot be told apart)")
 	}
 	if r.Bare != nil {
 		b.WriteString("; bare: its worker runs in the bench process, so its bench figure is its worker and its clients, and its total adds it")
