@@ -429,6 +429,7 @@ func runBenchGoals(ctx context.Context, log *slog.Logger, args []string) error {
 	fs.IntVar(&g.SearchRefine, "search-refine", 1, "sustained-capacity search: bisections between the highest rate kept up and the lowest not")
 	fs.Float64Var(&g.SearchSeconds, "search-seconds", 20, "sustained-capacity search: seconds of intake per step (orders = rate × seconds)")
 	fs.IntVar(&g.SearchMinOrders, "search-min-orders", 100, "sustained-capacity search: orders per step at least")
+	fs.BoolVar(&g.PacedUnpacedRun, "paced-unpaced-run", false, "also run --paced-orders at --paced-share of the unpaced capacity and print what it gave (for reference; adds ~30-60 s)")
 	fs.IntVar(&g.TenOrders, "ten-orders", 150, "orders of the 10-triggers-per-event run (against the bare floor)")
 	fs.IntVar(&g.HundredOrders, "hundred-orders", 20, "orders of the 100-triggers-per-event run (postbacks/s)")
 	jsonOut := fs.Bool("json", false, "print the report (every run, every goal) as JSON on stdout")

@@ -74,6 +74,9 @@ type GoalOptions struct {
 	SearchSeconds           float64
 	SearchMinOrders         int
 	SearchRefine            int
+	// PacedUnpacedRun also runs PacedOrders at PacedShare of the unpaced
+	// capacity (with the sustained basis), to show what that rate gives.
+	PacedUnpacedRun bool
 
 	// run is Run; tests replace it to check the sequence.
 	run func(context.Context, Options) (*Report, error)
@@ -125,6 +128,9 @@ type Pacing struct {
 	// UnpacedShareRate is Share of the unpaced capacity: the rate the paced
 	// run would have had on that basis.
 	UnpacedShareRate float64 `json:"unpacedShareRate"`
+	// AtUnpacedShare is what a paced run at UnpacedShareRate measured
+	// (GoalOptions.PacedUnpacedRun; for reference, no goal is held to it).
+	AtUnpacedShare *Side `json:"atUnpacedShare,omitempty"`
 }
 
 // GoalReport is one `orderintake bench goals`.
@@ -259,6 +265,13 @@ func Goals(ctx context.Context, o GoalOptions, done func(GoalRun)) (*GoalReport,
 	paced, err := step("paced", o.PacedOrders, 1, min(warm, 20), p.Rate, false, nil)
 	if err != nil {
 		return rep, err
+	}
+	if o.PacedUnpacedRun && o.PacedBasis == PacedSustained {
+		r, err := step(fmt.Sprintf("paced at %.0f %% of unpaced", o.PacedShare*100), o.PacedOrders, 1, min(warm, 20), p.UnpacedShareRate, false, nil)
+		if err != nil {
+			return rep, err
+		}
+		p.AtUnpacedShare = &r.Ours
 	}
 	ten, err := step("10 triggers", o.TenOrders, 10, min(warm, 10), 0, true, nil)
 	if err != nil {
@@ -502,6 +515,10 @@ func (g *GoalReport) writePacing(w io.Writer) {
 	share := fmt.Sprintf("%.0f %%", p.Share*100)
 	fmt.Fprintf(w, "unpaced capacity: %s orders/s (capacity run, clients send when answered; %s of it: %g orders/s)\n",
 		num(p.UnpacedCapacity), share, p.UnpacedShareRate)
+	if a := p.AtUnpacedShare; a != nil {
+		fmt.Fprintf(w, "paced at %g orders/s (%s of the unpaced capacity, for reference, no goal): reached %s orders/s, intake p99 %s ms, intake → printer p99 %s ms, event → postback p99 %s ms\n",
+			p.UnpacedShareRate, share, num(a.OrdersPerSec), num(a.Intake.P99), num(a.IntakeToPrinter.P99), num(a.EventToPostback.P99))
+	}
 	if p.Basis == PacedUnpaced {
 		fmt.Fprintf(w, "paced runs at %s of the unpaced capacity: %g orders/s (--paced-basis unpaced: no search)\n", share, p.Rate)
 		return

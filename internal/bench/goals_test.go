@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -149,6 +150,38 @@ func TestGoalsPacedOnUnpacedBasis(t *testing.T) {
 	}
 	if len(f.got) != 4 || f.got[1].Rate != 16 || len(rep.Pacing.Search) != 0 {
 		t.Fatalf("runs %d, paced at %g, %d search steps; want 4 runs, paced at 16, no search", len(f.got), f.got[1].Rate, len(rep.Pacing.Search))
+	}
+}
+
+// --paced-unpaced-run adds a paced run at 80 % of the unpaced capacity
+// after the goals' paced run, and the table prints what it gave.
+func TestGoalsPacedUnpacedRun(t *testing.T) {
+	f := &fakeRuns{out: func(o Options) *Report {
+		if o.Rate == 0 {
+			ours, bare := side(o, 20), side(o, 10)
+			return report(o, ours, &bare)
+		}
+		r := report(o, keepsUpTo(o, 12), nil)
+		r.Ours.Intake.P99 = 10 * o.Rate
+		return r
+	}}
+	rep, err := Goals(context.Background(), GoalOptions{CapacityOrders: 10, PacedOrders: 10, TenOrders: 1, HundredOrders: 1,
+		PacedUnpacedRun: true, run: f.run}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// capacity, search 10 (kept up) and 12 (kept up) and 14 (not), paced at 9.6, paced at 16, 10 and 100 triggers
+	var rates []float64
+	for _, g := range f.got {
+		rates = append(rates, g.Rate)
+	}
+	if fmt.Sprint(rates) != "[0 10 12 14 9.6 16 0 0]" {
+		t.Fatalf("rates run: %v", rates)
+	}
+	var table strings.Builder
+	rep.WriteTable(&table)
+	if !strings.Contains(table.String(), "paced at 16 orders/s (80 % of the unpaced capacity, for reference, no goal): reached 14.4 orders/s, intake p99 160 ms") {
+		t.Errorf("table:\n%s", table.String())
 	}
 }
 
