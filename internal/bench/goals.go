@@ -524,8 +524,12 @@ func (g *GoalReport) writePacing(w io.Writer) {
 		return
 	}
 	if p.SustainedCapacity > 0 {
-		fmt.Fprintf(w, "sustained (paced) capacity: %s orders/s, the highest paced rate that kept up; the paced goals run at %s of it: %g orders/s\n",
-			num(p.SustainedCapacity), share, p.Rate)
+		capped := ""
+		if p.SustainedCapacity >= round1(p.UnpacedCapacity) {
+			capped = " (the search stops at the unpaced capacity: at least this)"
+		}
+		fmt.Fprintf(w, "sustained (paced) capacity: %s orders/s%s, the highest paced rate that kept up; the paced goals run at %s of it: %g orders/s\n",
+			num(p.SustainedCapacity), capped, share, p.Rate)
 	} else {
 		fmt.Fprintf(w, "sustained (paced) capacity: none of the rates tried kept up; the paced goals run at %s of the lowest: %g orders/s\n", share, p.Rate)
 	}
