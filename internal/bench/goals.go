@@ -515,10 +515,6 @@ func (g *GoalReport) writePacing(w io.Writer) {
 	share := fmt.Sprintf("%.0f %%", p.Share*100)
 	fmt.Fprintf(w, "unpaced capacity: %s orders/s (capacity run, clients send when answered; %s of it: %g orders/s)\n",
 		num(p.UnpacedCapacity), share, p.UnpacedShareRate)
-	if a := p.AtUnpacedShare; a != nil {
-		fmt.Fprintf(w, "paced at %g orders/s (%s of the unpaced capacity, for reference, no goal): reached %s orders/s, intake p99 %s ms, intake → printer p99 %s ms, event → postback p99 %s ms\n",
-			p.UnpacedShareRate, share, num(a.OrdersPerSec), num(a.Intake.P99), num(a.IntakeToPrinter.P99), num(a.EventToPostback.P99))
-	}
 	if p.Basis == PacedUnpaced {
 		fmt.Fprintf(w, "paced runs at %s of the unpaced capacity: %g orders/s (--paced-basis unpaced: no search)\n", share, p.Rate)
 		return
@@ -545,5 +541,9 @@ func (g *GoalReport) writePacing(w io.Writer) {
 		fmt.Fprintf(tw, "%g\t%d\t%s\t%s\t%s\t%s\t\n", s.Rate, s.Orders, num(s.OrdersPerSec), num(s.FirstQuarterP50), num(s.LastQuarterP50), kept)
 	}
 	tw.Flush()
+	if a := p.AtUnpacedShare; a != nil {
+		fmt.Fprintf(w, "paced at %g orders/s (%s of the unpaced capacity, for reference, no goal): reached %s orders/s, intake p99 %s ms, intake → printer p99 %s ms, event → postback p99 %s ms\n",
+			p.UnpacedShareRate, share, num(a.OrdersPerSec), num(a.Intake.P99), num(a.IntakeToPrinter.P99), num(a.EventToPostback.P99))
+	}
 	fmt.Fprintln(w)
 }
