@@ -515,7 +515,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 		db.Close()
 	}
-	rss := startRSS(wpid, apid)
+	pids := []int{wpid, apid}
+	if o.TemporalPID > 0 {
+		pids = append(pids, o.TemporalPID)
+	}
+	rss := startRSS(pids...)
 	cpu0 := meter.snap()
 	t, start, err := runOurs(ctx, &o, w, s, p, hc, run, "run", o.Orders, true)
 	cpu1 := meter.snap()
@@ -526,6 +530,9 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	rep.Ours = summarize(t.collect(start))
 	rep.Ours.CPU = cpu1.perOrder(cpu0, o.Orders, benchHolds(p.Separate(), rep.Temporal))
 	rep.Ours.WorkerRSSMiB, rep.Ours.APIRSSMiB = peaks[wpid], peaks[apid]
+	if o.TemporalPID > 0 {
+		rep.Ours.TemporalRSSMiB = peaks[o.TemporalPID]
+	}
 	rep.SeparateProcesses = p.Separate()
 	if rep.Stored, err = checkStored(ctx, st, tc, s.customerID); err != nil {
 		return nil, err

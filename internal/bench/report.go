@@ -32,7 +32,9 @@ type Side struct {
 	FirstError             string  `json:"firstError,omitempty"`
 	WorkerRSSMiB           float64 `json:"workerRssPeakMiB,omitempty"`
 	APIRSSMiB              float64 `json:"apiRssPeakMiB,omitempty"`
-	CPU                    CPU     `json:"cpuMsPerOrder"`
+	// TemporalRSSMiB is the embedded server\'s, when it has its own process.
+	TemporalRSSMiB float64 `json:"temporalRssPeakMiB,omitempty"`
+	CPU            CPU     `json:"cpuMsPerOrder"`
 }
 
 // CPU is CPU time per order, by process, in milliseconds: where the two
@@ -220,15 +222,21 @@ func (r *Report) WriteTable(w io.Writer) {
 	row("intake → printer p99 (ms)", r.Ours.IntakeToPrinter.P99, b.IntakeToPrinter.P99, true)
 	row("event → postback p50 (ms)", r.Ours.EventToPostback.P50, b.EventToPostback.P50, true)
 	row("event → postback p99 (ms)", r.Ours.EventToPostback.P99, b.EventToPostback.P99, true)
+	own := r.Temporal == TemporalOwnProcess
 	if r.SeparateProcesses {
 		row("worker RSS peak (MiB)", r.Ours.WorkerRSSMiB, 0, false)
 		row("API RSS peak (MiB)", r.Ours.APIRSSMiB, 0, false)
-		row("CPU ms/order: worker", r.Ours.CPU.Worker, 0, false)
-		row("CPU ms/order: API", r.Ours.CPU.API, 0, false)
 	} else {
 		row("process RSS peak (MiB, one process)", r.Ours.WorkerRSSMiB, 0, false)
 	}
-	if r.Temporal == TemporalOwnProcess {
+	if own {
+		row("Temporal RSS peak (MiB)", r.Ours.TemporalRSSMiB, 0, false)
+	}
+	if r.SeparateProcesses {
+		row("CPU ms/order: worker", r.Ours.CPU.Worker, 0, false)
+		row("CPU ms/order: API", r.Ours.CPU.API, 0, false)
+	}
+	if own {
 		row("CPU ms/order: Temporal", r.Ours.CPU.Temporal, b.CPU.Temporal, true)
 	}
 	row("CPU ms/order: Postgres", r.Ours.CPU.Postgres, b.CPU.Postgres, true)
