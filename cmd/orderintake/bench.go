@@ -426,6 +426,7 @@ func runBenchGoals(ctx context.Context, log *slog.Logger, args []string) error {
 	fs.StringVar(&g.PacedBasis, "paced-basis", bench.PacedSustained, "the capacity the paced run is a share of: sustained (the highest paced rate the search finds the stack keeps up with) or unpaced (the capacity run's orders/s, no search)")
 	fs.Float64Var(&g.SearchStart, "search-start", 0.5, "sustained-capacity search: first rate, as a share of the unpaced capacity")
 	fs.Float64Var(&g.SearchStep, "search-step", 0.1, "sustained-capacity search: step up (or down), as a share of the unpaced capacity")
+	fs.Float64Var(&g.SearchMax, "search-max", 1, "sustained-capacity search: highest rate tried, as a share of the unpaced capacity (a sustained capacity there is a lower bound)")
 	fs.IntVar(&g.SearchRefine, "search-refine", 1, "sustained-capacity search: bisections between the highest rate kept up and the lowest not")
 	fs.Float64Var(&g.SearchSeconds, "search-seconds", 20, "sustained-capacity search: seconds of intake per step (orders = rate × seconds)")
 	fs.IntVar(&g.SearchMinOrders, "search-min-orders", 100, "sustained-capacity search: orders per step at least")

@@ -35,6 +35,7 @@ const (
 	KeepUpGrowthMs     = 100  // … or at most this many ms above it
 	defaultSearchStart = 0.5  // first rate tried, as a share of the unpaced capacity
 	defaultSearchStep  = 0.1  // step up (or down), as a share of the unpaced capacity
+	defaultSearchMax   = 1.0  // highest rate tried, as a share of the unpaced capacity
 	defaultSearchSecs  = 20   // seconds of intake per step
 	defaultSearchMin   = 100  // orders per step at least
 	defaultRefine      = 1    // bisections between the last rate kept up and the first not
@@ -71,9 +72,14 @@ type GoalOptions struct {
 	// bisections (0: none; the command's default is 1); each step
 	// SearchSeconds of intake (at least SearchMinOrders orders).
 	SearchStart, SearchStep float64
-	SearchSeconds           float64
-	SearchMinOrders         int
-	SearchRefine            int
+	// SearchMax caps the rates tried, as a share of the unpaced capacity
+	// (default 1: paced costs more CPU per order than unpaced, so a quiet
+	// machine never sustains more; a run whose capacity run was slowed by
+	// other work may, and reports the cap as a lower bound).
+	SearchMax       float64
+	SearchSeconds   float64
+	SearchMinOrders int
+	SearchRefine    int
 	// PacedUnpacedRun also runs PacedOrders at PacedShare of the unpaced
 	// capacity (with the sustained basis), to show what that rate gives.
 	PacedUnpacedRun bool
@@ -124,7 +130,10 @@ type Pacing struct {
 	Search            []SearchStep `json:"search,omitempty"`
 	Basis             string       `json:"basis"`
 	Share             float64      `json:"share"`
-	Rate              float64      `json:"rate"` // the paced run's
+	// SearchCap is the highest rate the search would try (SearchMax of the
+	// unpaced capacity): a sustained capacity there is a lower bound.
+	SearchCap float64 `json:"searchCap,omitempty"`
+	Rate      float64 `json:"rate"` // the paced run's
 	// UnpacedShareRate is Share of the unpaced capacity: the rate the paced
 	// run would have had on that basis.
 	UnpacedShareRate float64 `json:"unpacedShareRate"`
@@ -177,6 +186,9 @@ func (o *GoalOptions) goalDefaults() {
 	}
 	if o.SearchStep <= 0 {
 		o.SearchStep = defaultSearchStep
+	}
+	if o.SearchMax <= 0 {
+		o.SearchMax = defaultSearchMax
 	}
 	if o.SearchSeconds <= 0 {
 		o.SearchSeconds = defaultSearchSecs
@@ -235,7 +247,7 @@ func Goals(ctx context.Context, o GoalOptions, done func(GoalRun)) (*GoalReport,
 	rep.Pacing = p
 	basis := unpaced
 	if o.PacedBasis == PacedSustained {
-		plan := searchPlan{start: o.SearchStart, step: o.SearchStep, refine: o.SearchRefine}
+		plan := searchPlan{start: o.SearchStart, step: o.SearchStep, max: o.SearchMax, refine: o.SearchRefine}
 		for {
 			rate, more := plan.next(unpaced, p.Search)
 			if !more {
@@ -253,6 +265,7 @@ func Goals(ctx context.Context, o GoalOptions, done func(GoalRun)) (*GoalReport,
 			p.Search = append(p.Search, verdict)
 		}
 		p.SustainedCapacity = sustained(p.Search)
+		p.SearchCap = round1(o.SearchMax * unpaced)
 		basis = p.SustainedCapacity
 		if basis <= 0 { // none kept up: pace at the share of the lowest rate tried, and say so
 			basis = p.Search[0].Rate
@@ -326,13 +339,13 @@ func sustained(steps []SearchStep) float64 {
 }
 
 // searchPlan picks the search's rates: start (a share of the unpaced
-// capacity), then up by step while every rate keeps up (at most up to the
-// unpaced capacity), or down by step while none does (until a step would
+// capacity), then up by step while every rate keeps up (to max of the
+// unpaced capacity at most), or down by step while none does (until a step would
 // go below one step); once a rate that kept up lies below one that did
 // not, refine bisections between the two, to 0.1 orders/s.
 type searchPlan struct {
-	start, step float64
-	refine      int
+	start, step, max float64
+	refine           int
 }
 
 // next is the next rate to try after steps (more false: the search is done).
@@ -359,11 +372,12 @@ func (p searchPlan) next(capacity float64, steps []SearchStep) (rate float64, mo
 			return 0, false
 		}
 		return r, true
-	case math.IsInf(fail, 1): // everything kept up so far: step up, to the unpaced capacity at most
-		if pass >= round1(capacity) {
+	case math.IsInf(fail, 1): // everything kept up so far: step up, to the cap at most
+		limit := round1(p.max * capacity)
+		if pass >= limit {
 			return 0, false
 		}
-		return min(round1(pass+stepRate), round1(capacity)), true
+		return min(round1(pass+stepRate), limit), true
 	}
 	// Bracketed: bisect, refine times after the step that first bracketed.
 	bracketed := 0
@@ -521,8 +535,8 @@ func (g *GoalReport) writePacing(w io.Writer) {
 	}
 	if p.SustainedCapacity > 0 {
 		capped := ""
-		if p.SustainedCapacity >= round1(p.UnpacedCapacity) {
-			capped = " (the search stops at the unpaced capacity: at least this)"
+		if p.SustainedCapacity >= p.SearchCap {
+			capped = fmt.Sprintf(" (the search's cap, %.0f %% of the unpaced capacity: at least this)", p.SearchCap/p.UnpacedCapacity*100)
 		}
 		fmt.Fprintf(w, "sustained (paced) capacity: %s orders/s%s, the highest paced rate that kept up; the paced goals run at %s of it: %g orders/s\n",
 			num(p.SustainedCapacity), capped, share, p.Rate)

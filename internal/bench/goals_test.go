@@ -223,7 +223,7 @@ func TestSearchPlan(t *testing.T) {
 		}
 		return s
 	}
-	p := searchPlan{start: 0.5, step: 0.1, refine: 1}
+	p := searchPlan{start: 0.5, step: 0.1, max: 1, refine: 1}
 	for _, c := range []struct {
 		name  string
 		plan  searchPlan
@@ -235,15 +235,18 @@ func TestSearchPlan(t *testing.T) {
 		{"all kept up: step up", p, kept(nil, 15, 18), 21, true},
 		{"capped at the unpaced capacity", p, kept(nil, 15, 18, 21, 24, 27), 30, true},
 		{"the unpaced capacity kept up: done", p, kept(nil, 15, 18, 21, 24, 27, 30), 0, false},
+		{"a cap above the unpaced capacity", searchPlan{0.5, 0.1, 1.2, 1}, kept(nil, 15, 18, 21, 24, 27, 30), 33, true},
+		{"capped at 1.2 of it", searchPlan{0.5, 0.1, 1.2, 1}, kept(nil, 30, 33), 36, true},
+		{"1.2 of it kept up: done", searchPlan{0.5, 0.1, 1.2, 1}, kept(nil, 30, 33, 36), 0, false},
 		{"none kept up: step down", p, not(nil, 15), 12, true},
 		{"none kept up down to one step: done", p, not(nil, 15, 12, 9, 6, 3), 0, false},
 		{"bracketed: bisect", p, not(kept(nil, 15, 18), 21), 19.5, true},
 		{"bracketed going down: bisect", p, kept(not(nil, 15), 12), 13.5, true},
 		{"one bisection done", p, not(not(kept(nil, 15, 18), 21), 19.5), 0, false},
-		{"two bisections", searchPlan{0.5, 0.1, 2}, not(not(kept(nil, 15, 18), 21), 19.5), 18.8, true},
-		{"no bisection", searchPlan{0.5, 0.1, 0}, not(kept(nil, 15, 18), 21), 0, false},
+		{"two bisections", searchPlan{0.5, 0.1, 1, 2}, not(not(kept(nil, 15, 18), 21), 19.5), 18.8, true},
+		{"no bisection", searchPlan{0.5, 0.1, 1, 0}, not(kept(nil, 15, 18), 21), 0, false},
 		{"a lower rate failed (noise): the highest kept up counts", p, not(kept(nil, 18), 15), 21, true},
-		{"bracket closed to 0.1 orders/s: done", searchPlan{0.5, 0.1, 5}, not(kept(nil, 18), 18.1), 0, false},
+		{"bracket closed to 0.1 orders/s: done", searchPlan{0.5, 0.1, 1, 5}, not(kept(nil, 18), 18.1), 0, false},
 	} {
 		rate, more := c.plan.next(30, c.steps)
 		if rate != c.rate || more != c.more {
