@@ -220,6 +220,10 @@ func (r *Report) WriteTable(w io.Writer) {
 	row("intake p99 (ms)", r.Ours.Intake.P99, b.Intake.P99, true)
 	row("intake → printer p50 (ms)", r.Ours.IntakeToPrinter.P50, b.IntakeToPrinter.P50, true)
 	row("intake → printer p99 (ms)", r.Ours.IntakeToPrinter.P99, b.IntakeToPrinter.P99, true)
+	if r.Rate > 0 { // paced: did the run keep up (bench goals' search)?
+		row("intake → printer p50 (ms), first quarter", r.Ours.PrinterP50FirstQuarter, b.PrinterP50FirstQuarter, true)
+		row("intake → printer p50 (ms), last quarter", r.Ours.PrinterP50LastQuarter, b.PrinterP50LastQuarter, true)
+	}
 	row("event → postback p50 (ms)", r.Ours.EventToPostback.P50, b.EventToPostback.P50, true)
 	row("event → postback p99 (ms)", r.Ours.EventToPostback.P99, b.EventToPostback.P99, true)
 	own := r.Temporal == TemporalOwnProcess
@@ -262,4 +266,12 @@ func (r *Report) WriteTable(w io.Writer) {
 		fmt.Fprintf(w, ", bare %.1fs", r.Bare.ElapsedSec)
 	}
 	fmt.Fprintln(w)
+	if r.Rate > 0 {
+		kept, why := KeptUp(r.Rate, r.Ours.OrdersPerSec, r.Ours.PrinterP50FirstQuarter, r.Ours.PrinterP50LastQuarter)
+		verdict := "kept up"
+		if !kept {
+			verdict = "did not keep up"
+		}
+		fmt.Fprintf(w, "paced at %g orders/s, ours %s: %s\n", r.Rate, verdict, why)
+	}
 }

@@ -56,3 +56,16 @@ func TestReportCPURows(t *testing.T) {
 		t.Errorf("one-process table has a Temporal row of its own:\n%s", tab)
 	}
 }
+
+// A paced run's table says whether ours kept up with the pace, as the
+// goals' search judges a step.
+func TestReportPacedVerdict(t *testing.T) {
+	r := &Report{Orders: 10, Events: 4, Triggers: 1, Rate: 20, SeparateProcesses: true, Temporal: TemporalOwnProcess,
+		Ours: Side{OrdersPerSec: 19, PrinterP50FirstQuarter: 40, PrinterP50LastQuarter: 900}}
+	tab := tableOf(r)
+	for _, want := range []string{"intake → printer p50 (ms), last quarter   900", "paced at 20 orders/s, ours did not keep up: reached 19.0 orders/s, 95 %"} {
+		if !strings.Contains(tab, want) {
+			t.Errorf("paced table lacks %q:\n%s", want, tab)
+		}
+	}
+}
