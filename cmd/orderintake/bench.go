@@ -404,11 +404,7 @@ func runBench(ctx context.Context, log *slog.Logger, args []string) error {
 	} else {
 		rep.WriteTable(os.Stdout)
 	}
-	if o.BareOnly {
-		return nil
-	}
-	err = rep.Lossless()
-	return err
+	return rep.Lossless()
 }
 
 // runBenchGoals runs issue 14's sequence and prints each run's table, then

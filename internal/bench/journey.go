@@ -462,6 +462,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		b := summarize(r)
 		b.CPU = cpu
 		rep.Bare, rep.BareActivities, rep.BareShape, rep.Finished = &b, bareActivities(o.Events, o.Triggers), o.BareShape, time.Now().UTC()
+		rep.BareOnly = true
 		return rep, nil
 	}
 	key := seal.NewKey()

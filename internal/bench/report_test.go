@@ -69,3 +69,24 @@ func TestReportPacedVerdict(t *testing.T) {
 		}
 	}
 }
+
+// A bare-only run (--bare-only) has no ours and nothing stored: that is no
+// loss, while a postback the floor lost still is.
+func TestReportBareOnlyLoss(t *testing.T) {
+	r := &Report{Orders: 10, Events: 4, Triggers: 1, BareOnly: true, Bare: &Side{OrdersPerSec: 40}}
+	if err := r.Lossless(); err != nil {
+		t.Fatalf("bare-only run with nothing lost: %v", err)
+	}
+	if tab := tableOf(r); strings.Contains(tab, "loss") && !strings.Contains(tab, "zero loss") {
+		t.Errorf("bare-only table reports a loss:\n%s", tab)
+	}
+	r.Bare.LostPostbacks = 3
+	if err := r.Lossless(); err == nil || !strings.Contains(err.Error(), "bare: ") {
+		t.Errorf("bare-only run that lost 3 postbacks: Lossless() = %v, want the bare loss", err)
+	}
+	r.BareOnly = false
+	r.Bare.LostPostbacks = 0
+	if err := r.Lossless(); err == nil || !strings.Contains(err.Error(), "stored: ") {
+		t.Errorf("a full run with nothing stored: Lossless() = %v, want the stored loss", err)
+	}
+}
