@@ -142,9 +142,10 @@ func (a *Activities) sendToPrinter(ctx context.Context, orderID string, attempt 
 	for k, v := range ph {
 		headers[k] = v
 	}
-	// The final request is stored with the printer's answer, in one write
-	// after the send (a send cut short by a crash is sent and stored again).
 	final := &oi.FinalRequest{Method: http.MethodPost, URL: p.URL, Headers: oi.RedactHeaderMap(headers), Body: o.Processing.Output}
+	if err := a.Store.SetFinalRequest(ctx, orderID, final); err != nil {
+		return res, fmt.Errorf("store final request of %s: %w", orderID, err)
+	}
 
 	timeout := time.Duration(p.TimeoutMs) * time.Millisecond
 	if timeout <= 0 {
@@ -160,7 +161,7 @@ func (a *Activities) sendToPrinter(ctx context.Context, orderID string, attempt 
 	if err != nil {
 		sr.LatencyMs = int(time.Since(sent).Milliseconds())
 		sr.Error = fmt.Sprintf("send to printer %s: %v", p.Name, err)
-		if serr := a.Store.SetPrinterAnswer(ctx, orderID, final, attempt, sr, ""); serr != nil {
+		if serr := a.Store.SetSystemResponse(ctx, orderID, attempt, sr); serr != nil {
 			return res, fmt.Errorf("store printer response of %s: %w", orderID, serr)
 		}
 		a.alert(ctx, printerOutcome(p, o, false, sr.Error))
@@ -182,8 +183,13 @@ func (a *Activities) sendToPrinter(ctx context.Context, orderID string, attempt 
 		// a warning on this stage, never a silent blank.
 		printerOrderID, sr.Warnings = a.printerOrderID(ctx, p, resp)
 	}
-	if err := a.Store.SetPrinterAnswer(ctx, orderID, final, attempt, sr, printerOrderID); err != nil {
+	if err := a.Store.SetSystemResponse(ctx, orderID, attempt, sr); err != nil {
 		return res, fmt.Errorf("store printer response of %s: %w", orderID, err)
+	}
+	if printerOrderID != "" {
+		if err := a.Store.SetPrinterOrderID(ctx, orderID, printerOrderID); err != nil {
+			return res, fmt.Errorf("store printer order id of %s: %w", orderID, err)
+		}
 	}
 	a.alert(ctx, printerOutcome(p, o, resp.Status >= 200 && resp.Status < 300, sr.Error))
 	res = workflows.PrinterResult{Status: resp.Status, Attempts: attempt, LatencyMs: sr.LatencyMs, PrinterOrderID: printerOrderID}

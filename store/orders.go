@@ -67,20 +67,6 @@ func (s *Store) SetSystemResponse(ctx context.Context, orderID string, attempt i
 	return mapErr(err, "order")
 }
 
-// SetPrinterAnswer records one attempt at the printer in one statement: the
-// final request as sent (SetFinalRequest), the printer's answer or the
-// send's error (SetSystemResponse) and, when not "", the printer's own id
-// of the order (SetPrinterOrderID).
-func (s *Store) SetPrinterAnswer(ctx context.Context, orderID string, f *oi.FinalRequest, attempt int, r *oi.SystemResponse, printerOrderID string) error {
-	_, err := s.pool.Exec(ctx, `update order_requests set final_method = $10, final_url = $11, final_headers = $12,
-		final_body = $13, printer_attempts = greatest(printer_attempts, $2), sent_at = $3, response_status = $4,
-		response_headers = $5, response_body = $6, response_latency_ms = $7, response_error = $8, response_warnings = $9,
-		printer_order_id = coalesce(nullif($14, ''), printer_order_id), updated_at = now() where id = $1`,
-		orderID, attempt, r.SentAt, nullInt(r.Status), r.Headers, r.Body, r.LatencyMs, r.Error, nullJSON(r.Warnings),
-		f.Method, f.URL, f.Headers, f.Body, printerOrderID)
-	return mapErr(err, "order")
-}
-
 // SetPrinterOrderID keeps the printer's own id of an order.
 func (s *Store) SetPrinterOrderID(ctx context.Context, orderID, printerOrderID string) error {
 	_, err := s.pool.Exec(ctx, `update order_requests set printer_order_id = $2, updated_at = now() where id = $1`,

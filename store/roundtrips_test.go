@@ -397,57 +397,6 @@ func TestGetOrderDelayedAfter(t *testing.T) {
 	wantCode(t, "settings of a missing order", err, oi.ENOTFOUND)
 }
 
-// One write per printer attempt stores what the three single writes store:
-// the final request, the answer (or the send's error) and the printer's id.
-func TestSetPrinterAnswerMatchesTheSingleWrites(t *testing.T) {
-	ctx := context.Background()
-	st, fx := seeded(t)
-	one, three := insertOrder(t, st, fx, "ANS-1", time.Now()), insertOrder(t, st, fx, "ANS-3", time.Now())
-	final := &oi.FinalRequest{Method: "POST", URL: fx.Printer.URL, Headers: map[string]string{"Idempotency-Key": "x"}, Body: []byte(`{"a":1}`)}
-	sent := time.Now().UTC().Truncate(time.Microsecond)
-	failed := &oi.SystemResponse{Attempts: 1, SentAt: &sent, LatencyMs: 12, Error: "send to printer: connection refused"}
-	answered := &oi.SystemResponse{Attempts: 2, SentAt: &sent, LatencyMs: 30, Status: 201,
-		Headers: map[string][]string{"Content-Type": {"application/json"}}, Body: []byte(`{"id":"P-9"}`),
-		Warnings: []byte(`[{"message":"w"}]`)}
-
-	if err := st.SetPrinterAnswer(ctx, one, final, 1, failed, ""); err != nil {
-		t.Fatal(err)
-	}
-	o, err := st.GetOrderRequest(ctx, one)
-	if err != nil || !same(o.Final, final) || o.Response == nil || o.Response.Error != failed.Error || o.Response.Status != 0 ||
-		o.Response.Attempts != 1 || o.PrinterOrderID != "" {
-		t.Fatalf("after a failed send: final %+v response %+v id %q (%v)", o.Final, o.Response, o.PrinterOrderID, err)
-	}
-	if err := st.SetPrinterAnswer(ctx, one, final, 2, answered, "P-9"); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.SetPrinterAnswer(ctx, one, final, 1, answered, ""); err != nil { // a late repeat of attempt 1
-		t.Fatal(err)
-	}
-
-	if err := st.SetFinalRequest(ctx, three, final); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []struct {
-		n int
-		r *oi.SystemResponse
-	}{{1, failed}, {2, answered}, {1, answered}} {
-		if err := st.SetSystemResponse(ctx, three, r.n, r.r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := st.SetPrinterOrderID(ctx, three, "P-9"); err != nil {
-		t.Fatal(err)
-	}
-	got, _ := st.GetOrderRequest(ctx, one)
-	want, _ := st.GetOrderRequest(ctx, three)
-	if !same(got.Final, want.Final) || !same(got.Response, want.Response) || got.PrinterOrderID != "P-9" ||
-		got.Response.Attempts != 2 || got.Response.Status != 201 {
-		t.Fatalf("one write: final %+v response %+v id %q;\nthree writes: final %+v response %+v id %q",
-			got.Final, got.Response, got.PrinterOrderID, want.Final, want.Response, want.PrinterOrderID)
-	}
-}
-
 // The event's one statement with several postbacks: answered in the order
 // given, each as stored (a failed render keeps its error and no body); an
 // event without postbacks, not moving the status, leaves the order as it is.
