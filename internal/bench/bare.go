@@ -148,7 +148,7 @@ func (b *bareActs) signal(ctx context.Context, id string, ev int) error {
 }
 
 // runBare runs the bare floor with the options' shape and concurrency.
-func runBare(ctx context.Context, o *Options, tc client.Client, run string, meter cpuMeter) (stageResult, CPU, error) {
+func runBare(ctx context.Context, o *Options, tc client.Client, run string, meter cpuMeter, holds string) (stageResult, CPU, error) {
 	queue := "bench-bare-" + run
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -199,7 +199,7 @@ func runBare(ctx context.Context, o *Options, tc client.Client, run string, mete
 	meter.worker, meter.api = 0, 0 // ours: idle now
 	cpu0 := meter.snap()
 	t, start, err := pass("run", o.Orders, true)
-	cpu := meter.snap().perOrder(cpu0, o.Orders)
+	cpu := meter.snap().perOrder(cpu0, o.Orders, holds)
 	if err != nil {
 		return stageResult{}, CPU{}, err
 	}

@@ -54,8 +54,11 @@ type Options struct {
 	// Stack names what TemporalAddr and DatabaseURL are, for the report.
 	Stack string
 	// ExternalTemporal says the Temporal server runs elsewhere (its CPU is
-	// then not in this process's).
+	// then not measured).
 	ExternalTemporal bool
+	// TemporalPID is the embedded server's own process, metered on its
+	// own; 0 with ExternalTemporal false: it runs in this process.
+	TemporalPID int
 	// Start runs the worker and the API (Children or InProcess).
 	Start StartProduct
 	// SkipBare leaves out the bare-workflow floor.
@@ -427,7 +430,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	log := o.Logger
 	rep := &Report{Orders: o.Orders, Concurrency: o.Concurrency, Events: o.Events, Triggers: o.Triggers, Warmup: o.Warmup,
-		Rate: o.Rate, Stack: o.Stack, ExternalTemporal: o.ExternalTemporal, Machine: machine(), Started: time.Now().UTC()}
+		Rate: o.Rate, Stack: o.Stack, ExternalTemporal: o.ExternalTemporal, Temporal: TemporalBenchProcess, Machine: machine(),
+		Started: time.Now().UTC()}
+	switch {
+	case o.ExternalTemporal:
+		rep.Temporal = TemporalExternal
+	case o.TemporalPID > 0:
+		rep.Temporal = TemporalOwnProcess
+	}
 	if err := store.Migrate(ctx, o.DatabaseURL); err != nil {
 		return nil, err
 	}
@@ -445,13 +455,14 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	run := strings.ToLower(oi.NewOrderKey()[14:])
 	if o.BareOnly {
-		r, cpu, err := runBare(ctx, &o, tc, run, cpuMeter{})
+		r, cpu, err := runBare(ctx, &o, tc, run, cpuMeter{temporal: o.TemporalPID}, bareHolds(rep.Temporal))
 		if err != nil {
 			return nil, err
 		}
 		b := summarize(r)
 		b.CPU = cpu
 		rep.Bare, rep.BareActivities, rep.BareShape, rep.Finished = &b, bareActivities(o.Events, o.Triggers), o.BareShape, time.Now().UTC()
+		rep.BareOnly = true
 		return rep, nil
 	}
 	key := seal.NewKey()
@@ -498,14 +509,18 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		}
 	}
 	wpid, apid := p.PIDs()
-	meter := cpuMeter{worker: wpid, api: apid}
+	meter := cpuMeter{worker: wpid, api: apid, temporal: o.TemporalPID}
 	if db, err := storebench.Open(ctx, o.DatabaseURL); err == nil {
 		if backend, err := db.BackendPID(ctx); err == nil {
 			meter.postmaster = localPostmaster(backend)
 		}
 		db.Close()
 	}
-	rss := startRSS(wpid, apid)
+	pids := []int{wpid, apid}
+	if o.TemporalPID > 0 {
+		pids = append(pids, o.TemporalPID)
+	}
+	rss := startRSS(pids...)
 	cpu0 := meter.snap()
 	t, start, err := runOurs(ctx, &o, w, s, p, hc, run, "run", o.Orders, true)
 	cpu1 := meter.snap()
@@ -514,8 +529,11 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 		return nil, err
 	}
 	rep.Ours = summarize(t.collect(start))
-	rep.Ours.CPU = cpu1.perOrder(cpu0, o.Orders)
+	rep.Ours.CPU = cpu1.perOrder(cpu0, o.Orders, benchHolds(p.Separate(), rep.Temporal))
 	rep.Ours.WorkerRSSMiB, rep.Ours.APIRSSMiB = peaks[wpid], peaks[apid]
+	if o.TemporalPID > 0 {
+		rep.Ours.TemporalRSSMiB = peaks[o.TemporalPID]
+	}
 	rep.SeparateProcesses = p.Separate()
 	if rep.Stored, err = checkStored(ctx, st, tc, s.customerID); err != nil {
 		return nil, err
@@ -526,7 +544,7 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 
 	if !o.SkipBare {
 		log.Info("bare floor", "orders", o.Orders)
-		r, cpu, err := runBare(ctx, &o, tc, run, meter)
+		r, cpu, err := runBare(ctx, &o, tc, run, meter, bareHolds(rep.Temporal))
 		if err != nil {
 			return nil, err
 		}
@@ -536,6 +554,27 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	rep.Finished = time.Now().UTC()
 	return rep, nil
+}
+
+// benchHolds names the product's parts that run in the bench process.
+func benchHolds(separate bool, temporal string) string {
+	var parts []string
+	if !separate {
+		parts = append(parts, "worker", "API")
+	}
+	if temporal == TemporalBenchProcess {
+		parts = append(parts, "Temporal")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// bareHolds is benchHolds for the bare floor, whose worker runs in the
+// bench process.
+func bareHolds(temporal string) string {
+	if temporal == TemporalBenchProcess {
+		return "bare worker, Temporal"
+	}
+	return "bare worker"
 }
 
 // levelFloor drops records below min (the SDK logs every poll at DEBUG).

@@ -37,6 +37,17 @@ func distOf(samples []time.Duration) Dist {
 	return Dist{N: len(s), P50: rank(0.50), P95: rank(0.95), P99: rank(0.99), Max: ms(s[len(s)-1])}
 }
 
+// quarterP50s are the medians of the first and the last quarter of
+// samples taken in order (0, 0 for fewer than 8 samples): a latency that
+// grows through a run is a queue the run did not keep up with.
+func quarterP50s(inOrder []time.Duration) (first, last float64) {
+	q := len(inOrder) / 4
+	if q < 2 {
+		return 0, 0
+	}
+	return distOf(inOrder[:q]).P50, distOf(inOrder[len(inOrder)-q:]).P50
+}
+
 func ms(d time.Duration) float64 { return math.Round(float64(d)/float64(time.Millisecond)*10) / 10 }
 
 // rssSampler records the peak resident set of processes while it runs:
@@ -189,15 +200,18 @@ func treeCPU(pid int) time.Duration {
 
 // cpuMeter measures CPU time of the processes a run involves.
 type cpuMeter struct {
-	worker, api, postmaster int // 0: not measured
+	worker, api, temporal, postmaster int // 0: not measured (or in this process)
 }
 
-type cpuSnap struct{ worker, api, bench, postgres time.Duration }
+type cpuSnap struct{ worker, api, temporal, bench, postgres time.Duration }
 
 func (m cpuMeter) snap() cpuSnap {
 	s := cpuSnap{bench: procCPU(os.Getpid(), false)}
 	if m.worker != 0 && m.worker != os.Getpid() {
 		s.worker, s.api = procCPU(m.worker, false), procCPU(m.api, false)
+	}
+	if m.temporal != 0 && m.temporal != os.Getpid() {
+		s.temporal = procCPU(m.temporal, false)
 	}
 	if m.postmaster != 0 {
 		s.postgres = treeCPU(m.postmaster)
@@ -205,13 +219,14 @@ func (m cpuMeter) snap() cpuSnap {
 	return s
 }
 
-// perOrder is the CPU since an earlier snapshot, in ms per order.
-func (s cpuSnap) perOrder(since cpuSnap, orders int) CPU {
+// perOrder is the CPU since an earlier snapshot, in ms per order; holds
+// names the product's parts that ran in the bench process.
+func (s cpuSnap) perOrder(since cpuSnap, orders int, holds string) CPU {
 	f := func(a, b time.Duration) float64 {
 		return math.Round(float64(a-b)/float64(time.Millisecond)/float64(orders)*10) / 10
 	}
-	return CPU{Worker: f(s.worker, since.worker), API: f(s.api, since.api), Bench: f(s.bench, since.bench),
-		Postgres: f(s.postgres, since.postgres)}
+	return CPU{Worker: f(s.worker, since.worker), API: f(s.api, since.api), Temporal: f(s.temporal, since.temporal),
+		Bench: f(s.bench, since.bench), BenchHolds: holds, Postgres: f(s.postgres, since.postgres)}
 }
 
 // localPostmaster finds the postmaster of a local PostgreSQL from one of

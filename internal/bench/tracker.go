@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,10 +148,13 @@ func (t *tracker) report(ctx context.Context, id string, o *orderTrack, send fun
 
 // stageResult is what one run (ours or bare) measured.
 type stageResult struct {
-	Orders, Postbacks  int
-	Elapsed            time.Duration
-	Intake             []time.Duration
-	IntakeToPrinter    []time.Duration
+	Orders, Postbacks int
+	Elapsed           time.Duration
+	Intake            []time.Duration
+	IntakeToPrinter   []time.Duration
+	// PrinterByDue is IntakeToPrinter in the order the orders were due
+	// (submitted), to see whether the latency grew through the run.
+	PrinterByDue       []time.Duration
 	EventToPostback    []time.Duration
 	IntakeErrors       int
 	LostOrders         int // never reached the printer
@@ -165,6 +169,11 @@ func (t *tracker) collect(start time.Time) stageResult {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r := stageResult{Orders: len(t.orders), Duplicates: t.duplicates.Load(), Strays: t.strays.Load()}
+	type due struct {
+		at  time.Time
+		lat time.Duration
+	}
+	var byDue []due
 	for _, o := range t.orders {
 		if o.intakeErr != "" || o.intakeStatus/100 != 2 {
 			r.IntakeErrors++
@@ -178,6 +187,7 @@ func (t *tracker) collect(start time.Time) stageResult {
 			r.LostOrders++
 		} else {
 			r.IntakeToPrinter = append(r.IntakeToPrinter, o.printerAt.Sub(o.intakeStart))
+			byDue = append(byDue, due{o.intakeStart, o.printerAt.Sub(o.intakeStart)})
 		}
 		for ev := range t.events {
 			for trig := 0; trig < t.triggers; trig++ {
@@ -193,6 +203,10 @@ func (t *tracker) collect(start time.Time) stageResult {
 	}
 	if last := t.lastPostback.Load(); last > 0 {
 		r.Elapsed = time.Unix(0, last).Sub(start)
+	}
+	slices.SortFunc(byDue, func(a, b due) int { return a.at.Compare(b.at) })
+	for _, d := range byDue {
+		r.PrinterByDue = append(r.PrinterByDue, d.lat)
 	}
 	return r
 }
