@@ -87,7 +87,7 @@ func runDev(ctx context.Context, log *slog.Logger) error {
 		return err
 	}
 	defer p.Close()
-	tc, err := dialTemporal(ctx, c, log)
+	tc, err := dialTemporal(ctx, c, log, true) // the API serves them at /metrics
 	if err != nil {
 		return err
 	}

@@ -29,8 +29,9 @@ func runMigrate(ctx context.Context, log *slog.Logger) error {
 }
 
 // connect loads the production configuration and opens the shared parts
-// and the Temporal client; close releases them.
-func connect(ctx context.Context, log *slog.Logger, needAdmin bool) (c *config, p *app.App, tc client.Client, close func(), err error) {
+// and the Temporal client (recording the SDK's metrics when sdkMetrics);
+// close releases them.
+func connect(ctx context.Context, log *slog.Logger, needAdmin, sdkMetrics bool) (c *config, p *app.App, tc client.Client, close func(), err error) {
 	if c, err = loadConfig(false); err != nil {
 		return nil, nil, nil, nil, err
 	}
@@ -40,7 +41,7 @@ func connect(ctx context.Context, log *slog.Logger, needAdmin bool) (c *config, 
 	if p, err = openApp(ctx, c, log); err != nil {
 		return nil, nil, nil, nil, err
 	}
-	if tc, err = dialTemporal(ctx, c, log); err != nil {
+	if tc, err = dialTemporal(ctx, c, log, sdkMetrics); err != nil {
 		p.Close()
 		return nil, nil, nil, nil, err
 	}
@@ -48,7 +49,7 @@ func connect(ctx context.Context, log *slog.Logger, needAdmin bool) (c *config, 
 }
 
 func runAPI(ctx context.Context, log *slog.Logger) error {
-	c, p, tc, close, err := connect(ctx, log, true)
+	c, p, tc, close, err := connect(ctx, log, true, true)
 	if err != nil {
 		return err
 	}
@@ -63,7 +64,10 @@ func runAPI(ctx context.Context, log *slog.Logger) error {
 }
 
 func runWorker(ctx context.Context, log *slog.Logger) error {
-	c, p, tc, close, err := connect(ctx, log, false)
+	// The worker serves its SDK metrics only on ORDERINTAKE_METRICS_ADDR;
+	// without it they are not recorded at all.
+	metricsAddr := env("ORDERINTAKE_METRICS_ADDR", "")
+	c, p, tc, close, err := connect(ctx, log, false, metricsAddr != "")
 	if err != nil {
 		return err
 	}
@@ -81,7 +85,7 @@ func runWorker(ctx context.Context, log *slog.Logger) error {
 	log.Info("worker started", "temporal", c.TemporalAddr, "namespace", c.Namespace)
 	// The worker has no API: its SDK metrics (activity and workflow task
 	// latencies, failures) get their own listener when asked for.
-	if addr := env("ORDERINTAKE_METRICS_ADDR", ""); addr != "" {
+	if addr := metricsAddr; addr != "" {
 		go func() {
 			if err := serveHTTP(ctx, addr, metrics.Handler(c.sdkMetrics), log); err != nil {
 				log.Error("worker metrics listener", "addr", addr, "error", err)

@@ -38,6 +38,8 @@ import (
 	serverlog "go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/membership/static"
 	"go.temporal.io/server/common/metrics"
+	"go.temporal.io/server/common/persistence"
+	"go.temporal.io/server/common/persistence/serialization"
 	persistencesql "go.temporal.io/server/common/persistence/sql"
 	"go.temporal.io/server/common/persistence/sql/sqlplugin"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
@@ -203,7 +205,7 @@ func prepareDatabase(o Options) (*config.SQL, error) {
 		return nil, fmt.Errorf("devstack: create namespace %q: %w", o.Namespace, err)
 	}
 	if !o.Tuning.AllVisibilityIndexes {
-		if err := dropUnusedVisibilityIndexes(conf); err != nil {
+		if err := dropUnusedVisibilityIndexes(conf, o.Namespace, o.SearchAttributes); err != nil {
 			return nil, err
 		}
 	}
@@ -212,15 +214,17 @@ func prepareDatabase(o Options) (*config.SQL, error) {
 
 // keptVisibilityIndexes are the indexes of executions_visibility that the
 // Web UI's lists (newest first; by workflow id, type, status, task queue)
-// and our keyword search attributes (CustomerId, OrderStatus, … in
-// Keyword01-10) use. The schema's other indexes are on pre-allocated
-// search-attribute columns that stay NULL here.
+// use. The schema's other indexes are on pre-allocated search-attribute
+// columns; of those, the Keyword columns that a namespace's custom search
+// attributes map to keep theirs (keywordIndexes).
 var keptVisibilityIndexes = map[string]bool{
 	"default_idx": true, "by_execution_time": true, "by_workflow_id": true, "by_workflow_type": true,
 	"by_status": true, "by_task_queue": true,
-	"by_keyword_01": true, "by_keyword_02": true, "by_keyword_03": true, "by_keyword_04": true, "by_keyword_05": true,
-	"by_keyword_06": true, "by_keyword_07": true, "by_keyword_08": true, "by_keyword_09": true, "by_keyword_10": true,
 }
+
+// keywordColumns is how many KeywordNN columns the SQLite visibility schema
+// pre-allocates for custom search attributes; by_keyword_NN indexes each.
+const keywordColumns = 10
 
 // visibilityIndexNames are the indexes on executions_visibility in the
 // server's SQLite schema (schema/sqlite/v3/visibility/schema.sql, v1.32).
@@ -232,8 +236,7 @@ var visibilityIndexNames = []string{
 	"by_temporal_namespace_division", "by_temporal_pause_info", "by_temporal_worker_deployment_version",
 	"by_temporal_workflow_versioning_behavior", "by_temporal_worker_deployment", "by_bool_01", "by_bool_02", "by_bool_03",
 	"by_datetime_01", "by_datetime_02", "by_datetime_03", "by_double_01", "by_double_02", "by_double_03", "by_int_01",
-	"by_int_02", "by_int_03", "by_keyword_01", "by_keyword_02", "by_keyword_03", "by_keyword_04", "by_keyword_05",
-	"by_keyword_06", "by_keyword_07", "by_keyword_08", "by_keyword_09", "by_keyword_10", "by_temporal_bool_01",
+	"by_int_02", "by_int_03", "by_temporal_bool_01",
 	"by_temporal_bool_02", "by_temporal_datetime_01", "by_temporal_datetime_02", "by_temporal_double_01",
 	"by_temporal_double_02", "by_temporal_int_01", "by_temporal_int_02", "by_temporal_keyword_01",
 	"by_temporal_keyword_02", "by_temporal_keyword_03", "by_temporal_keyword_04",
@@ -241,12 +244,20 @@ var visibilityIndexNames = []string{
 }
 
 // dropUnusedVisibilityIndexes drops the visibility indexes not in
-// keptVisibilityIndexes. Every visibility write (a workflow's start, each
-// search-attribute upsert, its close) is a REPLACE that maintains every
-// index and is prepared afresh each time: with 59 indexes it was a fifth
-// of the server's CPU in `orderintake bench`. Idempotent, so an existing
-// data dir is slimmed on its next start.
-func dropUnusedVisibilityIndexes(conf *config.SQL) error {
+// keptVisibilityIndexes, and the by_keyword_NN indexes of Keyword columns
+// no custom search attribute maps to. Every visibility write (a workflow's
+// start, each search-attribute upsert, its close) rewrites every index and
+// is prepared afresh each time: with 59 indexes it was a fifth of the
+// server's CPU in `orderintake bench`, and each index of an unused column
+// still costs ≈ 2 % of a write. Idempotent, so an existing data dir is
+// slimmed on its next start; a Keyword column that gets an attribute later
+// (the attribute is registered after this runs) gets its index back on the
+// next start, and until then queries on it answer by scanning.
+func dropUnusedVisibilityIndexes(conf *config.SQL, ns string, want map[string]enums.IndexedValueType) error {
+	used, pending, err := keywordColumnsInUse(conf, ns, want)
+	if err != nil {
+		return err
+	}
 	db, err := persistencesql.NewSQLAdminDB(sqlplugin.DbKindUnknown, conf, resolver.NewNoopResolver(), serverlog.NewNoopLogger(),
 		metrics.NoopMetricsHandler)
 	if err != nil {
@@ -261,7 +272,63 @@ func dropUnusedVisibilityIndexes(conf *config.SQL) error {
 			return fmt.Errorf("devstack: drop visibility index %s: %w", name, err)
 		}
 	}
+	for i := 1; i <= keywordColumns; i++ {
+		col, name := fmt.Sprintf("Keyword%02d", i), fmt.Sprintf("by_keyword_%02d", i)
+		var stmt string
+		switch {
+		case used[col]:
+			// As the stock schema defines it.
+			stmt = "CREATE INDEX IF NOT EXISTS " + name + " ON executions_visibility (namespace_id, " + col +
+				", (COALESCE(close_time, '9999-12-31 23:59:59+00:00')) DESC, start_time DESC, run_id)"
+		case pending:
+			continue // an attribute still to be registered may take this column
+		default:
+			stmt = "DROP INDEX IF EXISTS " + name
+		}
+		if err := db.Exec(stmt); err != nil {
+			return fmt.Errorf("devstack: visibility index %s: %w", name, err)
+		}
+	}
 	return nil
+}
+
+// keywordColumnsInUse reads which KeywordNN columns the custom search
+// attributes of every namespace map to (the server picks the column of a
+// new attribute at random), and whether a Keyword attribute of want is not
+// yet registered on ns (setUpNamespace registers it once the server runs).
+func keywordColumnsInUse(conf *config.SQL, ns string, want map[string]enums.IndexedValueType) (used map[string]bool, pending bool, err error) {
+	db, err := persistencesql.NewSQLDB(sqlplugin.DbKindMain, conf, resolver.NewNoopResolver(), serverlog.NewNoopLogger(),
+		metrics.NoopMetricsHandler)
+	if err != nil {
+		return nil, false, fmt.Errorf("devstack: open %s to read search attributes: %w", conf.DatabaseName, err)
+	}
+	defer func() { _ = db.Close() }()
+	pageSize := 1000
+	rows, err := db.SelectFromNamespace(context.Background(), sqlplugin.NamespaceFilter{PageSize: &pageSize})
+	if err != nil {
+		return nil, false, fmt.Errorf("devstack: read namespaces: %w", err)
+	}
+	used = map[string]bool{}
+	registered := map[string]bool{}
+	ser := serialization.NewSerializer()
+	for _, r := range rows {
+		d, err := ser.NamespaceDetailFromBlob(persistence.NewDataBlob(r.Data, r.DataEncoding))
+		if err != nil {
+			return nil, false, fmt.Errorf("devstack: decode namespace %s: %w", r.Name, err)
+		}
+		for field, alias := range d.GetConfig().GetCustomSearchAttributeAliases() {
+			used[field] = true
+			if r.Name == ns {
+				registered[alias] = true
+			}
+		}
+	}
+	for name, typ := range want {
+		if typ == enums.INDEXED_VALUE_TYPE_KEYWORD && !registered[name] {
+			pending = true
+		}
+	}
+	return used, pending, nil
 }
 
 func serverConfig(ports pickedPorts, host string, frontendPort int, sqlConf *config.SQL, tun Tuning) (*config.Config, error) {

@@ -53,9 +53,10 @@ type Tuning struct {
 	// AllVisibilityIndexes keeps every index of the stock SQLite visibility
 	// schema. By default the indexes on columns nothing here filters on
 	// (most of the pre-allocated search-attribute columns) are dropped:
-	// every visibility write maintains every index, and 42 of the 58 are on
-	// columns that stay NULL. A query on such a column still answers,
-	// by scanning.
+	// every visibility write maintains every index, and most of the 58 are
+	// on columns that stay NULL (of the ten Keyword columns' indexes, only
+	// those a custom search attribute maps to stay). A query on such a
+	// column still answers, by scanning.
 	AllVisibilityIndexes bool
 	// GCPercent, when above 0, sets the Go garbage collector's target
 	// (debug.SetGCPercent) for the whole process the server runs in: the
