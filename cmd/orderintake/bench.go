@@ -248,7 +248,7 @@ func tuningFlags(fs *flag.FlagSet, t *devstack.Tuning) {
 	fs.IntVar(&t.HistoryShards, "temporal-shards", 1, "embedded server: history shards")
 	fs.IntVar(&t.TaskQueuePartitions, "temporal-partitions", 0, "embedded server: partitions per task queue (0: the server's default, 4)")
 	fs.BoolVar(&t.AllVisibilityIndexes, "temporal-all-visibility-indexes", false,
-		"embedded server: keep all 58 indexes of the stock visibility schema (dev drops the 42 on columns nothing here filters on)")
+		"embedded server: keep all 58 indexes of the stock visibility schema (dev keeps only the indexes a query of ours or a mapped search attribute uses)")
 	fs.IntVar(&t.GCPercent, "temporal-gogc", 0, "embedded server: Go GC target of the process it runs in (its own; the bench's with --temporal-in-bench or --in-process) (0: leave GOGC as it is)")
 	fs.StringVar(&t.Synchronous, "temporal-synchronous", "normal", "embedded server: SQLite synchronous pragma of the file database (normal, full, off)")
 }

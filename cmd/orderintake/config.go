@@ -165,33 +165,12 @@ func dialTemporal(ctx context.Context, c *config, log *slog.Logger, withMetrics 
 		handler, reg, _ = metrics.Temporal() // the scope lives as long as the process
 		c.sdkMetrics = reg
 	}
-	conn := client.ConnectionOptions{TLS: c.TemporalTLS}
-	if isLoopback(c.TemporalAddr) {
-		// The SDK gzips every request by default (and the server then its
-		// answers): on loopback that saves no network, only costs CPU on
-		// both ends, ≈ 5 % of the worker's and the dev server's.
-		conn.GrpcCompression = &client.GrpcCompressionNone{}
-	}
 	cl, err := client.DialContext(ctx, client.Options{HostPort: c.TemporalAddr, Namespace: c.Namespace, Logger: sdklog.NewStructuredLogger(tl),
-		MetricsHandler: handler, ConnectionOptions: conn})
+		MetricsHandler: handler, ConnectionOptions: app.TemporalConnection(c.TemporalAddr, c.TemporalTLS)})
 	if err != nil {
 		return nil, fmt.Errorf("connect to temporal at %s: %w", c.TemporalAddr, err)
 	}
 	return cl, nil
-}
-
-// isLoopback reports whether a host:port names this machine (dev, the
-// embedded server, a frontend beside the process).
-func isLoopback(hostPort string) bool {
-	host, _, err := net.SplitHostPort(hostPort)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip, err := netip.ParseAddr(host)
-	return err == nil && ip.IsLoopback()
 }
 
 // levelFloor drops records below min.

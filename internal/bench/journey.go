@@ -32,6 +32,7 @@ import (
 	oi "orderintake"
 	"orderintake/delivery"
 	"orderintake/internal/apiclient"
+	"orderintake/internal/app"
 	"orderintake/internal/demo"
 	"orderintake/internal/loopback"
 	"orderintake/internal/seal"
@@ -447,7 +448,8 @@ func Run(ctx context.Context, o Options) (*Report, error) {
 	}
 	defer st.Close()
 	tc, err := client.DialContext(ctx, client.Options{HostPort: o.TemporalAddr, Namespace: o.Namespace,
-		Logger: sdklog.NewStructuredLogger(slog.New(levelFloor{log.Handler(), slog.LevelWarn}))})
+		Logger:            sdklog.NewStructuredLogger(slog.New(levelFloor{log.Handler(), slog.LevelWarn})),
+		ConnectionOptions: app.TemporalConnection(o.TemporalAddr, nil)}) // as ours: the floor gets the same connection
 	if err != nil {
 		return nil, fmt.Errorf("bench: connect to temporal at %s: %w", o.TemporalAddr, err)
 	}

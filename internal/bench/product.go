@@ -169,7 +169,7 @@ func InProcess(ctx context.Context, env ProductEnv) (Product, error) {
 	}
 	st := a.Store
 	tc, err := client.DialContext(ctx, client.Options{HostPort: env.TemporalAddr, Namespace: env.Namespace,
-		Logger: sdklog.NewStructuredLogger(log)})
+		Logger: sdklog.NewStructuredLogger(log), ConnectionOptions: app.TemporalConnection(env.TemporalAddr, nil)})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("bench: connect to temporal at %s: %w", env.TemporalAddr, err)

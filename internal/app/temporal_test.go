@@ -1,4 +1,4 @@
-package main
+package app
 
 import "testing"
 
@@ -14,8 +14,8 @@ func TestIsLoopback(t *testing.T) {
 		"127.0.0.1":                 false, // no port: not an address the SDK dials
 		"[2001:db8::1]:7233":        false,
 	} {
-		if got := isLoopback(addr); got != want {
-			t.Errorf("isLoopback(%q) = %v, want %v", addr, got, want)
+		if got := IsLoopback(addr); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", addr, got, want)
 		}
 	}
 }
