@@ -29,9 +29,7 @@ const WebhookSecretRow = "alert_settings.webhook_secret_sealed"
 type Store interface {
 	GetAlertSettings(ctx context.Context) (*store.AlertSettings, []byte, error)
 	AddAlertFailure(ctx context.Context, kind, id, reason string) (int, error)
-	ResetAlertFailures(ctx context.Context, kind, id string) error
 	OpenIncident(ctx context.Context, inc *store.Incident) (*store.Incident, bool, error)
-	RecoverIncident(ctx context.Context, kind, id string) (*store.Incident, bool, error)
 	RecordAlertSuccess(ctx context.Context, kind, id string) (*store.Incident, bool, error)
 	MarkIncidentNotified(ctx context.Context, id string, recovery bool, notifyErr string) error
 }

@@ -103,12 +103,6 @@ func (s *Store) AddAlertFailure(ctx context.Context, kind, id, reason string) (i
 	return n, mapErr(err, "alert streak")
 }
 
-// ResetAlertFailures ends a subject's streak (a success).
-func (s *Store) ResetAlertFailures(ctx context.Context, kind, id string) error {
-	_, err := s.pool.Exec(ctx, `delete from alert_streaks where subject_kind = $1 and subject_id = $2`, kind, id)
-	return mapErr(err, "alert streak")
-}
-
 // OpenIncident opens inc unless its subject has an open incident already.
 // It returns the incident whose opening notice this call is to send (send
 // true): a new one, or an open one whose last notice failed; nil and false
@@ -143,24 +137,10 @@ func (s *Store) OpenIncident(ctx context.Context, inc *Incident) (*Incident, boo
 	return got, true, nil
 }
 
-// RecoverIncident closes the subject's open incident, if any. Only the call
-// that closes it gets it back (found true): a recovery is announced once.
-func (s *Store) RecoverIncident(ctx context.Context, kind, id string) (*Incident, bool, error) {
-	got, err := scanIncident(s.pool.QueryRow(ctx, `update alert_incidents set recovered_at = now()
-		where subject_kind = $1 and subject_id = $2 and recovered_at is null returning `+incidentCols, kind, id))
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, mapErr(err, "incident")
-	}
-	return got, true, nil
-}
-
 // RecordAlertSuccess is a success of a subject: its streak ends and its
-// open incident, if any, closes, in one statement (ResetAlertFailures and
-// RecoverIncident in one round trip; every delivery and printer answer that
-// succeeds comes here, and nearly always finds neither). Only the call that
+// open incident, if any, closes, in one statement (every delivery and
+// printer answer that succeeds comes here, and nearly always finds
+// neither). Only the call that
 // closes the incident gets it back (found true): a recovery is announced once.
 func (s *Store) RecordAlertSuccess(ctx context.Context, kind, id string) (*Incident, bool, error) {
 	// A data-modifying WITH runs to completion whether or not it is read.
