@@ -202,6 +202,9 @@ func (s *Server) requireAdmin(c *gin.Context) {
 // ValidTrustedProxies checks ORDERINTAKE_TRUSTED_PROXIES entries (IPs or
 // CIDR prefixes) the way the router will read them.
 func ValidTrustedProxies(list []string) error {
+	// Release mode, as the router runs: an engine made in gin's default
+	// debug mode prints "Running in debug mode" on every start.
+	gin.SetMode(gin.ReleaseMode)
 	return gin.New().SetTrustedProxies(list)
 }
 
