@@ -35,8 +35,8 @@ func TestPrinterEventPastTheCapIs409(t *testing.T) {
 	if d, _ := out["detail"].(string); !strings.Contains(d, "200 events") {
 		t.Errorf("detail = %q, want it to name the cap", d)
 	}
-	n, known, err := e.Store.OrderEventCount(ctx, id, "loop-200")
-	if err != nil || n != workflows.MaxOrderEvents || known {
-		t.Fatalf("after the refusal: %d events, loop-200 recorded=%v (%v); want 200 and not recorded", n, known, err)
+	route, err := e.Store.GetEventRoute(ctx, id, "loop-200")
+	if err != nil || route.Events != workflows.MaxOrderEvents || route.Known {
+		t.Fatalf("after the refusal: %+v (%v); want 200 events and loop-200 not recorded", route, err)
 	}
 }

@@ -383,14 +383,6 @@ func (s *Store) ListTriggers(ctx context.Context, customerID string) ([]*oi.Trig
 	return out, mapErr(err, "triggers")
 }
 
-// ActiveTriggers lists the triggers that fire for (customer, event).
-func (s *Store) ActiveTriggers(ctx context.Context, customerID, event string) ([]*oi.Trigger, error) {
-	rows, _ := s.pool.Query(ctx, `select `+triggerCols+` from triggers where customer_id = $1 and event = $2
-		and status = 'active' order by created_at, id`, customerID, event)
-	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*oi.Trigger, error) { return scanTrigger(r) })
-	return out, mapErr(err, "triggers")
-}
-
 // TriggerSecrets returns the sealed secrets that sign now: the current one
 // and, within its grace period, the previous one.
 func (s *Store) TriggerSecrets(ctx context.Context, id string) ([][]byte, error) {

@@ -230,8 +230,9 @@ type EventRoute struct {
 	Known  bool
 }
 
-// GetEventRoute is GetOrderRoute and OrderEventCount in one statement: the
-// printer-events route's one read per event.
+// GetEventRoute reads the order's routing fields (GetOrderRoute), how many
+// events it has recorded and whether eventID is one of them (the per-order
+// event cap) in one statement: the printer-events route's one read per event.
 func (s *Store) GetEventRoute(ctx context.Context, orderID, eventID string) (*EventRoute, error) {
 	var r EventRoute
 	err := s.pool.QueryRow(ctx, `select o.id, o.customer_id, coalesce(o.printer_id, ''), o.workflow_id, o.status, e.n, e.known
@@ -259,14 +260,6 @@ func (s *Store) GetOrderDelayedAfter(ctx context.Context, orderID string) (time.
 }
 
 // ---- events
-
-// OrderEventCount answers how many events an order has recorded (accepted or
-// rejected) and whether eventID is one of them, for the per-order event cap.
-func (s *Store) OrderEventCount(ctx context.Context, orderID, eventID string) (n int, known bool, err error) {
-	err = s.pool.QueryRow(ctx, `select count(*), coalesce(bool_or(event_id = $2), false) from order_events where order_id = $1`,
-		orderID, eventID).Scan(&n, &known)
-	return n, known, mapErr(err, "events")
-}
 
 // InsertOrderEvent records an event; a repeat of (order, event id) is not
 // inserted again and the first record is returned with inserted=false.

@@ -265,7 +265,7 @@ func TestGetPrinterSources(t *testing.T) {
 }
 
 // The postback stage's one read: the order, the active triggers for the
-// event in ActiveTriggers' order, each with its template (nil when gone),
+// event oldest first, each as GetTrigger reads it, with its template,
 // and the lookup tables.
 func TestGetPostbackSources(t *testing.T) {
 	ctx := context.Background()
@@ -307,9 +307,16 @@ func TestGetPostbackSources(t *testing.T) {
 		src.Order.PrinterOrderID != "P-77" || src.Order.Status != o.Status || !same(src.Order.Original, o.Original) {
 		t.Errorf("order = %+v, want %+v", src.Order, o)
 	}
-	active, err := st.ActiveTriggers(ctx, fx.Customer.ID, oi.EventShipped)
-	if err != nil || len(active) != 2 || len(src.Triggers) != 2 {
-		t.Fatalf("triggers = %+v, want the two active ones %+v (%v)", src.Triggers, active, err)
+	var active []*oi.Trigger // the active ones, oldest first; "off" is disabled
+	for _, id := range []string{first.ID, mail.ID} {
+		tr, err := st.GetTrigger(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		active = append(active, tr)
+	}
+	if len(src.Triggers) != 2 {
+		t.Fatalf("triggers = %+v, want the two active ones %+v", src.Triggers, active)
 	}
 	for i, w := range active {
 		g := src.Triggers[i]

@@ -138,8 +138,9 @@ type PostbackSources struct {
 	// CustomerID, OrderReferenceID, PrinterOrderID, Status, ReceivedAt and
 	// Original; no stage is loaded.
 	Order *oi.OrderRequest
-	// Triggers are the customer's active triggers for the event, as
-	// ActiveTriggers orders them, each with its template.
+	// Triggers are the customer's active triggers for the event, oldest
+	// first (created_at, id: the order their postbacks are made in), each
+	// with its template.
 	Triggers []TriggerTemplate
 	Lookups  []*oi.LookupTable
 }
