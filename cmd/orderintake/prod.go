@@ -85,13 +85,13 @@ func runWorker(ctx context.Context, log *slog.Logger) error {
 	log.Info("worker started", "temporal", c.TemporalAddr, "namespace", c.Namespace)
 	// The worker has no API: its SDK metrics (activity and workflow task
 	// latencies, failures) get their own listener when asked for.
-	if addr := metricsAddr; addr != "" {
+	if metricsAddr != "" {
 		go func() {
-			if err := serveHTTP(ctx, addr, metrics.Handler(c.sdkMetrics), log); err != nil {
-				log.Error("worker metrics listener", "addr", addr, "error", err)
+			if err := serveHTTP(ctx, metricsAddr, metrics.Handler(c.sdkMetrics), log); err != nil {
+				log.Error("worker metrics listener", "addr", metricsAddr, "error", err)
 			}
 		}()
-		log.Info("worker metrics", "url", "http://"+addr+"/metrics")
+		log.Info("worker metrics", "url", "http://"+metricsAddr+"/metrics")
 	}
 	<-ctx.Done()
 	w.Stop() // waits for running activities to finish (graceful)
